@@ -1,0 +1,13 @@
+"""The `canvas-sync` command line: thin commands over `service.py`."""
+
+from __future__ import annotations
+
+from canvas_sync.cli import demo, review, sync_cmds
+from canvas_sync.cli.app import cli
+
+__all__ = ["cli", "main"]
+_COMMAND_MODULES = (demo, review, sync_cmds)
+
+
+def main() -> None:
+    cli(prog_name="canvas-sync")

@@ -1,0 +1,96 @@
+"""The root command: options shared by every subcommand and the one place errors are printed.
+
+Errors print one sentence and exit with their class's code (SPEC §5); a traceback only with --debug.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+
+from canvas_sync import __version__
+from canvas_sync.errors import CanvasSyncError
+from canvas_sync.settings import Settings, load_settings
+
+__all__ = ["AppContext", "cli", "handle_errors", "pass_app"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class AppContext:
+    config: str | None
+    debug: bool
+    verbose: bool
+    out: Console
+    err: Console
+
+    def settings(self) -> Settings:
+        return load_settings(self.config)
+
+
+pass_app = click.make_pass_decorator(AppContext)
+
+
+def handle_errors(func: F) -> F:
+    """Turn our exceptions into one line on stderr and the class's exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        app = ctx.find_object(AppContext)
+        debug = bool(app and app.debug)
+        try:
+            return func(*args, **kwargs)
+        except CanvasSyncError as exc:
+            if debug:
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing half-written was kept.", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as exc:
+            if debug:
+                raise
+            click.echo(
+                f"Error: unexpected {type(exc).__name__}; rerun with --debug for details.",
+                err=True,
+            )
+            ctx.exit(1)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="canvas-sync")
+@click.option(
+    "--config",
+    "config",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: $CANVAS_SYNC_CONFIG or ./canvas-sync.toml).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.option("-v", "--verbose", is_flag=True, help="Log each request and retry.")
+@click.pass_context
+def cli(ctx: click.Context, config: str | None, debug: bool, verbose: bool) -> None:
+    """Keep a Canvas course's reading-summary grades true to its syllabus.
+
+    Example: canvas-sync --config config/cs598-s26.toml sync
+    """
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
+    ctx.obj = AppContext(config, debug, verbose, Console(), Console(stderr=True))

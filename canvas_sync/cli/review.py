@@ -1,0 +1,125 @@
+"""report, discrepancies, resolve, exempt: what TAs review."""
+
+from __future__ import annotations
+
+import getpass
+import io
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from canvas_sync import report, service
+from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
+from canvas_sync.errors import UsageError
+
+__all__ = ["discrepancies_cmd", "exempt_cmd", "report_cmd", "resolve_cmd"]
+
+
+def _reviewer() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+@cli.command("report")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]), default="table",
+    show_default=True,
+)
+@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Write to FILE instead of standard output.")
+@click.option("--student", default=None, help="Only this student (Canvas id, SIS id or login).")
+@pass_app
+@handle_errors
+def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | None) -> None:
+    """The grade and discrepancy report of the last sync.
+
+    Example: canvas-sync report --format html --output report.html
+    """
+    settings = app.settings()
+    built = service.build_report(settings, student=student)
+    if fmt == "table" and output is None:
+        report.render_table(built, app.out)
+        return
+    text = {
+        "json": lambda: report.render_json(built),
+        "csv": lambda: report.render_csv(built),
+        "html": lambda: report.render_html(built, time_zone=settings.time_zone),
+        "table": lambda: _table_text(built),
+    }[fmt]()
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    try:
+        Path(output).write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        raise UsageError(f"Cannot write {output}: {exc.strerror}; choose another --output.") from None
+    click.echo(f"Wrote {fmt} report to {output}.")
+
+
+def _table_text(built: report.Report) -> str:
+    console = Console(record=True, width=160, file=io.StringIO())
+    report.render_table(built, console)
+    return console.export_text()
+
+
+@cli.command("discrepancies")
+@click.option("--state", type=click.Choice(["open", "acknowledged", "resolved"]), default=None)
+@click.option("--kind", default=None, help="Only this kind, e.g. late_graded.")
+@pass_app
+@handle_errors
+def discrepancies_cmd(app: AppContext, state: str | None, kind: str | None) -> None:
+    """List discrepancies found by the last sync.
+
+    Example: canvas-sync discrepancies --state open --kind late_graded
+    """
+    items = service.list_discrepancies(app.settings(), state=state, kind=kind)
+    table = Table(title=f"{len(items)} discrepancies")
+    for column in ("id", "severity", "kind", "state", "student", "assignment", "canvas → expected",
+                   "message"):
+        table.add_column(column)
+    for d in items:
+        table.add_row(
+            str(d.id), d.severity.value, d.kind.value, d.state, str(d.student_id or ""),
+            str(d.assignment_id or ""), f"{d.canvas_value or '-'} → {d.expected_value or '-'}",
+            escape(d.message),
+        )
+    app.out.print(table)
+
+
+@cli.command("resolve")
+@click.argument("discrepancy_id", type=int)
+@click.option("--note", required=True, help="Why (kept with the discrepancy).")
+@click.option("--ack", is_flag=True, help="Acknowledge only (keep it listed as acknowledged).")
+@pass_app
+@handle_errors
+def resolve_cmd(app: AppContext, discrepancy_id: int, note: str, ack: bool) -> None:
+    """Acknowledge or resolve a discrepancy with a note.
+
+    Example: canvas-sync resolve 12 --note "Checked with the student" --ack
+    """
+    record = service.resolve_discrepancy(
+        app.settings(), discrepancy_id, note=note, acknowledge=ack, by=_reviewer()
+    )
+    click.echo(f"Discrepancy {record.id} ({record.kind.value}) is now {record.state}.")
+
+
+@cli.command("exempt")
+@click.argument("student")
+@click.argument("reading")
+@click.option("--reason", required=True, help="Why the late rule does not apply.")
+@pass_app
+@handle_errors
+def exempt_cmd(app: AppContext, student: str, reading: str, reason: str) -> None:
+    """Exempt a student's reading from the late rule (kept locally, respected by push).
+
+    Example: canvas-sync exempt jdoe2 "LoRA" --reason "Documented illness (DRES)"
+    """
+    student_id, assignment_id, name = service.add_exemption(
+        app.settings(), student, reading, reason=reason, by=_reviewer()
+    )
+    click.echo(f"Student {student_id} is exempt from the late rule for {name} ({assignment_id}).")

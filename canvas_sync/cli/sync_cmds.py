@@ -1,0 +1,93 @@
+"""sync, simulate and db: getting Canvas data in."""
+
+from __future__ import annotations
+
+import click
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from canvas_sync import service
+from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
+
+__all__ = ["db_group", "simulate_cmd", "sync_cmd"]
+
+STEPS = ("course", "assignments", "students", "late policy", "submissions")
+
+
+def run_sync(app: AppContext, *, full: bool, trigger: str = "manual") -> service.SyncSummary:
+    settings = app.settings()
+    if not app.err.is_terminal:
+        return service.sync(settings, full=full, trigger=trigger)
+    columns = (TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=app.err, transient=True) as bar:
+        task = bar.add_task("Pulling from Canvas", total=len(STEPS) + 1)
+
+        def step(name: str) -> None:
+            done = STEPS.index(name) if name in STEPS else 0
+            bar.update(task, completed=done, description=f"Pulling {name}")
+
+        summary = service.sync(settings, full=full, trigger=trigger, progress=step)
+        bar.update(task, completed=len(STEPS) + 1)
+    return summary
+
+
+@cli.command("sync")
+@click.option("--full", is_flag=True, help="Pull everything, ignoring the watermarks.")
+@pass_app
+@handle_errors
+def sync_cmd(app: AppContext, full: bool) -> None:
+    """Pull the course from Canvas now, then evaluate policy and discrepancies.
+
+    Example: CANVAS_TOKEN=... canvas-sync --config config/cs598-s26.toml sync
+    """
+    summary = run_sync(app, full=full)
+    click.echo(summary.line())
+
+
+@cli.command("simulate")
+@click.option("--port", type=click.IntRange(0, 65535), default=8900, show_default=True)
+@click.option("--students", type=click.IntRange(1, 100_000), default=40, show_default=True)
+@click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True)
+@click.option("--faults", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
+              help="Share of API requests that fail (5xx, stall or throttling 403).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for --faults.")
+@click.option("--token", envvar="CANVAS_TOKEN", default="sim-token", show_default=True,
+              help="The token the simulator accepts (or $CANVAS_TOKEN).")
+@handle_errors
+def simulate_cmd(
+    port: int, students: int, latency_ms: int, faults: float, seed: int, token: str
+) -> None:
+    """Run the bundled Canvas simulator with the CS 598 course until Ctrl-C.
+
+    Example: canvas-sync simulate --port 8900 --students 300 --faults 0.1 --seed 7
+    """
+    from canvas_sync.simulator import Simulator
+
+    sim = Simulator(
+        students=students, latency_ms=latency_ms, fault_rate=faults, fault_seed=seed, token=token
+    )
+    url = sim.start(port=port)
+    click.echo(f"Canvas simulator at {url} (course {sim.course_id}, {students} students).")
+    click.echo("Use it with CANVAS_URL set to that address and CANVAS_TOKEN set to its token.")
+    try:
+        sim.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sim.stop()
+
+
+@cli.group("db")
+def db_group() -> None:
+    """Database maintenance."""
+
+
+@db_group.command("upgrade")
+@pass_app
+@handle_errors
+def db_upgrade_cmd(app: AppContext) -> None:
+    """Apply migrations (also done automatically on first use).
+
+    Example: CANVAS_SYNC_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test canvas-sync db upgrade
+    """
+    where = service.upgrade_database(app.settings())
+    click.echo(f"Database at {where} is up to date.")

@@ -1,0 +1,8 @@
+"""The database: models, engine and transactions, and the repository functions."""
+
+from sqlalchemy.orm import Session
+
+from canvas_sync.db import records, repo
+from canvas_sync.db.session import Database
+
+__all__ = ["Database", "Session", "records", "repo"]

@@ -1,0 +1,246 @@
+"""SQLAlchemy 2.x models (SPEC §10): normalized columns plus the raw Canvas JSON beside them.
+
+Canvas ids are the primary keys where Canvas owns the object, scoped by course. Times are stored
+as naive UTC and handed back as aware UTC (`UTCDateTime`), so SQLite and PostgreSQL behave alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+__all__ = [
+    "AssignmentGroupRow",
+    "AssignmentRow",
+    "AttemptRow",
+    "Base",
+    "CourseRow",
+    "DiscrepancyRow",
+    "ExemptionRow",
+    "OverrideRow",
+    "StudentRow",
+    "SubmissionRow",
+    "SyncRunRow",
+]
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+AutoId = BigInteger().with_variant(Integer, "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC in Python, naive UTC in the database."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class CourseRow(Base):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(400), default="")
+    time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Incremental-pull watermarks: newest submitted_at / graded_at seen (SPEC §1 "incrementally").
+    submitted_watermark: Mapped[datetime | None]
+    graded_watermark: Mapped[datetime | None]
+    last_full_sync_at: Mapped[datetime | None]
+    late_policy: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class StudentRow(Base):
+    __tablename__ = "students"
+
+    course_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(400))
+    sortable_name: Mapped[str] = mapped_column(String(400))
+    sis_user_id: Mapped[str | None] = mapped_column(String(255))
+    login_id: Mapped[str | None] = mapped_column(String(255))
+    enrollment_state: Mapped[str] = mapped_column(String(32))
+    is_test_student: Mapped[bool] = mapped_column(Boolean, default=False)
+    section_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AssignmentGroupRow(Base):
+    __tablename__ = "assignment_groups"
+
+    course_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(400))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AssignmentRow(Base):
+    __tablename__ = "assignments"
+
+    course_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(400))
+    assignment_group_id: Mapped[int | None] = mapped_column(BigInteger)
+    points_possible: Mapped[float | None] = mapped_column(Float)
+    due_at: Mapped[datetime | None]
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    omit_from_final_grade: Mapped[bool] = mapped_column(Boolean, default=False)
+    submission_types: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    rubric: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class OverrideRow(Base):
+    __tablename__ = "assignment_overrides"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["course_id", "assignment_id"],
+            ["assignments.course_id", "assignments.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    course_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    assignment_id: Mapped[int] = mapped_column(BigInteger)
+    due_at: Mapped[datetime | None]
+    student_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    course_section_id: Mapped[int | None] = mapped_column(BigInteger)
+    group_id: Mapped[int | None] = mapped_column(BigInteger)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class SubmissionRow(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("course_id", "assignment_id", "student_id"),)
+
+    course_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    assignment_id: Mapped[int] = mapped_column(BigInteger)
+    student_id: Mapped[int] = mapped_column(BigInteger)
+    submitted_at: Mapped[datetime | None]
+    cached_due_date: Mapped[datetime | None]
+    graded_at: Mapped[datetime | None]
+    score: Mapped[float | None] = mapped_column(Float)
+    grade: Mapped[str | None] = mapped_column(String(64))
+    entered_score: Mapped[float | None] = mapped_column(Float)
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    workflow_state: Mapped[str] = mapped_column(String(32))
+    submission_type: Mapped[str | None] = mapped_column(String(64))
+    excused: Mapped[bool] = mapped_column(Boolean, default=False)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    missing: Mapped[bool] = mapped_column(Boolean, default=False)
+    seconds_late: Mapped[int] = mapped_column(BigInteger, default=0)
+    late_policy_status: Mapped[str | None] = mapped_column(String(32))
+    grader_id: Mapped[int | None] = mapped_column(BigInteger)
+    rubric_assessment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    comments: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class AttemptRow(Base):
+    __tablename__ = "attempts"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["course_id", "submission_id"],
+            ["submissions.course_id", "submissions.id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    course_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    attempt: Mapped[int | None] = mapped_column(Integer)
+    submitted_at: Mapped[datetime | None]
+    score: Mapped[float | None] = mapped_column(Float)
+
+
+class SyncRunRow(Base):
+    """Every run is recorded: trigger, start, end, counts, requests made, error (SPEC §9)."""
+
+    __tablename__ = "sync_runs"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    course_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    trigger: Mapped[str] = mapped_column(String(32))
+    mode: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    students: Mapped[int] = mapped_column(Integer, default=0)
+    assignments: Mapped[int] = mapped_column(Integer, default=0)
+    submissions: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    host: Mapped[str | None] = mapped_column(String(255))
+    pid: Mapped[int | None] = mapped_column(Integer)
+
+
+class DiscrepancyRow(Base):
+    """A discrepancy and its review lifecycle (SPEC §3); `fact_key` makes detection idempotent."""
+
+    __tablename__ = "discrepancies"
+    __table_args__ = (UniqueConstraint("course_id", "fact_key"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    course_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    fact_key: Mapped[str] = mapped_column(String(128))
+    kind: Mapped[str] = mapped_column(String(40))
+    severity: Mapped[str] = mapped_column(String(16))
+    student_id: Mapped[int | None] = mapped_column(BigInteger)
+    assignment_id: Mapped[int | None] = mapped_column(BigInteger)
+    canvas_value: Mapped[str | None] = mapped_column(String(255))
+    expected_value: Mapped[str | None] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    first_seen: Mapped[datetime]
+    last_seen: Mapped[datetime]
+    state_changed_at: Mapped[datetime | None]
+    state_changed_by: Mapped[str | None] = mapped_column(String(255))
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class ExemptionRow(Base):
+    """A local exemption from the late rule (SPEC §4)."""
+
+    __tablename__ = "exemptions"
+    __table_args__ = (UniqueConstraint("course_id", "student_id", "assignment_id"),)
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    course_id: Mapped[int] = mapped_column(BigInteger)
+    student_id: Mapped[int] = mapped_column(BigInteger)
+    assignment_id: Mapped[int] = mapped_column(BigInteger)
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(255))

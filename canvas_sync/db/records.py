@@ -1,0 +1,285 @@
+"""Sync runs, discrepancies (with their review lifecycle) and local exemptions."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from canvas_sync.db.models import DiscrepancyRow, ExemptionRow, StudentRow, SyncRunRow
+from canvas_sync.domain import DiscrepancyRecord, Exemption, Finding, Kind
+
+__all__ = [
+    "RunRecord",
+    "add_exemption",
+    "find_student_ids",
+    "finish_run",
+    "get_discrepancy",
+    "last_runs",
+    "list_discrepancies",
+    "list_exemptions",
+    "set_discrepancy_state",
+    "start_run",
+    "store_findings",
+]
+
+STATES = ("open", "acknowledged", "resolved")
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: int
+    course_id: int
+    trigger: str
+    mode: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    students: int
+    assignments: int
+    submissions: int
+    changed: int
+    requests: int
+    error: str | None
+
+
+# --- runs -----------------------------------------------------------------------------------
+
+
+def start_run(
+    session: Session, course_id: int, trigger: str, mode: str, now: datetime, host: str, pid: int
+) -> int:
+    row = SyncRunRow(
+        course_id=course_id,
+        trigger=trigger,
+        mode=mode,
+        status="running",
+        started_at=now,
+        host=host,
+        pid=pid,
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def finish_run(
+    session: Session,
+    run_id: int,
+    *,
+    status: str,
+    now: datetime,
+    mode: str | None = None,
+    counts: dict[str, int] | None = None,
+    requests: int = 0,
+    error: str | None = None,
+) -> None:
+    row = session.get(SyncRunRow, run_id)
+    assert row is not None
+    row.status, row.finished_at, row.requests, row.error = status, now, requests, error
+    if mode is not None:
+        row.mode = mode
+    for key, value in (counts or {}).items():
+        setattr(row, key, value)
+
+
+def last_runs(session: Session, course_id: int, limit: int = 10) -> list[RunRecord]:
+    rows = session.scalars(
+        select(SyncRunRow)
+        .where(SyncRunRow.course_id == course_id)
+        .order_by(SyncRunRow.id.desc())
+        .limit(limit)
+    )
+    return [
+        RunRecord(
+            r.id,
+            r.course_id,
+            r.trigger,
+            r.mode,
+            r.status,
+            r.started_at,
+            r.finished_at,
+            r.students,
+            r.assignments,
+            r.submissions,
+            r.changed,
+            r.requests,
+            r.error,
+        )
+        for r in rows
+    ]
+
+
+# --- discrepancies --------------------------------------------------------------------------
+
+
+def _fact_key(finding: Finding) -> str:
+    kind, student, assignment = finding.key
+    return f"{kind}:{student or '-'}:{assignment or '-'}"
+
+
+def store_findings(
+    session: Session,
+    course_id: int,
+    findings: Sequence[Finding],
+    now: datetime,
+    *,
+    kinds: Sequence[Kind] | None = None,
+) -> dict[str, int]:
+    """Idempotent detection (SPEC §3): the same fact updates its row; a vanished fact resolves.
+
+    `kinds` limits which kinds this detector owns (others, e.g. `manual_override`, are left alone).
+    A fact that reappears after being resolved automatically opens again.
+    """
+    owned = {k.value for k in (kinds if kinds is not None else list(Kind))}
+    rows = {
+        r.fact_key: r
+        for r in session.scalars(
+            select(DiscrepancyRow).where(DiscrepancyRow.course_id == course_id)
+        )
+        if r.kind in owned
+    }
+    counts = {"new": 0, "reopened": 0, "auto_resolved": 0}
+    seen: set[str] = set()
+    for finding in findings:
+        key = _fact_key(finding)
+        seen.add(key)
+        row = rows.get(key)
+        if row is None:
+            session.add(
+                DiscrepancyRow(
+                    course_id=course_id,
+                    fact_key=key,
+                    kind=finding.kind.value,
+                    severity=finding.severity.value,
+                    student_id=finding.student_id,
+                    assignment_id=finding.assignment_id,
+                    canvas_value=finding.canvas_value,
+                    expected_value=finding.expected_value,
+                    message=finding.message,
+                    state="open",
+                    first_seen=now,
+                    last_seen=now,
+                )
+            )
+            counts["new"] += 1
+            continue
+        if row.state == "resolved" and row.state_changed_by == "auto":
+            row.state, row.state_changed_at, row.note = "open", now, None
+            row.state_changed_by = None
+            counts["reopened"] += 1
+        row.canvas_value, row.expected_value = finding.canvas_value, finding.expected_value
+        row.message, row.last_seen = finding.message, now
+    for key, row in rows.items():
+        if key not in seen and row.state != "resolved":
+            row.state, row.state_changed_at, row.state_changed_by = "resolved", now, "auto"
+            row.note = "No longer found in Canvas data."
+            counts["auto_resolved"] += 1
+    session.flush()
+    return counts
+
+
+def _record(row: DiscrepancyRow) -> DiscrepancyRecord:
+    return DiscrepancyRecord(
+        id=row.id,
+        kind=Kind(row.kind),
+        student_id=row.student_id,
+        assignment_id=row.assignment_id,
+        canvas_value=row.canvas_value,
+        expected_value=row.expected_value,
+        message=row.message,
+        state=row.state,
+        first_seen=row.first_seen,
+        last_seen=row.last_seen,
+        resolved_by=row.state_changed_by,
+        note=row.note,
+    )
+
+
+def list_discrepancies(
+    session: Session,
+    course_id: int,
+    *,
+    state: str | None = None,
+    kind: str | None = None,
+    student_id: int | None = None,
+) -> list[DiscrepancyRecord]:
+    query = select(DiscrepancyRow).where(DiscrepancyRow.course_id == course_id)
+    if state is not None:
+        query = query.where(DiscrepancyRow.state == state)
+    if kind is not None:
+        query = query.where(DiscrepancyRow.kind == kind)
+    if student_id is not None:
+        query = query.where(DiscrepancyRow.student_id == student_id)
+    return [_record(r) for r in session.scalars(query.order_by(DiscrepancyRow.id))]
+
+
+def get_discrepancy(
+    session: Session, course_id: int, discrepancy_id: int
+) -> DiscrepancyRecord | None:
+    row = session.get(DiscrepancyRow, discrepancy_id)
+    return None if row is None or row.course_id != course_id else _record(row)
+
+
+def set_discrepancy_state(
+    session: Session, discrepancy_id: int, state: str, *, by: str, note: str, now: datetime
+) -> None:
+    row = session.get(DiscrepancyRow, discrepancy_id)
+    assert row is not None and state in STATES
+    row.state, row.state_changed_by, row.note, row.state_changed_at = state, by, note, now
+
+
+# --- exemptions -----------------------------------------------------------------------------
+
+
+def add_exemption(
+    session: Session,
+    course_id: int,
+    student_id: int,
+    assignment_id: int,
+    reason: str,
+    *,
+    by: str,
+    now: datetime,
+) -> bool:
+    """Store (or update the reason of) an exemption; True when it is new."""
+    row = session.scalars(
+        select(ExemptionRow).where(
+            ExemptionRow.course_id == course_id,
+            ExemptionRow.student_id == student_id,
+            ExemptionRow.assignment_id == assignment_id,
+        )
+    ).first()
+    if row is not None:
+        row.reason, row.created_by = reason, by
+        return False
+    session.add(
+        ExemptionRow(
+            course_id=course_id,
+            student_id=student_id,
+            assignment_id=assignment_id,
+            reason=reason,
+            created_at=now,
+            created_by=by,
+        )
+    )
+    return True
+
+
+def list_exemptions(session: Session, course_id: int) -> list[Exemption]:
+    rows = session.scalars(
+        select(ExemptionRow).where(ExemptionRow.course_id == course_id).order_by(ExemptionRow.id)
+    )
+    return [Exemption(r.student_id, r.assignment_id, r.reason) for r in rows]
+
+
+def find_student_ids(session: Session, course_id: int, needle: str) -> list[int]:
+    """Students by Canvas id, SIS id or login id (exact)."""
+    query = select(StudentRow.id).where(StudentRow.course_id == course_id)
+    conditions = [StudentRow.sis_user_id == needle, StudentRow.login_id == needle]
+    if needle.isdigit():
+        conditions.append(StudentRow.id == int(needle))
+    return sorted(set(session.scalars(query.where(or_(*conditions)))))

@@ -1,0 +1,485 @@
+"""Queries: domain values in, domain values out. Functions take a `Session`; `service.py` owns
+the transaction (STYLE practice 10)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from canvas_sync.db.models import (
+    AssignmentGroupRow,
+    AssignmentRow,
+    AttemptRow,
+    CourseRow,
+    OverrideRow,
+    StudentRow,
+    SubmissionRow,
+)
+from canvas_sync.domain import (
+    Assignment,
+    AssignmentGroup,
+    Attempt,
+    Comment,
+    Course,
+    LatePolicy,
+    Override,
+    RubricCriterion,
+    Student,
+    Submission,
+)
+
+__all__ = [
+    "assignment_raws",
+    "count_rows",
+    "load_assignments",
+    "load_course",
+    "load_course_row",
+    "load_groups",
+    "load_late_policy",
+    "load_students",
+    "load_submissions",
+    "save_assignments",
+    "save_course",
+    "save_groups",
+    "save_students",
+    "save_submissions",
+    "set_watermarks",
+]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+# --- course -------------------------------------------------------------------------------
+
+
+def load_course_row(session: Session, course_id: int) -> CourseRow | None:
+    return session.get(CourseRow, course_id)
+
+
+def load_course(session: Session, course_id: int) -> Course | None:
+    row = session.get(CourseRow, course_id)
+    return None if row is None else Course(row.id, row.name, row.time_zone)
+
+
+def save_course(
+    session: Session,
+    course_id: int,
+    course: tuple[Course, dict[str, Any]] | None,
+    late_policy: tuple[LatePolicy, dict[str, Any]] | None,
+) -> int:
+    row = session.get(CourseRow, course_id)
+    changed = 0
+    if row is None:
+        row = CourseRow(id=course_id, name="", time_zone="UTC", raw={})
+        session.add(row)
+        changed = 1
+    if course is not None and row.raw != course[1]:
+        row.name, row.time_zone, row.raw = course[0].name, course[0].time_zone, course[1]
+        changed = 1
+    policy_raw = late_policy[1] if late_policy else None
+    if row.late_policy != policy_raw:
+        row.late_policy = policy_raw
+        changed = 1
+    return changed
+
+
+def set_watermarks(
+    session: Session,
+    course_id: int,
+    submitted: datetime | None,
+    graded: datetime | None,
+    full_at: datetime | None,
+) -> None:
+    row = session.get(CourseRow, course_id)
+    assert row is not None
+    row.submitted_watermark, row.graded_watermark = submitted, graded
+    if full_at is not None:
+        row.last_full_sync_at = full_at
+
+
+def load_late_policy(session: Session, course_id: int) -> LatePolicy | None:
+    row = session.get(CourseRow, course_id)
+    if row is None or not row.late_policy:
+        return None
+    raw = row.late_policy.get("late_policy", row.late_policy)
+    return LatePolicy(
+        late_submission_deduction_enabled=bool(raw.get("late_submission_deduction_enabled")),
+        late_submission_deduction=float(raw.get("late_submission_deduction") or 0.0),
+        missing_submission_deduction_enabled=bool(raw.get("missing_submission_deduction_enabled")),
+        missing_submission_deduction=float(raw.get("missing_submission_deduction") or 0.0),
+    )
+
+
+# --- students ---------------------------------------------------------------------------
+
+
+def save_students(
+    session: Session, course_id: int, students: Sequence[tuple[Student, dict[str, Any]]]
+) -> int:
+    existing = {
+        r.id: r
+        for r in session.scalars(select(StudentRow).where(StudentRow.course_id == course_id))
+    }
+    changed = 0
+    seen = set()
+    for student, raw in students:
+        seen.add(student.id)
+        row = existing.get(student.id)
+        if row is not None and row.raw == raw:
+            continue
+        if row is None:
+            row = StudentRow(course_id=course_id, id=student.id)
+            session.add(row)
+        row.name, row.sortable_name = student.name, student.sortable_name
+        row.sis_user_id, row.login_id = student.sis_user_id, student.login_id
+        row.enrollment_state, row.is_test_student = (
+            student.enrollment_state,
+            student.is_test_student,
+        )
+        row.section_ids, row.raw = list(student.section_ids), raw
+        changed += 1
+    for student_id, row in existing.items():
+        # Canvas no longer lists the enrollment (deleted): keep the row, stop including it.
+        if student_id not in seen and row.enrollment_state != "deleted":
+            row.enrollment_state = "deleted"
+            changed += 1
+    return changed
+
+
+def load_students(session: Session, course_id: int) -> list[Student]:
+    rows = session.scalars(
+        select(StudentRow).where(StudentRow.course_id == course_id).order_by(StudentRow.id)
+    )
+    return [
+        Student(
+            id=r.id,
+            name=r.name,
+            sortable_name=r.sortable_name,
+            sis_user_id=r.sis_user_id,
+            login_id=r.login_id,
+            enrollment_state=r.enrollment_state,
+            is_test_student=r.is_test_student,
+            section_ids=tuple(r.section_ids or ()),
+        )
+        for r in rows
+    ]
+
+
+# --- groups and assignments ---------------------------------------------------------------
+
+
+def save_groups(
+    session: Session, course_id: int, groups: Sequence[tuple[AssignmentGroup, dict[str, Any]]]
+) -> int:
+    existing = {
+        r.id: r
+        for r in session.scalars(
+            select(AssignmentGroupRow).where(AssignmentGroupRow.course_id == course_id)
+        )
+    }
+    changed = 0
+    for group, raw in groups:
+        row = existing.pop(group.id, None)
+        if row is not None and row.raw == raw:
+            continue
+        if row is None:
+            row = AssignmentGroupRow(course_id=course_id, id=group.id)
+            session.add(row)
+        row.name, row.raw = group.name, raw
+        row.rules = {
+            "drop_lowest": group.drop_lowest,
+            "drop_highest": group.drop_highest,
+            "never_drop": list(group.never_drop),
+        }
+        changed += 1
+    for row in existing.values():
+        session.delete(row)
+        changed += 1
+    return changed
+
+
+def load_groups(session: Session, course_id: int) -> list[AssignmentGroup]:
+    rows = session.scalars(
+        select(AssignmentGroupRow)
+        .where(AssignmentGroupRow.course_id == course_id)
+        .order_by(AssignmentGroupRow.id)
+    )
+    return [
+        AssignmentGroup(
+            id=r.id,
+            name=r.name,
+            drop_lowest=int(r.rules.get("drop_lowest", 0)),
+            drop_highest=int(r.rules.get("drop_highest", 0)),
+            never_drop=tuple(r.rules.get("never_drop", ())),
+        )
+        for r in rows
+    ]
+
+
+def save_assignments(
+    session: Session, course_id: int, assignments: Sequence[tuple[Assignment, dict[str, Any]]]
+) -> int:
+    existing = {
+        r.id: r
+        for r in session.scalars(select(AssignmentRow).where(AssignmentRow.course_id == course_id))
+    }
+    changed = 0
+    for assignment, raw in assignments:
+        row = existing.pop(assignment.id, None)
+        if row is not None and row.raw == raw:
+            continue
+        if row is None:
+            row = AssignmentRow(course_id=course_id, id=assignment.id)
+            session.add(row)
+        row.name, row.assignment_group_id = assignment.name, assignment.assignment_group_id
+        row.points_possible, row.due_at = assignment.points_possible, assignment.due_at
+        row.published, row.omit_from_final_grade = (
+            assignment.published,
+            assignment.omit_from_final_grade,
+        )
+        row.submission_types = list(assignment.submission_types)
+        row.rubric = [
+            {"id": c.id, "description": c.description, "points": c.points}
+            for c in assignment.rubric
+        ]
+        row.raw = raw
+        session.execute(
+            delete(OverrideRow).where(
+                OverrideRow.course_id == course_id, OverrideRow.assignment_id == assignment.id
+            )
+        )
+        session.flush()
+        for override in assignment.overrides:
+            session.add(
+                OverrideRow(
+                    course_id=course_id,
+                    id=override.id,
+                    assignment_id=assignment.id,
+                    due_at=override.due_at,
+                    student_ids=list(override.student_ids),
+                    course_section_id=override.course_section_id,
+                    group_id=override.group_id,
+                    raw={"title": override.title},
+                )
+            )
+        changed += 1
+    for row in existing.values():
+        # Deleted in Canvas: gone from the list, so gone from here (its submissions stay, unused).
+        session.delete(row)
+        changed += 1
+    return changed
+
+
+def load_assignments(session: Session, course_id: int) -> list[Assignment]:
+    overrides: dict[int, list[Override]] = {}
+    for o in session.scalars(
+        select(OverrideRow).where(OverrideRow.course_id == course_id).order_by(OverrideRow.id)
+    ):
+        overrides.setdefault(o.assignment_id, []).append(
+            Override(
+                id=o.id,
+                assignment_id=o.assignment_id,
+                due_at=o.due_at,
+                student_ids=tuple(o.student_ids or ()),
+                course_section_id=o.course_section_id,
+                group_id=o.group_id,
+                title=str((o.raw or {}).get("title", "")),
+            )
+        )
+    rows = session.scalars(
+        select(AssignmentRow).where(AssignmentRow.course_id == course_id).order_by(AssignmentRow.id)
+    )
+    return [
+        Assignment(
+            id=r.id,
+            name=r.name,
+            assignment_group_id=r.assignment_group_id,
+            points_possible=r.points_possible,
+            due_at=r.due_at,
+            published=r.published,
+            omit_from_final_grade=r.omit_from_final_grade,
+            submission_types=tuple(r.submission_types or ()),
+            rubric=tuple(
+                RubricCriterion(str(c["id"]), str(c.get("description", "")), float(c["points"]))
+                for c in r.rubric or ()
+            ),
+            overrides=tuple(overrides.get(r.id, ())),
+        )
+        for r in rows
+    ]
+
+
+def assignment_raws(session: Session, course_id: int) -> dict[int, dict[str, Any]]:
+    rows = session.execute(
+        select(AssignmentRow.id, AssignmentRow.raw).where(AssignmentRow.course_id == course_id)
+    )
+    return {row_id: raw or {} for row_id, raw in rows}
+
+
+# --- submissions --------------------------------------------------------------------------
+
+
+def save_submissions(
+    session: Session, course_id: int, submissions: Sequence[tuple[Submission, dict[str, Any]]]
+) -> int:
+    if not submissions:
+        return 0
+    ids = [s.id for s, _ in submissions]
+    existing: dict[int, SubmissionRow] = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        existing.update(
+            (r.id, r)
+            for r in session.scalars(
+                select(SubmissionRow).where(
+                    SubmissionRow.course_id == course_id, SubmissionRow.id.in_(chunk)
+                )
+            )
+        )
+    changed = 0
+    for sub, raw in submissions:
+        row = existing.get(sub.id)
+        if row is not None and row.raw == raw:
+            continue
+        if row is None:
+            row = SubmissionRow(course_id=course_id, id=sub.id)
+            session.add(row)
+        _fill_submission(row, sub, raw)
+        session.flush()
+        session.execute(
+            delete(AttemptRow).where(
+                AttemptRow.course_id == course_id, AttemptRow.submission_id == sub.id
+            )
+        )
+        session.add_all(
+            AttemptRow(
+                course_id=course_id,
+                submission_id=sub.id,
+                seq=seq,
+                attempt=a.attempt,
+                submitted_at=a.submitted_at,
+                score=a.score,
+            )
+            for seq, a in enumerate(sub.history)
+        )
+        changed += 1
+    return changed
+
+
+def _fill_submission(row: SubmissionRow, sub: Submission, raw: dict[str, Any]) -> None:
+    row.assignment_id, row.student_id = sub.assignment_id, sub.student_id
+    row.submitted_at, row.cached_due_date, row.graded_at = (
+        sub.submitted_at,
+        sub.cached_due_date,
+        sub.graded_at,
+    )
+    row.score, row.grade, row.entered_score = sub.score, sub.grade, sub.entered_score
+    row.attempt, row.workflow_state, row.submission_type = (
+        sub.attempt,
+        sub.workflow_state,
+        sub.submission_type,
+    )
+    row.excused, row.late, row.missing = sub.excused, sub.late, sub.missing
+    row.seconds_late, row.late_policy_status = sub.seconds_late, sub.late_policy_status
+    row.grader_id = sub.grader_id
+    row.rubric_assessment = dict(sub.rubric_assessment)
+    row.comments = [
+        {
+            "id": c.id,
+            "author_id": c.author_id,
+            "comment": c.comment,
+            "created_at": _iso(c.created_at),
+        }
+        for c in sub.comments
+    ]
+    row.raw = raw
+
+
+def load_submissions(
+    session: Session, course_id: int, assignment_ids: Iterable[int]
+) -> list[Submission]:
+    wanted = list(assignment_ids)
+    if not wanted:
+        return []
+    history: dict[int, list[Attempt]] = {}
+    for a in session.scalars(
+        select(AttemptRow)
+        .join(
+            SubmissionRow,
+            (SubmissionRow.course_id == AttemptRow.course_id)
+            & (SubmissionRow.id == AttemptRow.submission_id),
+        )
+        .where(AttemptRow.course_id == course_id, SubmissionRow.assignment_id.in_(wanted))
+        .order_by(AttemptRow.submission_id, AttemptRow.seq)
+    ):
+        history.setdefault(a.submission_id, []).append(Attempt(a.attempt, a.submitted_at, a.score))
+    rows = session.scalars(
+        select(SubmissionRow)
+        .where(SubmissionRow.course_id == course_id, SubmissionRow.assignment_id.in_(wanted))
+        .order_by(SubmissionRow.id)
+    )
+    return [_to_submission(r, history.get(r.id, [])) for r in rows]
+
+
+def _to_submission(r: SubmissionRow, history: Sequence[Attempt]) -> Submission:
+    return Submission(
+        id=r.id,
+        student_id=r.student_id,
+        assignment_id=r.assignment_id,
+        submitted_at=r.submitted_at,
+        cached_due_date=r.cached_due_date,
+        score=r.score,
+        grade=r.grade,
+        entered_score=r.entered_score,
+        attempt=r.attempt,
+        workflow_state=r.workflow_state,
+        submission_type=r.submission_type,
+        excused=r.excused,
+        late=r.late,
+        missing=r.missing,
+        seconds_late=r.seconds_late,
+        late_policy_status=r.late_policy_status,
+        graded_at=r.graded_at,
+        grader_id=r.grader_id,
+        history=tuple(history),
+        rubric_assessment=_points_map(r.rubric_assessment),
+        comments=tuple(
+            Comment(
+                id=int(c["id"]),
+                author_id=c.get("author_id"),
+                comment=str(c.get("comment", "")),
+                created_at=_from_iso(c.get("created_at")),
+            )
+            for c in r.comments or ()
+        ),
+    )
+
+
+def _points_map(raw: Mapping[str, Any] | None) -> dict[str, float | None]:
+    return {k: (None if v is None else float(v)) for k, v in (raw or {}).items()}
+
+
+def count_rows(session: Session, course_id: int) -> dict[str, int]:
+    def n(model: Any) -> int:
+        return int(
+            session.scalar(
+                select(func.count()).select_from(model).where(model.course_id == course_id)
+            )
+            or 0
+        )
+
+    return {
+        "students": n(StudentRow),
+        "assignments": n(AssignmentRow),
+        "submissions": n(SubmissionRow),
+    }

@@ -1,0 +1,110 @@
+"""Engine, migrations and transactions. Only `db/` imports SQLAlchemy (STYLE practice 2).
+
+The schema of record is Alembic (`migrations/`): first use runs `upgrade head`, never `create_all`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from canvas_sync.errors import ConfigError
+
+__all__ = ["Database", "alembic_config", "migrations_dir"]
+
+
+def migrations_dir() -> Path:
+    return Path(__file__).resolve().parents[2] / "migrations"
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir()))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@cache
+def _head(script_location: str) -> str | None:
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+class Database:
+    """One database: its engine, its session factory, and its migration state."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        except (ArgumentError, ModuleNotFoundError) as exc:
+            raise ConfigError(
+                f"Database URL is not usable ({type(exc).__name__}); "
+                "set CANVAS_SYNC_DATABASE_URL to e.g. sqlite:///canvas_sync.db."
+            ) from None
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def upgrade(self) -> None:
+        """Apply migrations up to head (idempotent)."""
+        try:
+            with self.engine.begin() as connection:
+                config = alembic_config(self.url)
+                config.attributes["connection"] = connection
+                command.upgrade(config, "head")
+        except OperationalError as exc:
+            raise ConfigError(
+                f"Cannot open the database at {self.engine.url.render_as_string()}: "
+                f"{str(exc.orig).strip()}; check CANVAS_SYNC_DATABASE_URL."
+            ) from None
+
+    def is_current(self) -> bool:
+        with self.engine.connect() as connection:
+            current = MigrationContext.configure(connection).get_current_revision()
+        return current == _head(str(migrations_dir()))
+
+    def ensure_schema(self) -> None:
+        """First use: migrate when the database is not at head."""
+        try:
+            current = self.is_current()
+        except OperationalError:
+            current = False
+        if not current:
+            self.upgrade()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One unit of work: commit on success, roll back on any exception."""
+        session = self._sessions()
+        try:
+            with session.begin():
+                yield session
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()

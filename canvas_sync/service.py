@@ -1,0 +1,450 @@
+"""Use cases. Each public function is one thing a person asks for; this module owns transactions.
+
+A sync is one transaction per course (SPEC §1, issue: "a failed sync leaves the previous good
+state"): everything is pulled into memory first, then written, evaluated and committed at once.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from canvas_sync import policy, report
+from canvas_sync.canvas import CanvasClient
+from canvas_sync.db import Database, Session, records, repo
+from canvas_sync.domain import (
+    CourseSnapshot,
+    DiscrepancyRecord,
+    Finding,
+    Kind,
+    Severity,
+    StudentResult,
+)
+from canvas_sync.report import Report
+from canvas_sync.errors import CanvasSyncError, ConfigError, UsageError
+from canvas_sync.settings import Settings
+from canvas_sync.sync import (
+    ReadingMatch,
+    ReadingRules,
+    SyllabusReading,
+    SyncState,
+    find_readings,
+    fingerprint,
+    pull_course,
+)
+
+__all__ = [
+    "Evaluation",
+    "SyncSummary",
+    "add_exemption",
+    "build_report",
+    "evaluate",
+    "list_discrepancies",
+    "make_client",
+    "open_database",
+    "resolve_discrepancy",
+    "sync",
+    "upgrade_database",
+]
+
+# manual_override comes from the push journal, not from the course data.
+POLICY_KINDS = tuple(k for k in Kind if k is not Kind.MANUAL_OVERRIDE)
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    run_id: int
+    mode: str
+    students: int
+    readings: int
+    submissions: int
+    changed: int
+    requests: int
+    seconds: float
+    counted_points: float
+    at_risk: int
+    provisional: int
+    open_by_severity: dict[str, int]
+
+    def line(self) -> str:
+        sev = self.open_by_severity
+        return (
+            f"Synced ({self.mode}): {self.students} students, {self.readings} readings, "
+            f"{self.submissions} submissions, {self.changed} changed rows, "
+            f"{self.requests} requests, {self.seconds:.1f} s. "
+            f"At risk: {self.at_risk}, provisional totals: {self.provisional}. "
+            f"Open discrepancies: {sev.get('error', 0)} error, {sev.get('warning', 0)} warning, "
+            f"{sev.get('info', 0)} info."
+        )
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    snapshot: CourseSnapshot
+    readings: ReadingMatch
+    results: tuple[StudentResult, ...]
+    findings: list[Finding]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def open_database(settings: Settings) -> Database:
+    database = Database(settings.database_url)
+    database.ensure_schema()
+    return database
+
+
+def upgrade_database(settings: Settings) -> str:
+    database = Database(settings.database_url)
+    database.upgrade()
+    database.dispose()
+    return database.engine.url.render_as_string(hide_password=True)
+
+
+def make_client(settings: Settings) -> CanvasClient:
+    if not settings.token:
+        raise ConfigError("No Canvas token: set CANVAS_TOKEN to an access token for the course.")
+    return CanvasClient(
+        settings.canvas_url,
+        settings.token,
+        timeout=settings.http_timeout,
+        max_attempts=settings.max_attempts,
+        concurrency=settings.concurrency,
+    )
+
+
+def _rules(settings: Settings) -> ReadingRules:
+    return ReadingRules(
+        syllabus=tuple(SyllabusReading(r.title, r.due_at) for r in settings.readings),
+        group_name=settings.readings_group,
+        match_titles=settings.match_titles,
+        explicit_ids=settings.reading_ids,
+        total_assignment=settings.total_assignment,
+    )
+
+
+def _sync_state(database: Database, course_id: int) -> SyncState:
+    with database.transaction() as session:
+        row = repo.load_course_row(session, course_id)
+        if row is None:
+            return SyncState()
+        students = repo.load_students(session, course_id)
+        raws = repo.assignment_raws(session, course_id)
+        return SyncState(
+            has_course=True,
+            submitted_watermark=row.submitted_watermark,
+            graded_watermark=row.graded_watermark,
+            reading_fingerprints={i: fingerprint(raw) for i, raw in raws.items()},
+            known_student_ids=frozenset(s.id for s in students if s.included),
+        )
+
+
+def sync(
+    settings: Settings,
+    *,
+    trigger: str = "manual",
+    full: bool = False,
+    progress: Callable[[str], None] | None = None,
+    client: CanvasClient | None = None,
+    now: Callable[[], datetime] = _now,
+) -> SyncSummary:
+    """Pull now, then evaluate policy and discrepancies, all in one transaction (SPEC §5 `sync`)."""
+    database = open_database(settings)
+    course_id = settings.course_id
+    started = now()
+    state = _sync_state(database, course_id)
+    with database.transaction() as session:
+        run_id = records.start_run(
+            session,
+            course_id,
+            trigger,
+            "full" if full else "auto",
+            started,
+            socket.gethostname(),
+            os.getpid(),
+        )
+    own_client = client is None
+    http = client or make_client(settings)
+    try:
+        pulled = pull_course(http, course_id, state, _rules(settings), full=full, progress=progress)
+        with database.transaction() as session:
+            changed = repo.save_course(session, course_id, pulled.course, pulled.late_policy)
+            changed += repo.save_groups(session, course_id, pulled.groups)
+            changed += repo.save_assignments(session, course_id, pulled.assignments)
+            changed += repo.save_students(session, course_id, pulled.students)
+            changed += repo.save_submissions(session, course_id, pulled.submissions)
+            repo.set_watermarks(
+                session,
+                course_id,
+                pulled.submitted_watermark,
+                pulled.graded_watermark,
+                started if pulled.mode == "full" else None,
+            )
+            evaluation = _evaluate(session, settings, now())
+            records.store_findings(
+                session, course_id, evaluation.findings, now(), kinds=POLICY_KINDS
+            )
+            open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
+        seconds = (now() - started).total_seconds()
+        summary = _summary(
+            run_id, pulled.mode, evaluation, changed, http.request_count, seconds, open_counts
+        )
+        with database.transaction() as session:
+            records.finish_run(
+                session,
+                run_id,
+                status="succeeded",
+                now=now(),
+                mode=pulled.mode,
+                counts={
+                    "students": summary.students,
+                    "assignments": summary.readings,
+                    "submissions": summary.submissions,
+                    "changed": changed,
+                },
+                requests=http.request_count,
+            )
+        return summary
+    except BaseException as exc:
+        status = "failed" if isinstance(exc, Exception) else "interrupted"
+        message = str(exc) if isinstance(exc, CanvasSyncError) else type(exc).__name__
+        with database.transaction() as session:
+            records.finish_run(
+                session,
+                run_id,
+                status=status,
+                now=now(),
+                requests=http.request_count,
+                error=message,
+            )
+        raise
+    finally:
+        if own_client:
+            http.close()
+        database.dispose()
+
+
+def _summary(
+    run_id: int,
+    mode: str,
+    evaluation: Evaluation,
+    changed: int,
+    requests: int,
+    seconds: float,
+    open_counts: dict[str, int],
+) -> SyncSummary:
+    results = evaluation.results
+    included = {r.student.id for r in results}
+    readings = set(evaluation.readings.reading_ids)
+    submissions = sum(
+        1
+        for s in evaluation.snapshot.submissions
+        if s.student_id in included and s.assignment_id in readings
+    )
+    return SyncSummary(
+        run_id=run_id,
+        mode=mode,
+        students=len(results),
+        readings=len(readings),
+        submissions=submissions,
+        changed=changed,
+        requests=requests,
+        seconds=seconds,
+        counted_points=sum(r.points for r in results),
+        at_risk=sum(1 for r in results if r.at_risk),
+        provisional=sum(1 for r in results if r.provisional),
+        open_by_severity=open_counts,
+    )
+
+
+def _open_by_severity(items: list[DiscrepancyRecord]) -> dict[str, int]:
+    counts = {s.value: 0 for s in Severity}
+    for item in items:
+        if item.state == "open":
+            counts[item.severity.value] += 1
+    return counts
+
+
+def _evaluate(session: Session, settings: Settings, now: datetime) -> Evaluation:
+    course_id = settings.course_id
+    course = repo.load_course(session, course_id)
+    if course is None:
+        raise UsageError("Nothing synced yet for this course: run 'canvas-sync sync' first.")
+    assignments = repo.load_assignments(session, course_id)
+    groups = repo.load_groups(session, course_id)
+    match = find_readings(
+        assignments,
+        groups,
+        _rules(settings).syllabus,
+        group_name=settings.readings_group,
+        match_titles=settings.match_titles,
+        explicit_ids=settings.reading_ids,
+    )
+    by_id = {a.id: a for a in assignments}
+    readings = tuple(by_id[i] for i in match.reading_ids)
+    total = next((a for a in assignments if a.name == settings.total_assignment), None)
+    wanted = [*match.reading_ids, *([total.id] if total else [])]
+    submissions = repo.load_submissions(session, course_id, wanted)
+    snapshot = CourseSnapshot(
+        course=course,
+        students=tuple(repo.load_students(session, course_id)),
+        readings=readings,
+        submissions=tuple(s for s in submissions if s.assignment_id in set(match.reading_ids)),
+        groups=tuple(groups),
+        late_policy=repo.load_late_policy(session, course_id),
+    )
+    exemptions = records.list_exemptions(session, course_id)
+    results = policy.evaluate_course(
+        snapshot, now=now, config=settings.policy, exemptions=exemptions
+    )
+    total_scores = (
+        {s.student_id: s.score for s in submissions if total and s.assignment_id == total.id}
+        if total
+        else None
+    )
+    findings = policy.find_discrepancies(
+        snapshot,
+        results,
+        now=now,
+        config=settings.policy,
+        syllabus_due=match.syllabus_due,
+        unmatched_titles=match.unmatched_titles,
+        reading_group_id=match.group_id,
+        total_scores=total_scores,
+        time_zone=settings.time_zone,
+    )
+    return Evaluation(snapshot, match, results, findings)
+
+
+def evaluate(settings: Settings, *, now: datetime | None = None) -> Evaluation:
+    """Evaluate the stored course without talking to Canvas (reports, push planning)."""
+    database = open_database(settings)
+    try:
+        with database.transaction() as session:
+            return _evaluate(session, settings, now or _now())
+    finally:
+        database.dispose()
+
+
+def list_discrepancies(
+    settings: Settings,
+    *,
+    state: str | None = None,
+    kind: str | None = None,
+    student_id: int | None = None,
+) -> list[DiscrepancyRecord]:
+    if kind is not None and kind not in {k.value for k in Kind}:
+        raise UsageError(f"Unknown discrepancy kind {kind!r}; use one of SPEC §3's kinds.")
+    if state is not None and state not in records.STATES:
+        raise UsageError(f"Unknown state {state!r}; use open, acknowledged or resolved.")
+    database = open_database(settings)
+    try:
+        with database.transaction() as session:
+            return records.list_discrepancies(
+                session, settings.course_id, state=state, kind=kind, student_id=student_id
+            )
+    finally:
+        database.dispose()
+
+
+def resolve_discrepancy(
+    settings: Settings, discrepancy_id: int, *, note: str, acknowledge: bool, by: str
+) -> DiscrepancyRecord:
+    database = open_database(settings)
+    try:
+        with database.transaction() as session:
+            found = records.get_discrepancy(session, settings.course_id, discrepancy_id)
+            if found is None:
+                raise UsageError(
+                    f"No discrepancy {discrepancy_id} in course {settings.course_id}; "
+                    "list them with 'canvas-sync discrepancies'."
+                )
+            state = "acknowledged" if acknowledge else "resolved"
+            records.set_discrepancy_state(
+                session, discrepancy_id, state, by=by, note=note, now=_now()
+            )
+            result = records.get_discrepancy(session, settings.course_id, discrepancy_id)
+            assert result is not None
+            return result
+    finally:
+        database.dispose()
+
+
+def add_exemption(
+    settings: Settings, student: str, reading: str, *, reason: str, by: str
+) -> tuple[int, int, str]:
+    """Exempt (student, reading) from the late rule (SPEC §4); returns ids and the reading name."""
+    if not reason.strip():
+        raise UsageError("An exemption needs a reason: pass --reason TEXT.")
+    database = open_database(settings)
+    try:
+        with database.transaction() as session:
+            evaluation = _evaluate(session, settings, _now())
+            student_ids = records.find_student_ids(session, settings.course_id, student)
+            included = {s.id for s in evaluation.snapshot.students if s.included}
+            student_ids = [i for i in student_ids if i in included]
+            if len(student_ids) != 1:
+                raise UsageError(
+                    f"No single student matches {student!r}; give a Canvas id, SIS id or login."
+                )
+            readings = evaluation.snapshot.readings
+            hits = [a for a in readings if reading.isdigit() and a.id == int(reading)] or [
+                a for a in readings if reading.lower() in a.name.lower()
+            ]
+            if len(hits) != 1:
+                what = "matches no reading" if not hits else f"matches {len(hits)} readings"
+                raise UsageError(
+                    f"{reading!r} {what}; give a reading id or a unique part of its title."
+                )
+            records.add_exemption(
+                session,
+                settings.course_id,
+                student_ids[0],
+                hits[0].id,
+                reason,
+                by=by,
+                now=_now(),
+            )
+            return student_ids[0], hits[0].id, hits[0].name
+    finally:
+        database.dispose()
+
+
+def build_report(
+    settings: Settings, *, student: str | None = None, now: datetime | None = None
+) -> Report:
+    """The SPEC §6 report of the stored course (open and acknowledged discrepancies)."""
+    moment = now or _now()
+    database = open_database(settings)
+    try:
+        with database.transaction() as session:
+            evaluation = _evaluate(session, settings, moment)
+            student_id = None
+            if student is not None:
+                ids = records.find_student_ids(session, settings.course_id, student)
+                if len(ids) != 1:
+                    raise UsageError(
+                        f"No single student matches {student!r}; give a Canvas id, SIS id or login."
+                    )
+                student_id = ids[0]
+            items = [
+                d
+                for d in records.list_discrepancies(session, settings.course_id)
+                if d.state != "resolved"
+            ]
+    finally:
+        database.dispose()
+    return report.build_report(
+        evaluation.snapshot.course,
+        settings.policy,
+        pool=len(evaluation.readings.reading_ids),
+        results=evaluation.results,
+        discrepancies=items,
+        generated_at=moment,
+        student_id=student_id,
+    )

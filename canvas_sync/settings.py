@@ -1,0 +1,293 @@
+"""Configuration: TOML file validated once at the edge, then `CANVAS_*` environment overrides (SPEC §5, §7).
+
+Nothing else in the package reads `os.environ`. Unknown keys and bad values are rejected with the file,
+the key and the reason in one sentence. The token is wrapped in `Secret` so it never shows up in reprs.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from canvas_sync.domain import PolicyConfig, Secret, Selection
+from canvas_sync.errors import ConfigError
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "DEFAULT_DATABASE_URL",
+    "ReadingSpec",
+    "Settings",
+    "load_settings",
+    "shipped_config",
+]
+
+DEFAULT_CONFIG = "canvas-sync.toml"
+DEFAULT_DATABASE_URL = "sqlite:///canvas_sync.db"
+
+
+def shipped_config() -> Path:
+    """The CS 598 policy shipped in the repository (`config/cs598-s26.toml`)."""
+    return Path(__file__).resolve().parent.parent / "config" / "cs598-s26.toml"
+
+
+# --- the file's schema ---------------------------------------------------------------------
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Canvas(_Strict):
+    url: str = "http://127.0.0.1:8900"
+    course_id: int | None = Field(default=None, gt=0)
+    token: str | None = None  # allowed, but CANVAS_TOKEN is the recommended place
+    timeout_seconds: float = Field(default=60.0, gt=0)
+    max_attempts: int = Field(default=6, ge=1, le=20)
+    concurrency: int = Field(default=2, ge=1, le=8)
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+
+class _Database(_Strict):
+    url: str = DEFAULT_DATABASE_URL
+
+
+class _Course(_Strict):
+    name: str = ""
+    time_zone: str = "America/Chicago"
+
+    @field_validator("time_zone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+
+class _Policy(_Strict):
+    required: int = Field(default=14, ge=1)
+    points_per_summary: float = Field(default=10.0, gt=0)
+    selection: Literal["best", "first"] = "best"
+    weight: float = Field(default=20.0, ge=0, le=100)
+    grace_seconds: int = Field(default=0, ge=0)
+    ungraded_after_days: int = Field(default=7, ge=0)
+    rubric_items: list[str] = Field(default_factory=lambda: ["P1", "P2", "P3", "P4", "P5"])
+    rubric_item_max: float = Field(default=2.0, gt=0)
+    rubric_step: float = Field(default=1.0, gt=0)
+
+
+class _Reading(_Strict):
+    title: str = Field(min_length=1)
+    lecture: date
+
+
+class _Readings(_Strict):
+    group: str = "Reading Summaries"
+    match_titles: bool = True
+    ids: list[int] = Field(default_factory=list)
+    due_time: time = time(23, 59, 59)
+    list_: list[_Reading] = Field(default_factory=list, alias="list")
+
+
+class _Push(_Strict):
+    auto: bool = False
+    total_assignment: str = "Reading Summaries Total"
+    total_column: str = "Counted reading summaries"
+    comment_missing: bool = False
+    progress_timeout_seconds: float = Field(default=120.0, gt=0)
+
+
+class _Schedule(_Strict):
+    interval_minutes: float = Field(default=30.0, gt=0)
+    after_due_minutes: float = Field(default=5.0, ge=0)
+    lock_wait_seconds: float = Field(default=60.0, ge=0)
+
+
+class _Logging(_Strict):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class _File(_Strict):
+    canvas: _Canvas = Field(default_factory=_Canvas)
+    database: _Database = Field(default_factory=_Database)
+    course: _Course = Field(default_factory=_Course)
+    policy: _Policy = Field(default_factory=_Policy)
+    weights: dict[str, float] = Field(default_factory=dict)
+    readings: _Readings = Field(default_factory=_Readings)
+    push: _Push = Field(default_factory=_Push)
+    schedule: _Schedule = Field(default_factory=_Schedule)
+    logging: _Logging = Field(default_factory=_Logging)
+
+
+# --- what the rest of the package sees ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReadingSpec:
+    """A syllabus reading: its title and the due instant the syllabus implies (UTC)."""
+
+    title: str
+    lecture: date
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Settings:
+    canvas_url: str
+    token: Secret
+    course_id: int
+    database_url: str
+    course_name: str
+    time_zone: str
+    policy: PolicyConfig
+    readings: tuple[ReadingSpec, ...]
+    readings_group: str = "Reading Summaries"
+    match_titles: bool = True
+    reading_ids: tuple[int, ...] = ()
+    rubric_items: tuple[str, ...] = ("P1", "P2", "P3", "P4", "P5")
+    rubric_item_max: float = 2.0
+    weights: Mapping[str, float] = field(default_factory=dict)
+    push_auto: bool = False
+    total_assignment: str = "Reading Summaries Total"
+    total_column: str = "Counted reading summaries"
+    comment_missing: bool = False
+    progress_timeout: float = 120.0
+    interval_minutes: float = 30.0
+    after_due_minutes: float = 5.0
+    lock_wait_seconds: float = 60.0
+    http_timeout: float = 60.0
+    max_attempts: int = 6
+    concurrency: int = 2
+    log_level: str = "INFO"
+    source: str = "defaults"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+
+def syllabus_due(lecture: date, due_time: time, zone: ZoneInfo) -> datetime:
+    """Due instant of a summary: `due_time` local on the day before the lecture (SPEC §7).
+
+    Built as a local wall time in the course zone, then converted, so the UTC offset follows DST.
+    """
+    local = datetime.combine(lecture - timedelta(days=1), due_time, tzinfo=zone)
+    return local.astimezone(UTC)
+
+
+def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read the config file (SPEC §5: --config, else $CANVAS_SYNC_CONFIG, else ./canvas-sync.toml)."""
+    environ = os.environ if env is None else env
+    chosen = path or environ.get("CANVAS_SYNC_CONFIG") or DEFAULT_CONFIG
+    config_path = Path(chosen)
+    if not config_path.is_file():
+        raise ConfigError(
+            f"Config file {config_path} does not exist: pass --config FILE "
+            f"(for example config/cs598-s26.toml) or run 'canvas-sync init'."
+        )
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{config_path}: not valid TOML ({exc}); fix the syntax.") from None
+    return settings_from_dict(raw, source=str(config_path), env=environ)
+
+
+def settings_from_dict(
+    raw: Mapping[str, Any], *, source: str = "config", env: Mapping[str, str] | None = None
+) -> Settings:
+    environ = os.environ if env is None else env
+    try:
+        parsed = _File.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_one_sentence(source, exc)) from None
+    return _apply_env(parsed, source, environ)
+
+
+def _one_sentence(source: str, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    key = ".".join(str(part) for part in first["loc"]).replace("list_", "list")
+    if first["type"] == "extra_forbidden":
+        return f"{source}: unknown key '{key}'; remove it or check its spelling."
+    reason = first["msg"].removeprefix("Value error, ")
+    return f"{source}: key '{key}' is invalid: {reason}."
+
+
+def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
+    url = env.get("CANVAS_URL", parsed.canvas.url).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("CANVAS_URL must start with http:// or https://; fix the variable.")
+    course_id = parsed.canvas.course_id
+    if "CANVAS_COURSE_ID" in env:
+        text = env["CANVAS_COURSE_ID"]
+        if not text.isdigit() or int(text) <= 0:
+            raise ConfigError(f"CANVAS_COURSE_ID must be a positive integer, not {text!r}.")
+        course_id = int(text)
+    if course_id is None:
+        raise ConfigError(
+            f"{source}: key 'canvas.course_id' is missing; set it or CANVAS_COURSE_ID."
+        )
+    token = Secret(env.get("CANVAS_TOKEN") or parsed.canvas.token or "")
+    zone = ZoneInfo(parsed.course.time_zone)
+    readings = tuple(
+        ReadingSpec(r.title, r.lecture, syllabus_due(r.lecture, parsed.readings.due_time, zone))
+        for r in parsed.readings.list_
+    )
+    policy = PolicyConfig(
+        required=parsed.policy.required,
+        points_per_summary=parsed.policy.points_per_summary,
+        selection=Selection(parsed.policy.selection),
+        weight=parsed.policy.weight,
+        grace_seconds=parsed.policy.grace_seconds,
+        ungraded_after_days=parsed.policy.ungraded_after_days,
+        rubric_step=parsed.policy.rubric_step,
+    )
+    pool = len(readings) or len(parsed.readings.ids)
+    if pool and policy.required > pool:
+        raise ConfigError(
+            f"{source}: key 'policy.required' is {policy.required} but only {pool} readings "
+            "are configured; lower it or add readings."
+        )
+    return Settings(
+        canvas_url=url,
+        token=token,
+        course_id=course_id,
+        database_url=env.get("CANVAS_SYNC_DATABASE_URL", parsed.database.url),
+        course_name=parsed.course.name,
+        time_zone=parsed.course.time_zone,
+        policy=policy,
+        readings=readings,
+        readings_group=parsed.readings.group,
+        match_titles=parsed.readings.match_titles,
+        reading_ids=tuple(parsed.readings.ids),
+        rubric_items=tuple(parsed.policy.rubric_items),
+        rubric_item_max=parsed.policy.rubric_item_max,
+        weights=dict(parsed.weights),
+        push_auto=parsed.push.auto,
+        total_assignment=parsed.push.total_assignment,
+        total_column=parsed.push.total_column,
+        comment_missing=parsed.push.comment_missing,
+        progress_timeout=parsed.push.progress_timeout_seconds,
+        interval_minutes=parsed.schedule.interval_minutes,
+        after_due_minutes=parsed.schedule.after_due_minutes,
+        lock_wait_seconds=parsed.schedule.lock_wait_seconds,
+        http_timeout=parsed.canvas.timeout_seconds,
+        max_attempts=parsed.canvas.max_attempts,
+        concurrency=parsed.canvas.concurrency,
+        log_level=parsed.logging.level,
+        source=source,
+    )

@@ -1,0 +1,28 @@
+"""Pulling a course from Canvas: reading discovery and the watermarked pull."""
+
+from canvas_sync.sync.discover import ReadingMatch, SyllabusReading, find_readings, normalize_title
+from canvas_sync.sync.pull import (
+    OVERLAP,
+    CanvasSource,
+    Pulled,
+    ReadingRules,
+    SyncState,
+    fingerprint,
+    merge_enrollments,
+    pull_course,
+)
+
+__all__ = [
+    "OVERLAP",
+    "CanvasSource",
+    "Pulled",
+    "ReadingMatch",
+    "ReadingRules",
+    "SyllabusReading",
+    "SyncState",
+    "find_readings",
+    "fingerprint",
+    "merge_enrollments",
+    "normalize_title",
+    "pull_course",
+]
