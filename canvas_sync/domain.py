@@ -16,9 +16,9 @@ __all__ = [
     "AssignmentGroup",
     "Attempt",
     "Comment",
-    "DiscrepancyRecord",
     "Course",
     "CourseSnapshot",
+    "DiscrepancyRecord",
     "Exemption",
     "Finding",
     "Kind",
@@ -144,6 +144,7 @@ class Student:
     login_id: str | None = None
     enrollment_state: str = "active"
     is_test_student: bool = False
+    section_ids: tuple[int, ...] = ()
 
     @property
     def included(self) -> bool:

@@ -1,0 +1,38 @@
+"""The Canvas seam: the only package that speaks HTTP to Canvas (STYLE 2, 3, 13).
+
+`CanvasClient` sends, throttles, retries and translates errors; `parse_*` turn its JSON into
+domain values; `HttpxAdapter` puts canvasapi on the same transport.
+"""
+
+from canvas_sync.canvas.adapter import HttpxAdapter
+from canvas_sync.canvas.client import CanvasClient, Params
+from canvas_sync.canvas.parse import (
+    parse_assignment,
+    parse_comment,
+    parse_course,
+    parse_enrollment,
+    parse_group,
+    parse_late_policy,
+    parse_override,
+    parse_students,
+    parse_submission,
+    parse_time,
+)
+from canvas_sync.canvas.throttle import Throttle
+
+__all__ = [
+    "CanvasClient",
+    "HttpxAdapter",
+    "Params",
+    "Throttle",
+    "parse_assignment",
+    "parse_comment",
+    "parse_course",
+    "parse_enrollment",
+    "parse_group",
+    "parse_late_policy",
+    "parse_override",
+    "parse_students",
+    "parse_submission",
+    "parse_time",
+]

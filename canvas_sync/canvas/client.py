@@ -1,0 +1,184 @@
+"""CanvasClient: the Canvas endpoints canvas-sync uses (SPEC §4, §8; canvas-api.md §4-§8).
+
+Built on `HttpCore` (`_http.py`), the only code that speaks HTTP to Canvas: every call here is
+throttled, retried and error-translated there. See `_http.py` for the retry rule, including why
+a write that timed out after sending is never retried.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, TypeVar
+
+from canvas_sync.canvas import _translate as tr
+from canvas_sync.canvas._http import PER_PAGE, HttpCore, Params
+from canvas_sync.errors import NotFound, PushFailed
+
+__all__ = ["ASSIGNMENT_CHUNK", "MAX_STUDENT_IDS", "PER_PAGE", "CanvasClient", "Params"]
+
+T = TypeVar("T")
+
+#: `students/submissions` answers 400 "too many students" above 100 `student_ids[]`.
+MAX_STUDENT_IDS = 100
+#: Assignments per `students/submissions` request: the multi-assignment list is known to time
+#: out on very large courses (SPEC §8), so keep each request's scope small.
+ASSIGNMENT_CHUNK = 20
+_SUBMISSION_INCLUDES = ("submission_history", "submission_comments", "rubric_assessment")
+_ALL_ENROLLMENT_STATES = (
+    "active",
+    "invited",
+    "creation_pending",
+    "deleted",
+    "rejected",
+    "completed",
+    "inactive",
+)
+
+
+def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+class CanvasClient(HttpCore):
+    """Throttled, retrying, error-translating Canvas REST client (SPEC §8).
+
+    Constructor (from HttpCore): `CanvasClient(base_url, token, *, timeout=60.0,
+    max_attempts=6, concurrency=2, backoff_base=0.5, backoff_max=30.0, transport=None,
+    sleep=time.sleep, on_event=None)`; `base_url` without `/api/v1`.
+
+    Example::
+
+        with CanvasClient("https://canvas.example.edu", Secret(token)) as canvas:
+            course = canvas.get_course(598)
+    """
+
+    def get_course(self, course_id: int) -> dict[str, Any]:
+        """`GET /courses/:id` (canvas-api.md §4)."""
+        return self._expect(self.get(f"/courses/{course_id}"), dict, f"course {course_id}")
+
+    def assignment_groups(self, course_id: int) -> list[dict[str, Any]]:
+        """Groups with their assignments and overrides, in one paged call (canvas-api.md §4).
+
+        `override_assignment_dates=false` keeps `due_at` the base date rather than the caller's
+        view; per-student dates come from overrides and `cached_due_date`.
+        """
+        params: Params = {
+            "include[]": ["assignments", "overrides"],
+            "override_assignment_dates": False,
+        }
+        return list(self.paginate(f"/courses/{course_id}/assignment_groups", params))
+
+    def enrollments(self, course_id: int) -> list[dict[str, Any]]:
+        """Student and test-student enrollments in every state; filtering is the policy's job."""
+        params: Params = {
+            "type[]": ["StudentEnrollment", "StudentViewEnrollment"],
+            "state[]": list(_ALL_ENROLLMENT_STATES),
+        }
+        return list(self.paginate(f"/courses/{course_id}/enrollments", params))
+
+    def student_submissions(
+        self,
+        course_id: int,
+        assignment_ids: Sequence[int],
+        student_ids: Sequence[int] | None = None,
+        *,
+        submitted_since: datetime | None = None,
+        graded_since: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        """Submissions with history, comments and rubric assessments (canvas-api.md §6).
+
+        `student_ids=None` asks for `all` (test student and inactive enrollments included).
+        Requests are split into <=100 students x <=ASSIGNMENT_CHUNK assignments; the chunks run
+        on up to `concurrency` threads, the bookmark pages inside one chunk sequentially.
+        """
+        if not assignment_ids or (student_ids is not None and not student_ids):
+            return []
+        base: dict[str, tr.ParamValue] = {
+            "include[]": list(_SUBMISSION_INCLUDES),
+            "submitted_since": submitted_since,
+            "graded_since": graded_since,
+        }
+        students: list[list[int | str]] = (
+            [["all"]] if student_ids is None else _chunks(list(student_ids), MAX_STUDENT_IDS)
+        )
+        jobs = [
+            {**base, "student_ids[]": chunk, "assignment_ids[]": assignments}
+            for assignments in _chunks(list(assignment_ids), ASSIGNMENT_CHUNK)
+            for chunk in students
+        ]
+        path = f"/courses/{course_id}/students/submissions"
+        pages = self._map(lambda params: list(self.paginate(path, params)), jobs)
+        return [row for page in pages for row in page]
+
+    def late_policy(self, course_id: int) -> dict[str, Any] | None:
+        """The course Late Policy, or None when the course has none (Canvas answers 404)."""
+        try:
+            body = self.get(f"/courses/{course_id}/late_policy")
+        except NotFound:
+            return None
+        body = self._expect(body, dict, f"late policy of course {course_id}")
+        inner = body.get("late_policy", body)
+        return self._expect(inner, dict, f"late policy of course {course_id}")
+
+    def custom_columns(self, course_id: int) -> list[dict[str, Any]]:
+        """Custom gradebook columns, hidden ones too (so we never create a duplicate)."""
+        params: Params = {"include_hidden": True}
+        return list(self.paginate(f"/courses/{course_id}/custom_gradebook_columns", params))
+
+    def column_data(self, course_id: int, column_id: int) -> list[dict[str, Any]]:
+        """`[{user_id, content}]` of one column (only users with content)."""
+        path = f"/courses/{course_id}/custom_gradebook_columns/{column_id}/data"
+        return list(self.paginate(path, {"include_hidden": True}))
+
+    def bulk_update_grades(
+        self, course_id: int, assignment_id: int, grade_data: Mapping[int, Mapping[str, Any]]
+    ) -> dict[str, Any]:
+        """Queue one assignment's grade/comment writes; returns Canvas's Progress (SPEC §4).
+
+        Body: `{"grade_data": {"<user_id>": {"posted_grade": "0", "text_comment": "..."}}}`.
+        Not retried after a post-send timeout (see module docstring).
+        """
+        if not grade_data:
+            raise ValueError("bulk_update_grades needs at least one student's grade data.")
+        body = {"grade_data": {str(uid): dict(values) for uid, values in grade_data.items()}}
+        path = f"/courses/{course_id}/assignments/{assignment_id}/submissions/update_grades"
+        return self._expect(self.post(path, json=body), dict, f"POST {path}")
+
+    def wait_progress(
+        self, progress: Mapping[str, Any], *, timeout: float = 120.0, poll_interval: float = 0.5
+    ) -> dict[str, Any]:
+        """Poll `GET /progress/:id` until completed (returned) or failed/timed out (PushFailed).
+
+        A failed Progress may still have written some grades (canvas-api.md §10 gotcha 11): the
+        caller must re-read before retrying. The timeout counts both slept and wall time.
+        """
+        current = dict(progress)
+        progress_id = current.get("id")
+        waited, started = 0.0, time.monotonic()
+        while True:
+            state = current.get("workflow_state")
+            if state == "completed":
+                return current
+            if state == "failed":
+                reason = str(current.get("message") or "no reason given").rstrip(".")
+                raise PushFailed(
+                    f"Canvas's bulk grade update (progress {progress_id}) failed: {reason}; "
+                    "some grades may be written, run push again to re-read and reconcile."
+                )
+            if waited >= timeout:
+                raise PushFailed(
+                    f"Canvas's bulk grade update (progress {progress_id}) was still {state} "
+                    f"after {timeout:g} s: run push again later; it re-reads Canvas first."
+                )
+            self._sleep(poll_interval)
+            waited = max(waited + poll_interval, time.monotonic() - started)
+            answer = self.get(f"/progress/{progress_id}")
+            current = self._expect(answer, dict, f"progress {progress_id}")
+
+    def canvasapi(self) -> Any:
+        """A `canvasapi.Canvas` whose requests session is mounted on this client (STYLE 2)."""
+        from canvas_sync.canvas.adapter import mount_canvasapi
+
+        return mount_canvasapi(self, self._token)

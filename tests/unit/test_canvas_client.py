@@ -1,0 +1,606 @@
+"""CanvasClient over respx: paging, params, chunking, errors, retries, throttle, Progress."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import respx
+
+from canvas_sync.canvas import CanvasClient
+from canvas_sync.domain import Secret
+from canvas_sync.errors import (
+    AuthFailed,
+    CanvasError,
+    CanvasUnavailable,
+    Forbidden,
+    NotFound,
+    PushFailed,
+    RateLimited,
+)
+
+TOKEN = "7~Zq8XsecretTOKENvalue0123456789abcdef"
+BASE = "https://canvas.test"
+API = f"{BASE}/api/v1"
+Events = list[tuple[str, dict[str, object]]]
+
+
+@pytest.fixture
+def sleeps() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def events() -> Events:
+    return []
+
+
+@pytest.fixture
+def client(sleeps: list[float], events: Events, api: respx.MockRouter) -> Iterator[CanvasClient]:
+    # The router as an explicit transport: no TLS context per client, so tests stay fast.
+    canvas = CanvasClient(
+        BASE,
+        Secret(TOKEN),
+        transport=httpx.MockTransport(api.handler),
+        max_attempts=4,
+        sleep=sleeps.append,
+        on_event=lambda name, payload: events.append((name, payload)),
+    )
+    yield canvas
+    canvas.close()
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=API, assert_all_called=False) as router:
+        yield router
+
+
+def query(request: httpx.Request) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(str(request.url)).query)
+
+
+def link(url: str, rel: str = "next") -> dict[str, str]:
+    return {"Link": f'<{url}>; rel="{rel}"'}
+
+
+# --- basics ---------------------------------------------------------------------------------
+
+
+def test_get_sends_bearer_token_and_counts_requests(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    route = api.get("/courses/598").respond(json={"id": 598, "name": "CS 598"})
+    assert client.get_course(598) == {"id": 598, "name": "CS 598"}
+    request = route.calls.last.request
+    assert request.headers["Authorization"] == f"Bearer {TOKEN}"
+    assert str(request.url) == f"{API}/courses/598"
+    assert client.request_count == 1
+
+
+def test_base_url_with_api_v1_and_slash_is_normalized(api: respx.MockRouter) -> None:
+    route = api.get("/courses/1").respond(json={"id": 1})
+    with CanvasClient(f"{API}/", Secret(TOKEN), sleep=lambda _: None) as canvas:
+        canvas.get("/courses/1")
+        assert canvas.base_url == BASE
+    assert route.call_count == 1
+
+
+def test_repr_hides_token(client: CanvasClient) -> None:
+    assert TOKEN not in repr(client)
+    assert BASE in repr(client)
+
+
+# --- pagination -----------------------------------------------------------------------------
+
+
+def test_paginate_follows_numbered_links_with_per_page_100(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    page2 = f"{API}/courses/1/assignments?page=2&per_page=100"
+    page3 = f"{API}/courses/1/assignments?page=3&per_page=100"
+    route = api.get(url__startswith=f"{API}/courses/1/assignments").mock(
+        side_effect=[
+            httpx.Response(200, json=[{"id": 1}, {"id": 2}], headers=link(page2)),
+            # Header-name case is not guaranteed (canvas-api.md §2).
+            httpx.Response(200, json=[{"id": 3}], headers={"link": f'<{page3}>; rel="next"'}),
+            httpx.Response(200, json=[{"id": 4}], headers=link(f"{API}/x?page=1", "first")),
+        ]
+    )
+    items = list(client.paginate("/courses/1/assignments", {"order_by": "due_at"}))
+    assert [item["id"] for item in items] == [1, 2, 3, 4]
+    urls = [str(call.request.url) for call in route.calls]
+    assert query(route.calls[0].request) == {"order_by": ["due_at"], "per_page": ["100"]}
+    assert urls[1:] == [page2, page3]
+
+
+def test_paginate_follows_bookmark_urls_verbatim(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    bookmark = (
+        f"{API}/courses/1/students/submissions?include%5B%5D=submission_history"
+        "&page=bookmark:WzE2MzUsIjIwMjYtMDItMDFUMDU6NTk6NTlaIl0&per_page=100"
+    )
+    route = api.get(url__startswith=f"{API}/courses/1/students/submissions").mock(
+        side_effect=[
+            httpx.Response(200, json=[{"id": 10}], headers=link(bookmark)),
+            httpx.Response(200, json=[{"id": 11}]),
+        ]
+    )
+    assert [s["id"] for s in client.paginate("/courses/1/students/submissions")] == [10, 11]
+    assert str(route.calls[1].request.url) == bookmark
+    assert route.call_count == 2
+
+
+def test_paginate_stops_on_repeated_next_link(client: CanvasClient, api: respx.MockRouter) -> None:
+    loop = f"{API}/courses/1/users?page=2"
+    api.get(url__startswith=f"{API}/courses/1/users").mock(
+        return_value=httpx.Response(200, json=[{"id": 1}], headers=link(loop))
+    )
+    with pytest.raises(CanvasUnavailable, match="same next page"):
+        list(client.paginate("/courses/1/users"))
+
+
+def test_token_not_sent_to_foreign_next_link(client: CanvasClient, api: respx.MockRouter) -> None:
+    foreign = "https://files.example.com/page2"
+    api.get("/courses/1/files").respond(json=[1], headers=link(foreign))
+    other = api.route(host="files.example.com", path="/page2").respond(json=[2])
+    assert list(client.paginate("/courses/1/files")) == [1, 2]
+    assert "Authorization" not in other.calls.last.request.headers
+
+
+# --- endpoint parameters --------------------------------------------------------------------
+
+
+def test_enrollments_encode_list_params_as_repeated_keys(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    route = api.get("/courses/598/enrollments").respond(json=[{"id": 1}])
+    assert client.enrollments(598) == [{"id": 1}]
+    params = query(route.calls.last.request)
+    assert params["type[]"] == ["StudentEnrollment", "StudentViewEnrollment"]
+    assert {"active", "completed", "inactive", "invited", "deleted"} <= set(params["state[]"])
+    assert params["per_page"] == ["100"]
+
+
+def test_assignment_groups_request_assignments_and_overrides(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    route = api.get("/courses/598/assignment_groups").respond(json=[{"id": 7}])
+    assert client.assignment_groups(598) == [{"id": 7}]
+    params = query(route.calls.last.request)
+    assert params["include[]"] == ["assignments", "overrides"]
+    assert params["override_assignment_dates"] == ["false"]
+
+
+def test_student_submissions_chunks_over_100_students(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        ids = query(request)["student_ids[]"]
+        return httpx.Response(200, json=[{"user_id": int(i)} for i in ids])
+
+    route = api.get("/courses/598/students/submissions").mock(side_effect=answer)
+    students = list(range(1000, 1250))
+    since = datetime(2026, 3, 8, 2, 30, tzinfo=timezone(timedelta(hours=-6)))
+    rows = client.student_submissions(598, [11, 12], students, submitted_since=since)
+    assert [row["user_id"] for row in rows] == students  # every row, in chunk order
+    sent = [query(call.request) for call in route.calls]
+    assert sorted(len(q["student_ids[]"]) for q in sent) == [50, 100, 100]
+    for params in sent:
+        assert params["assignment_ids[]"] == ["11", "12"]
+        assert params["include[]"] == [
+            "submission_history",
+            "submission_comments",
+            "rubric_assessment",
+        ]
+        assert params["per_page"] == ["100"]
+        assert params["submitted_since"] == ["2026-03-08T08:30:00Z"]
+        assert "graded_since" not in params
+
+
+def test_student_submissions_all_students_and_empty_inputs(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    route = api.get("/courses/598/students/submissions").respond(json=[{"id": 1}])
+    assert client.student_submissions(598, [11], None) == [{"id": 1}]
+    assert query(route.calls.last.request)["student_ids[]"] == ["all"]
+    assert client.student_submissions(598, [], None) == []
+    assert client.student_submissions(598, [11], []) == []
+    assert route.call_count == 1
+
+
+def test_student_submission_chunks_run_with_bounded_concurrency(
+    api: respx.MockRouter, sleeps: list[float]
+) -> None:
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.03)
+        with lock:
+            state["now"] -= 1
+        return httpx.Response(200, json=[{"n": len(query(request)["student_ids[]"])}])
+
+    api.get("/courses/598/students/submissions").mock(side_effect=slow)
+    with CanvasClient(BASE, Secret(TOKEN), concurrency=2, sleep=sleeps.append) as canvas:
+        rows = canvas.student_submissions(598, [11], list(range(600)))
+    assert [row["n"] for row in rows] == [100] * 6
+    assert state["max"] == 2
+
+
+def test_in_flight_requests_never_exceed_concurrency(api: respx.MockRouter) -> None:
+    """Canvas charges 50 units per in-flight request: even callers' own threads are capped."""
+    lock = threading.Lock()
+    state = {"now": 0, "max": 0}
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        time.sleep(0.02)
+        with lock:
+            state["now"] -= 1
+        return httpx.Response(200, json={})
+
+    api.get("/courses/1").mock(side_effect=slow)
+    transport = httpx.MockTransport(api.handler)
+    with CanvasClient(BASE, Secret(TOKEN), concurrency=1, transport=transport) as canvas:
+        threads = [threading.Thread(target=canvas.get, args=("/courses/1",)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert canvas.request_count == 4
+    assert state["max"] == 1
+
+
+def test_a_failing_chunk_fails_the_whole_call(client: CanvasClient, api: respx.MockRouter) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if query(request)["student_ids[]"][0] == "100":
+            return httpx.Response(400, json={"error": "too many students"})
+        return httpx.Response(200, json=[])
+
+    api.get("/courses/598/students/submissions").mock(side_effect=answer)
+    with pytest.raises(CanvasError, match="too many students"):
+        client.student_submissions(598, [11], list(range(300)))
+
+
+def test_custom_columns_and_column_data_include_hidden(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    cols = api.get("/courses/598/custom_gradebook_columns").respond(json=[{"id": 3}])
+    data = api.get("/courses/598/custom_gradebook_columns/3/data").respond(
+        json=[{"user_id": 5, "content": "R1, R2"}]
+    )
+    assert client.custom_columns(598) == [{"id": 3}]
+    assert client.column_data(598, 3) == [{"user_id": 5, "content": "R1, R2"}]
+    assert query(cols.calls.last.request)["include_hidden"] == ["true"]
+    assert query(data.calls.last.request)["include_hidden"] == ["true"]
+
+
+def test_late_policy_unwraps_and_is_none_on_404(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    policy = {"id": 4, "late_submission_deduction_enabled": True}
+    api.get("/courses/598/late_policy").respond(json={"late_policy": policy})
+    api.get("/courses/599/late_policy").respond(
+        404, json={"errors": [{"message": "The specified resource does not exist."}]}
+    )
+    assert client.late_policy(598) == policy
+    assert client.late_policy(599) is None
+
+
+# --- error translation ----------------------------------------------------------------------
+
+ERROR_CASES = [
+    (401, {"WWW-Authenticate": 'Bearer realm="canvas-lms"'},
+     {"errors": [{"message": "Invalid access token."}]}, AuthFailed, "set CANVAS_TOKEN"),
+    (401, {}, {"status": "unauthorized",
+               "errors": [{"message": "user not authorized to perform that action"}]},
+     Forbidden, "not authorized"),
+    (404, {}, {"errors": [{"message": "The specified resource does not exist."}]},
+     NotFound, "course 598"),
+    (403, {}, {"status": "unauthorized",
+               "errors": [{"message": "user not authorized to perform that action"}]},
+     Forbidden, "teacher rights"),
+    (403, {"X-Rate-Limit-Remaining": "0.0"}, "403 Forbidden (Rate Limit Exceeded)\n",
+     RateLimited, "throttled"),
+    (429, {}, {"errors": [{"message": "slow down"}]}, RateLimited, "throttled"),
+    (500, {}, {"errors": [{"message": "An error occurred."}]}, CanvasUnavailable, "(500)"),
+    (400, {}, {"error": "too many students"}, CanvasError, "too many students"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("status", "headers", "body", "error", "text"), ERROR_CASES)
+def test_status_translation(
+    client: CanvasClient,
+    api: respx.MockRouter,
+    status: int,
+    headers: dict[str, str],
+    body: object,
+    error: type[Exception],
+    text: str,
+) -> None:
+    kwargs: dict[str, Any] = {"text": body} if isinstance(body, str) else {"json": body}
+    api.get("/courses/598").respond(status, headers=headers, **kwargs)
+    with pytest.raises(error, match=text.replace("(", r"\(").replace(")", r"\)")) as info:
+        client.get_course(598)
+    assert type(info.value) is error
+    assert isinstance(info.value.__cause__, httpx.HTTPStatusError)
+    assert "GET /api/v1/courses/598" in str(info.value) or error is AuthFailed
+
+
+def test_auth_failed_message_is_the_documented_sentence(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    api.get("/courses/1").respond(401, headers={"WWW-Authenticate": "Bearer"}, json={})
+    with pytest.raises(AuthFailed) as info:
+        client.get("/courses/1")
+    assert str(info.value) == (
+        "Canvas rejected the token (401): set CANVAS_TOKEN to a valid access token."
+    )
+    assert client.request_count == 1  # not retried
+
+
+def test_timeout_becomes_canvas_unavailable(client: CanvasClient, api: respx.MockRouter) -> None:
+    api.get("/courses/1").mock(side_effect=httpx.ReadTimeout("read timed out"))
+    with pytest.raises(CanvasUnavailable, match="did not answer GET /api/v1/courses/1") as info:
+        client.get("/courses/1")
+    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+
+
+def test_connect_error_names_the_url(client: CanvasClient, api: respx.MockRouter) -> None:
+    api.get("/courses/1").mock(side_effect=httpx.ConnectError("[Errno 111] refused"))
+    with pytest.raises(CanvasUnavailable, match=r"Canvas at https://canvas\.test is unreachable"):
+        client.get("/courses/1")
+
+
+def test_non_json_answer_is_canvas_unavailable(client: CanvasClient, api: respx.MockRouter) -> None:
+    api.get("/courses/1").respond(200, html="<html>Log in with SSO</html>")
+    with pytest.raises(CanvasUnavailable, match="not JSON \\(text/html\\)") as info:
+        client.get("/courses/1")
+    assert isinstance(info.value.__cause__, ValueError)
+
+
+# --- retries --------------------------------------------------------------------------------
+
+
+def test_transient_failures_are_retried_until_success(
+    client: CanvasClient, api: respx.MockRouter, sleeps: list[float], events: Events
+) -> None:
+    route = api.get("/courses/1").mock(
+        side_effect=[
+            httpx.Response(503),
+            httpx.ConnectError("refused"),
+            httpx.Response(403, text="403 Forbidden (Rate Limit Exceeded)\n"),
+            httpx.Response(200, json={"id": 1}),
+        ]
+    )
+    assert client.get("/courses/1") == {"id": 1}
+    assert route.call_count == 4
+    assert client.request_count == 4
+    retries = [payload for name, payload in events if name == "retry"]
+    assert [p["attempt"] for p in retries] == [1, 2, 3]
+    assert [p["error"] for p in retries] == [
+        "CanvasUnavailable",
+        "CanvasUnavailable",
+        "RateLimited",
+    ]
+    assert len(sleeps) >= 3 and all(s > 0 for s in sleeps)
+
+
+def test_retries_stop_after_max_attempts(
+    client: CanvasClient, api: respx.MockRouter, sleeps: list[float]
+) -> None:
+    route = api.get("/courses/1").respond(502)
+    with pytest.raises(CanvasUnavailable, match="502"):
+        client.get("/courses/1")
+    assert route.call_count == 4  # max_attempts=4
+    assert all(0 < s <= 30.0 for s in sleeps)
+
+
+def test_backoff_grows_and_is_capped(api: respx.MockRouter) -> None:
+    sleeps: list[float] = []
+    api.get("/courses/1").respond(500)
+    with (
+        CanvasClient(
+            BASE,
+            Secret(TOKEN),
+            max_attempts=6,
+            backoff_base=1.0,
+            backoff_max=5.0,
+            sleep=sleeps.append,
+        ) as canvas,
+        pytest.raises(CanvasUnavailable),
+    ):
+        canvas.get("/courses/1")
+    assert len(sleeps) == 5
+    assert 1.0 <= sleeps[0] <= 2.0 and 2.0 <= sleeps[1] <= 3.0
+    assert max(sleeps) <= 5.0 and sleeps[-1] == 5.0
+
+
+def test_permanent_errors_are_not_retried(client: CanvasClient, api: respx.MockRouter) -> None:
+    route = api.get("/courses/9").respond(404, json={})
+    with pytest.raises(NotFound):
+        client.get("/courses/9")
+    assert route.call_count == 1
+
+
+# --- writes and bulk grading ----------------------------------------------------------------
+
+GRADES_PATH = "/courses/598/assignments/11/submissions/update_grades"
+PROGRESS = {"id": 77, "workflow_state": "queued", "tag": "submissions_update", "completion": 0}
+
+
+def test_bulk_update_grades_posts_json_grade_data(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    route = api.post(GRADES_PATH).respond(json=PROGRESS)
+    grades = {1001: {"posted_grade": "0", "text_comment": "Late: submitted after the due time."}}
+    assert client.bulk_update_grades(598, 11, grades) == PROGRESS
+    request = route.calls.last.request
+    assert request.headers["Content-Type"] == "application/json"
+    assert json.loads(request.content) == {"grade_data": {"1001": grades[1001]}}
+
+
+def test_write_timeout_after_sending_is_not_retried(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    route = api.post(GRADES_PATH).mock(side_effect=httpx.ReadTimeout("timed out"))
+    with pytest.raises(CanvasUnavailable, match="was not retried") as info:
+        client.bulk_update_grades(598, 11, {1: {"posted_grade": "0"}})
+    assert route.call_count == 1
+    assert isinstance(info.value.__cause__, httpx.ReadTimeout)
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        httpx.ConnectError("refused"),
+        httpx.Response(429),
+        httpx.Response(403, text="403 Forbidden (Rate Limit Exceeded)\n"),
+        httpx.Response(503),
+    ],
+)
+def test_write_refused_before_reaching_canvas_is_retried(
+    client: CanvasClient, api: respx.MockRouter, first: httpx.Response | Exception
+) -> None:
+    route = api.post(GRADES_PATH).mock(side_effect=[first, httpx.Response(200, json=PROGRESS)])
+    assert client.bulk_update_grades(598, 11, {1: {"posted_grade": "0"}}) == PROGRESS
+    assert route.call_count == 2
+
+
+def test_write_500_is_not_retried(client: CanvasClient, api: respx.MockRouter) -> None:
+    route = api.post(GRADES_PATH).respond(500)
+    with pytest.raises(CanvasUnavailable):
+        client.bulk_update_grades(598, 11, {1: {"posted_grade": "0"}})
+    assert route.call_count == 1
+
+
+def test_bulk_update_needs_grade_data(client: CanvasClient) -> None:
+    with pytest.raises(ValueError, match="at least one"):
+        client.bulk_update_grades(598, 11, {})
+
+
+def test_wait_progress_returns_completed(
+    client: CanvasClient, api: respx.MockRouter, sleeps: list[float]
+) -> None:
+    route = api.get("/progress/77").mock(
+        side_effect=[
+            httpx.Response(200, json={**PROGRESS, "workflow_state": "running", "completion": 50}),
+            httpx.Response(
+                200, json={**PROGRESS, "workflow_state": "completed", "completion": 100}
+            ),
+        ]
+    )
+    done = client.wait_progress(PROGRESS, poll_interval=0.25)
+    assert done["workflow_state"] == "completed" and done["completion"] == 100
+    assert route.call_count == 2
+    assert sleeps == [0.25, 0.25]
+
+
+def test_wait_progress_failed_raises_with_canvas_message(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    api.get("/progress/77").respond(
+        json={**PROGRESS, "workflow_state": "failed",
+              "message": "Couldn't find User(s) with API ids '999'"}
+    )  # fmt: skip
+    with pytest.raises(PushFailed, match="Couldn't find User\\(s\\) with API ids '999'"):
+        client.wait_progress(PROGRESS)
+
+
+def test_wait_progress_times_out(
+    client: CanvasClient, api: respx.MockRouter, sleeps: list[float]
+) -> None:
+    route = api.get("/progress/77").respond(json={**PROGRESS, "workflow_state": "running"})
+    with pytest.raises(PushFailed, match="still running after 2 s"):
+        client.wait_progress(PROGRESS, timeout=2.0, poll_interval=0.5)
+    assert route.call_count == 4
+    assert sum(sleeps) == pytest.approx(2.0)
+
+
+def test_wait_progress_already_completed_does_not_poll(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    route = api.get("/progress/77").respond(json=PROGRESS)
+    assert client.wait_progress({**PROGRESS, "workflow_state": "completed"})["id"] == 77
+    assert route.call_count == 0
+
+
+# --- throttle through the client ------------------------------------------------------------
+
+
+def test_client_slows_down_when_budget_is_low(
+    client: CanvasClient, api: respx.MockRouter, sleeps: list[float], events: Events
+) -> None:
+    api.get("/courses/1").respond(
+        json={"id": 1}, headers={"X-Rate-Limit-Remaining": "30.0", "X-Request-Cost": "2.5"}
+    )
+    client.get("/courses/1")
+    assert sleeps == []  # nothing known before the first answer
+    client.get("/courses/1")
+    assert sleeps == [pytest.approx(12.0)]  # (150 - 30) / 10 units per second
+    assert events == [("throttle_wait", {"delay": pytest.approx(12.0), "remaining": 30.0})]
+
+
+def test_client_does_not_wait_with_plenty_of_budget(
+    client: CanvasClient, api: respx.MockRouter, sleeps: list[float]
+) -> None:
+    api.get("/courses/1").respond(json={}, headers={"X-Rate-Limit-Remaining": "580.2"})
+    for _ in range(3):
+        client.get("/courses/1")
+    assert sleeps == []
+
+
+# --- the token stays secret -----------------------------------------------------------------
+
+
+def test_token_never_in_errors_events_or_logs(
+    client: CanvasClient,
+    api: respx.MockRouter,
+    events: Events,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    api.get("/courses/1").mock(
+        side_effect=[httpx.Response(503), httpx.Response(401, headers={"WWW-Authenticate": "B"})]
+    )
+    # A (hypothetical) Canvas error body echoing the token must be scrubbed too.
+    api.get("/courses/2").respond(400, json={"error": f"bad token {TOKEN}"})
+    api.get("/courses/3").mock(side_effect=httpx.ConnectError(f"refused {TOKEN}"))
+    api.get("/courses/4").respond(200, text=f"<html>{TOKEN}</html>")
+    failures: list[Exception] = []
+    for course in (1, 2, 3, 4):
+        with pytest.raises(CanvasError) as info:
+            client.get(f"/courses/{course}")
+        failures.append(info.value)
+    assert len(events) >= 4
+    for failure in failures:
+        assert TOKEN not in str(failure) and TOKEN not in repr(failure)
+    assert TOKEN not in repr(events)
+    assert TOKEN not in caplog.text
+    assert "[token]" in str(failures[1])
+
+
+def test_naive_datetime_params_are_rejected(client: CanvasClient) -> None:
+    with pytest.raises(ValueError, match="aware"):
+        client.student_submissions(1, [1], [1], graded_since=datetime(2026, 2, 1))
+
+
+def test_aware_datetimes_are_sent_as_utc_z(client: CanvasClient, api: respx.MockRouter) -> None:
+    route = api.get("/courses/1/students/submissions").respond(json=[])
+    client.student_submissions(1, [1], graded_since=datetime(2026, 2, 1, 12, 0, 5, 9, tzinfo=UTC))
+    assert query(route.calls.last.request)["graded_since"] == ["2026-02-01T12:00:05Z"]
