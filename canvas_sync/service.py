@@ -99,8 +99,8 @@ def open_database(settings: Settings) -> Database:
     return database
 
 
-def upgrade_database(settings: Settings) -> str:
-    database = Database(settings.database_url)
+def upgrade_database(url: str) -> str:
+    database = Database(url)
     database.upgrade()
     database.dispose()
     return database.engine.url.render_as_string(hide_password=True)

@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "ReadingSpec",
     "Settings",
+    "database_url_only",
     "load_settings",
     "shipped_config",
 ]
@@ -291,3 +292,15 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         log_level=parsed.logging.level,
         source=source,
     )
+
+
+def database_url_only(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> str:
+    """The database URL, for commands that need nothing else (`db upgrade`).
+
+    With no config file given and none at the default place, the environment or the default.
+    """
+    environ = os.environ if env is None else env
+    chosen = path or environ.get("CANVAS_SYNC_CONFIG")
+    if chosen is None and not Path(DEFAULT_CONFIG).is_file():
+        return environ.get("CANVAS_SYNC_DATABASE_URL", DEFAULT_DATABASE_URL)
+    return load_settings(chosen, env=environ).database_url

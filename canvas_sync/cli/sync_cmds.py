@@ -7,6 +7,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
+from canvas_sync.settings import database_url_only
 
 __all__ = ["db_group", "simulate_cmd", "sync_cmd"]
 
@@ -89,5 +90,5 @@ def db_upgrade_cmd(app: AppContext) -> None:
 
     Example: CANVAS_SYNC_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test canvas-sync db upgrade
     """
-    where = service.upgrade_database(app.settings())
+    where = service.upgrade_database(database_url_only(app.config))
     click.echo(f"Database at {where} is up to date.")
