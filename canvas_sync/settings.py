@@ -26,6 +26,7 @@ __all__ = [
     "ReadingSpec",
     "Settings",
     "database_url_only",
+    "load_all_settings",
     "load_settings",
     "shipped_config",
 ]
@@ -124,6 +125,7 @@ class _Logging(_Strict):
 
 
 class _File(_Strict):
+    include: list[str] = Field(default_factory=list)  # more course configs, for the daemon
     canvas: _Canvas = Field(default_factory=_Canvas)
     database: _Database = Field(default_factory=_Database)
     course: _Course = Field(default_factory=_Course)
@@ -304,3 +306,25 @@ def database_url_only(path: str | Path | None = None, env: Mapping[str, str] | N
     if chosen is None and not Path(DEFAULT_CONFIG).is_file():
         return environ.get("CANVAS_SYNC_DATABASE_URL", DEFAULT_DATABASE_URL)
     return load_settings(chosen, env=environ).database_url
+
+
+def load_all_settings(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None
+) -> list[Settings]:
+    """The config's course plus every course config it `include`s (SPEC §9: many courses).
+
+    Included files are resolved relative to the including file; each is a whole course config.
+    The CANVAS_COURSE_ID override applies to the first course only (it names one course).
+    """
+    environ = os.environ if env is None else env
+    first = load_settings(path, env=environ)
+    base = Path(first.source).parent
+    raw = tomllib.loads(Path(first.source).read_text(encoding="utf-8"))
+    found = [first]
+    others = {k: v for k, v in environ.items() if k != "CANVAS_COURSE_ID"}
+    for name in raw.get("include", []):
+        found.append(load_settings(base / name, env=others))
+    ids = [s.course_id for s in found]
+    if len(set(ids)) != len(ids):
+        raise ConfigError(f"{first.source}: key 'include' lists a course twice; each course once.")
+    return found

@@ -34,8 +34,11 @@ __all__ = [
     "DiscrepancyRow",
     "ExemptionRow",
     "OverrideRow",
+    "PushChangeRow",
     "StudentRow",
     "SubmissionRow",
+    "SyncLockRow",
+    "SyncRequestRow",
     "SyncRunRow",
 ]
 
@@ -244,3 +247,60 @@ class ExemptionRow(Base):
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
     created_by: Mapped[str | None] = mapped_column(String(255))
+
+
+class PushChangeRow(Base):
+    """The push journal (SPEC §4): each change is written here before it is sent.
+
+    States: planned → sent → confirmed | failed; `superseded` when a later plan replaces it.
+    The newest confirmed change of a (student, assignment, target) is "what this service wrote",
+    which is how a later human edit is recognised (`manual_override`).
+    """
+
+    __tablename__ = "push_changes"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    course_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    push_id: Mapped[str] = mapped_column(String(64), index=True)
+    target: Mapped[str] = mapped_column(String(16))  # grade | total | column
+    student_id: Mapped[int] = mapped_column(BigInteger)
+    assignment_id: Mapped[int | None] = mapped_column(BigInteger)
+    from_value: Mapped[str | None] = mapped_column(String(255))
+    to_value: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16))
+    progress_id: Mapped[int | None] = mapped_column(BigInteger)
+    canvas_answer: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class SyncLockRow(Base):
+    """Who runs a course now (SPEC §9). On PostgreSQL an advisory lock is the real guard and this
+    row only says who holds it; on SQLite this row with its lease is the lock itself."""
+
+    __tablename__ = "sync_locks"
+
+    course_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    holder: Mapped[str] = mapped_column(String(255))
+    acquired_at: Mapped[datetime]
+    lease_until: Mapped[datetime]
+
+
+class SyncRequestRow(Base):
+    """A manual trigger for a running daemon (`canvas-sync trigger`), across machines."""
+
+    __tablename__ = "sync_requests"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    course_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    requested_at: Mapped[datetime]
+    requested_by: Mapped[str] = mapped_column(String(255))
+    full: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16))  # pending | running | done | failed
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    run_id: Mapped[int | None] = mapped_column(BigInteger)
+    finished_at: Mapped[datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
