@@ -16,8 +16,14 @@ __all__ = ["demo_cmd"]
 
 @cli.command("demo")
 @click.option("--students", type=click.IntRange(1, 5000), default=40, show_default=True)
-@click.option("--dir", "directory", type=click.Path(file_okay=False), default="canvas-sync-demo",
-              show_default=True, help="Where the demo database and reports go.")
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default="canvas-sync-demo",
+    show_default=True,
+    help="Where the demo database and reports go.",
+)
 @pass_app
 @handle_errors
 def demo_cmd(app: AppContext, students: int, directory: str) -> None:

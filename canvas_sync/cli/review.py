@@ -27,11 +27,18 @@ def _reviewer() -> str:
 
 @cli.command("report")
 @click.option(
-    "--format", "fmt", type=click.Choice(["table", "csv", "json", "html"]), default="table",
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "html"]),
+    default="table",
     show_default=True,
 )
-@click.option("--output", type=click.Path(dir_okay=False, writable=True), default=None,
-              help="Write to FILE instead of standard output.")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write to FILE instead of standard output.",
+)
 @click.option("--student", default=None, help="Only this student (Canvas id, SIS id or login).")
 @pass_app
 @handle_errors
@@ -57,7 +64,9 @@ def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | Non
     try:
         Path(output).write_text(text, encoding="utf-8", newline="")
     except OSError as exc:
-        raise UsageError(f"Cannot write {output}: {exc.strerror}; choose another --output.") from None
+        raise UsageError(
+            f"Cannot write {output}: {exc.strerror}; choose another --output."
+        ) from None
     click.echo(f"Wrote {fmt} report to {output}.")
 
 
@@ -79,13 +88,26 @@ def discrepancies_cmd(app: AppContext, state: str | None, kind: str | None) -> N
     """
     items = service.list_discrepancies(app.settings(), state=state, kind=kind)
     table = Table(title=f"{len(items)} discrepancies")
-    for column in ("id", "severity", "kind", "state", "student", "assignment", "canvas → expected",
-                   "message"):
+    for column in (
+        "id",
+        "severity",
+        "kind",
+        "state",
+        "student",
+        "assignment",
+        "canvas → expected",
+        "message",
+    ):
         table.add_column(column)
     for d in items:
         table.add_row(
-            str(d.id), d.severity.value, d.kind.value, d.state, str(d.student_id or ""),
-            str(d.assignment_id or ""), f"{d.canvas_value or '-'} → {d.expected_value or '-'}",
+            str(d.id),
+            d.severity.value,
+            d.kind.value,
+            d.state,
+            str(d.student_id or ""),
+            str(d.assignment_id or ""),
+            f"{d.canvas_value or '-'} → {d.expected_value or '-'}",
             escape(d.message),
         )
     app.out.print(table)

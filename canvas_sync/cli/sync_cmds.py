@@ -48,11 +48,21 @@ def sync_cmd(app: AppContext, full: bool) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), default=8900, show_default=True)
 @click.option("--students", type=click.IntRange(1, 100_000), default=40, show_default=True)
 @click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True)
-@click.option("--faults", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
-              help="Share of API requests that fail (5xx, stall or throttling 403).")
+@click.option(
+    "--faults",
+    type=click.FloatRange(0.0, 1.0),
+    default=0.0,
+    show_default=True,
+    help="Share of API requests that fail (5xx, stall or throttling 403).",
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --faults.")
-@click.option("--token", envvar="CANVAS_TOKEN", default="sim-token", show_default=True,
-              help="The token the simulator accepts (or $CANVAS_TOKEN).")
+@click.option(
+    "--token",
+    envvar="CANVAS_TOKEN",
+    default="sim-token",
+    show_default=True,
+    help="The token the simulator accepts (or $CANVAS_TOKEN).",
+)
 @handle_errors
 def simulate_cmd(
     port: int, students: int, latency_ms: int, faults: float, seed: int, token: str
