@@ -1,0 +1,20 @@
+"""The pure reading-summary policy (SPEC §2, §3).
+
+Frozen domain objects and an explicit `now` in; statuses, totals and discrepancy findings out.
+No I/O, clock, ORM or HTTP: only the stdlib, `canvas_sync.domain` and `canvas_sync.errors`.
+"""
+
+from __future__ import annotations
+
+from .discrepancies import find_discrepancies, format_score
+from .status import effective_due_date, reading_status
+from .totals import evaluate_course, evaluate_student
+
+__all__ = [
+    "effective_due_date",
+    "evaluate_course",
+    "evaluate_student",
+    "find_discrepancies",
+    "format_score",
+    "reading_status",
+]

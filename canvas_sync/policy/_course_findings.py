@@ -1,0 +1,140 @@
+"""Course-level discrepancies (SPEC §3): due dates, group drop rules, missing assignments and
+Canvas's own late policy. None of these names a student."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+
+from canvas_sync.domain import (
+    AssignmentGroup,
+    CourseSnapshot,
+    Finding,
+    Kind,
+    LatePolicy,
+    PolicyConfig,
+)
+
+from ._text import Clock, clip, format_score, utc_iso
+
+__all__ = ["course_findings"]
+
+
+def course_findings(
+    snapshot: CourseSnapshot,
+    config: PolicyConfig,
+    clock: Clock,
+    syllabus_due: Mapping[int, datetime],
+    unmatched_titles: Sequence[str],
+    reading_group_id: int | None,
+) -> Iterator[Finding]:
+    """due_date_mismatch, group_rule_mismatch, assignment_missing and late_policy_conflict."""
+    yield from _due_date_mismatches(snapshot, clock, syllabus_due)
+    group = next((g for g in snapshot.groups if g.id == reading_group_id), None)
+    if reading_group_id is not None and group is not None:
+        yield from _group_rule_mismatch(group, len(snapshot.readings), config)
+    if unmatched_titles:
+        yield _assignment_missing(unmatched_titles)
+    if snapshot.late_policy is not None:
+        yield from _late_policy_conflict(snapshot.late_policy)
+
+
+def _seconds(when: datetime | None) -> datetime | None:
+    # Canvas's "fancy midnight" stores 23:59:59.999999 but the API sends whole seconds.
+    return None if when is None else when.replace(microsecond=0)
+
+
+def _due_date_mismatches(
+    snapshot: CourseSnapshot, clock: Clock, syllabus_due: Mapping[int, datetime]
+) -> Iterator[Finding]:
+    """due_date_mismatch: the assignment's Canvas `due_at` is not the syllabus due instant."""
+    for a in snapshot.readings:
+        expected = syllabus_due.get(a.id)
+        if expected is None or _seconds(a.due_at) == _seconds(expected):
+            continue
+        yield Finding(
+            Kind.DUE_DATE_MISMATCH,
+            None,
+            a.id,
+            utc_iso(a.due_at),
+            utc_iso(expected),
+            f"Due date mismatch: {a.name!r} is due {clock.show(a.due_at)} in Canvas, "
+            f"the syllabus says {clock.show(expected)}.",
+        )
+
+
+def _group_rule_mismatch(
+    group: AssignmentGroup, pool: int, config: PolicyConfig
+) -> Iterator[Finding]:
+    """group_rule_mismatch: the reading group should drop the pool − R lowest and nothing else.
+
+    Canvas applies group drop rules to its own course grade (canvas-api.md §4): "best 14 of 19"
+    is `drop_lowest: 5`, no `drop_highest`, no `never_drop`.
+    """
+    want_lowest = max(0, pool - config.required)
+    canvas: list[str] = []
+    expected: list[str] = []
+    if group.drop_lowest != want_lowest:
+        canvas.append(f"drop_lowest={group.drop_lowest}")
+        expected.append(f"drop_lowest={want_lowest}")
+    if group.drop_highest != 0:
+        canvas.append(f"drop_highest={group.drop_highest}")
+        expected.append("drop_highest=0")
+    if group.never_drop:
+        canvas.append("never_drop=[" + ",".join(str(i) for i in sorted(group.never_drop)) + "]")
+        expected.append("never_drop=[]")
+    if canvas:
+        yield Finding(
+            Kind.GROUP_RULE_MISMATCH,
+            None,
+            None,
+            clip(", ".join(canvas)),
+            clip(", ".join(expected)),
+            f"Group rule mismatch: {group.name!r} has {', '.join(canvas)}, expected "
+            f"{', '.join(expected)} (best {config.required} of {pool}).",
+        )
+
+
+def _assignment_missing(titles: Sequence[str]) -> Finding:
+    """assignment_missing: configured readings with no Canvas assignment.
+
+    One finding for all of them: a finding is identified by (kind, student, assignment), and
+    with no assignment to name, one finding per title would give several facts the same key.
+    """
+    quoted = ", ".join(repr(t) for t in titles)
+    noun = "reading" if len(titles) == 1 else f"{len(titles)} readings"
+    return Finding(
+        Kind.ASSIGNMENT_MISSING,
+        None,
+        None,
+        None,
+        clip("; ".join(titles)),
+        f"Assignment missing: no Canvas assignment matches the configured {noun} {quoted}.",
+    )
+
+
+def _late_policy_conflict(policy: LatePolicy) -> Iterator[Finding]:
+    """late_policy_conflict: Canvas would deduct from late/missing work on top of the policy.
+
+    Canvas applies its Late Policy to grades written through the API too (canvas-api.md §10.4),
+    so a zero written for late work plus Canvas's deduction would penalise it twice.
+    """
+    active: list[str] = []
+    if policy.late_submission_deduction_enabled and policy.late_submission_deduction > 0:
+        active.append(
+            f"late_submission_deduction={format_score(policy.late_submission_deduction)}%"
+        )
+    if policy.missing_submission_deduction_enabled:
+        active.append(
+            f"missing_submission_deduction={format_score(policy.missing_submission_deduction)}%"
+        )
+    if active:
+        yield Finding(
+            Kind.LATE_POLICY_CONFLICT,
+            None,
+            None,
+            ", ".join(active),
+            "no Canvas late or missing deduction",
+            f"Late policy conflict: the Canvas course Late Policy deducts points too "
+            f"({', '.join(active)}); turn it off so late work is not penalised twice.",
+        )
