@@ -185,7 +185,8 @@ def pull_course(
         )
     else:
         raw_subs = client.student_submissions(course_id, pulled_ids, included) if included else []
-    submissions = _dedupe(raw_subs)
+    # `student_ids[]=all` also returns the test student and non-active enrollments (gotcha 10).
+    submissions = [pair for pair in _dedupe(raw_subs) if pair[0].student_id in set(included)]
     return Pulled(
         mode="incremental" if incremental else "full",
         course=course,

@@ -1,0 +1,144 @@
+"""The command line against the simulator: outputs, exit codes, one-sentence errors, no token."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from canvas_sync.cli import cli
+from canvas_sync.settings import shipped_config
+from canvas_sync.simulator import Simulator
+
+NOW = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
+TOKEN = "cli-test-token-8c1f"
+
+
+@pytest.fixture(scope="module")
+def sim() -> Iterator[Simulator]:
+    with Simulator(students=30, seed=598, now=NOW, token=TOKEN) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def env(sim: Simulator, tmp_path: Path) -> dict[str, str]:
+    return {
+        "CANVAS_URL": sim.base_url,
+        "CANVAS_TOKEN": TOKEN,
+        "CANVAS_COURSE_ID": str(sim.course_id),
+        "CANVAS_SYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
+        "CANVAS_SYNC_CONFIG": str(shipped_config()),
+    }
+
+
+def invoke(env: dict[str, str], *args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), env=env, catch_exceptions=False)
+
+
+def one_sentence_error(result: Result) -> str:
+    lines = [line for line in result.output.strip().splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert lines[0].startswith("Error: ") and lines[0].endswith("."), lines[0]
+    assert "Traceback" not in result.output
+    return lines[0]
+
+
+def test_sync_prints_one_summary_line(env: dict[str, str]) -> None:
+    result = invoke(env, "sync")
+    assert result.exit_code == 0, result.output
+    assert "Synced (full): 28 students, 19 readings, 532 submissions" in result.output
+    assert TOKEN not in result.output
+    again = invoke(env, "sync")
+    assert "Synced (incremental)" in again.output
+
+
+def test_bad_token_is_a_usage_error_without_the_token(env: dict[str, str]) -> None:
+    result = invoke({**env, "CANVAS_TOKEN": "not-the-token-123"}, "sync")
+    assert result.exit_code == 2
+    message = one_sentence_error(result)
+    assert "CANVAS_TOKEN" in message
+    assert "not-the-token-123" not in result.output
+
+
+def test_unknown_course_names_the_course(env: dict[str, str]) -> None:
+    result = invoke({**env, "CANVAS_COURSE_ID": "999"}, "sync")
+    assert result.exit_code == 2
+    assert "999" in one_sentence_error(result)
+
+
+def test_unreachable_canvas_is_a_failure(env: dict[str, str]) -> None:
+    settings_env = {**env, "CANVAS_URL": "http://127.0.0.1:9"}
+    config = Path(env["CANVAS_SYNC_DATABASE_URL"].removeprefix("sqlite:///")).with_name("c.toml")
+    text = shipped_config().read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("[canvas]\n", "[canvas]\nmax_attempts = 1\ntimeout_seconds = 2\n"),
+        encoding="utf-8",
+    )
+    result = invoke({**settings_env, "CANVAS_SYNC_CONFIG": str(config)}, "sync")
+    assert result.exit_code == 1
+    assert "127.0.0.1:9" in one_sentence_error(result)
+
+
+def test_bad_config_value_exit_2(env: dict[str, str], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[canvas]\ncourse_id = 1\n[policy]\nselection = 'worst'\n", encoding="utf-8")
+    result = invoke(env, "--config", str(bad), "sync")
+    assert result.exit_code == 2
+    assert "policy.selection" in one_sentence_error(result)
+
+
+def test_report_json_and_review_commands(env: dict[str, str], tmp_path: Path) -> None:
+    assert invoke(env, "sync").exit_code == 0
+    out = tmp_path / "report.json"
+    result = invoke(env, "report", "--format", "json", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert list(data) == ["course", "generated_at", "policy", "students", "discrepancies"]
+    assert len(data["students"]) == 28
+    late = next(d for d in data["discrepancies"] if d["kind"] == "late_graded")
+
+    listed = invoke(env, "discrepancies", "--kind", "late_graded")
+    assert str(late["id"]) in listed.output
+    ack = invoke(env, "resolve", str(late["id"]), "--note", "asked the student", "--ack")
+    assert ack.exit_code == 0 and "acknowledged" in ack.output
+    unknown = invoke(env, "resolve", "999999", "--note", "x")
+    assert unknown.exit_code == 2
+    assert "999999" in one_sentence_error(unknown)
+
+    exempt = invoke(env, "exempt", "1003", "Illustrated Stable", "--reason", "DRES letter")
+    assert exempt.exit_code == 0, exempt.output
+    assert "1003" in exempt.output
+    nobody = invoke(env, "exempt", "no-such-login", "LoRA", "--reason", "x")
+    assert nobody.exit_code == 2
+    assert "no-such-login" in one_sentence_error(nobody)
+    vague = invoke(env, "exempt", "1003", "Summary", "--reason", "x")
+    assert vague.exit_code == 2
+    assert "unique part" in one_sentence_error(vague)
+
+    html = tmp_path / "r.html"
+    assert invoke(env, "report", "--format", "html", "--output", str(html)).exit_code == 0
+    page = html.read_text(encoding="utf-8")
+    assert "<script>alert(" not in page
+    assert "&lt;script&gt;alert(" in page
+
+
+def test_console_script_runs_as_a_real_process(env: dict[str, str]) -> None:
+    """The installed entry point, in its own process, as the README uses it."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "canvas_sync", "sync"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith("Synced (full): 28 students")
+    assert TOKEN not in completed.stdout + completed.stderr

@@ -1,0 +1,182 @@
+"""`sync` against the simulator over real HTTP, on SQLite and PostgreSQL (issue: foundation).
+
+The simulator's clock and the policy's `now` are pinned after the semester, so the course looks
+the same whatever day the tests run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from canvas_sync import service
+from canvas_sync.db import Database, records, repo
+from canvas_sync.errors import AuthFailed
+from canvas_sync.settings import Settings, load_settings, shipped_config
+from canvas_sync.simulator import Simulator
+
+NOW = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
+TOKEN = "sim-token"
+
+
+def make_settings(sim: Simulator, database_url: str, **changes: Any) -> Settings:
+    env = {
+        "CANVAS_URL": sim.base_url,
+        "CANVAS_TOKEN": TOKEN,
+        "CANVAS_COURSE_ID": str(sim.course_id),
+        "CANVAS_SYNC_DATABASE_URL": database_url,
+    }
+    settings = load_settings(shipped_config(), env=env)
+    return dataclasses.replace(settings, **changes)
+
+
+def run_sync(settings: Settings, *, full: bool = False) -> service.SyncSummary:
+    return service.sync(settings, full=full, now=lambda: NOW)
+
+
+def database_content(url: str, course_id: int = 598) -> dict[str, Any]:
+    database = Database(url)
+    try:
+        with database.transaction() as session:
+            assignments = repo.load_assignments(session, course_id)
+            students = repo.load_students(session, course_id)
+            included = {s.id for s in students if s.included}
+            submissions = repo.load_submissions(session, course_id, [a.id for a in assignments])
+            return {
+                "students": students,
+                "assignments": assignments,
+                "groups": repo.load_groups(session, course_id),
+                # Rows of students who left are kept but never used: compare the included ones.
+                "submissions": [s for s in submissions if s.student_id in included],
+                "late_policy": repo.load_late_policy(session, course_id),
+            }
+    finally:
+        database.dispose()
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as simulator:
+        yield simulator
+
+
+def writes(sim: Simulator) -> int:
+    return sum(1 for method, *_ in sim.request_log if method != "GET")
+
+
+def test_full_sync_pulls_every_included_student(sim: Simulator, database_url: str) -> None:
+    settings = make_settings(sim, database_url)
+    summary = run_sync(settings)
+    assert summary.mode == "full"
+    content = database_content(database_url)
+    included = [s for s in content["students"] if s.included]
+    # 40 students of which the inactive and the invited one are not included; no test student.
+    assert summary.students == len(included) == 38
+    assert all(not s.is_test_student for s in included)
+    readings = [a for a in content["assignments"] if a.name.startswith("Summary: ")]
+    assert summary.readings == len(readings) == 19
+    pairs = {(s.student_id, s.assignment_id) for s in content["submissions"]}
+    for student in included:
+        for reading in readings:
+            assert (student.id, reading.id) in pairs
+    assert summary.submissions == 38 * 19
+    assert summary.requests == len(sim.request_log)
+    assert writes(sim) == 0  # a sync never writes to Canvas
+
+
+def test_second_sync_with_nothing_changed_uses_at_most_five_requests(
+    sim: Simulator, database_url: str
+) -> None:
+    settings = make_settings(sim, database_url)
+    run_sync(settings)
+    before = database_content(database_url)
+    sim.reset_request_log()
+    again = run_sync(settings)
+    assert again.mode == "incremental"
+    assert again.requests <= 5
+    assert len(sim.request_log) == again.requests
+    assert database_content(database_url) == before
+
+
+def test_incremental_sync_sees_what_a_full_pull_sees(sim: Simulator, database_url: str) -> None:
+    """Submissions, grades, due dates, overrides and enrollments changed between syncs."""
+    settings = make_settings(sim, database_url)
+    run_sync(settings)
+    state = sim.state
+    reading = 2005
+    state.submit(1018, 2019, NOW - timedelta(days=1))  # an invited student submits (ignored)
+    state.submit(1013, 2014, NOW - timedelta(hours=3))  # a missing reading arrives, late
+    state.grade(1002, 2001, 9.0, grader_id=2)  # the ungraded one is graded
+    state.set_due(reading, datetime(2026, 2, 20, 5, 59, 59, tzinfo=UTC))  # due date moved
+    state.add_override(2010, student_ids=[1010], due_at=datetime(2026, 6, 1, tzinfo=UTC))
+    state.set_enrollment_state(1017, "active")  # the inactive student comes back
+    state.set_enrollment_state(1019, "inactive")
+    summary = run_sync(settings)
+    assert summary.mode == "incremental"
+    incremental = database_content(database_url)
+    fresh_url = database_url.replace("canvas_sync.db", "fresh.db")
+    if fresh_url == database_url:  # PostgreSQL: compare against a full pull into the same db
+        run_sync(settings, full=True)
+        assert database_content(database_url) == incremental
+    else:
+        run_sync(dataclasses.replace(settings, database_url=fresh_url), full=True)
+        assert database_content(fresh_url) == incremental
+
+
+def test_full_pull_of_300_students_stays_within_the_request_budget(tmp_path: Any) -> None:
+    with Simulator(students=300, seed=598, now=NOW, token=TOKEN) as big:
+        settings = make_settings(big, f"sqlite:///{tmp_path / 'big.db'}")
+        summary = run_sync(settings)
+        submissions = len([q for q in database_content(settings.database_url)["submissions"]])
+        budget = math.ceil(submissions / 100) + 10
+        print(
+            f"300-student full pull: {summary.requests} requests for {submissions} submissions"
+            f" (budget {budget}), {summary.seconds:.2f} s"
+        )
+        assert summary.requests <= budget
+
+
+def test_faults_do_not_change_the_result(tmp_path: Any) -> None:
+    clean_url = f"sqlite:///{tmp_path / 'clean.db'}"
+    faulty_url = f"sqlite:///{tmp_path / 'faulty.db'}"
+    with Simulator(students=60, seed=598, now=NOW, token=TOKEN) as clean:
+        run_sync(make_settings(clean, clean_url))
+    with Simulator(
+        students=60,
+        seed=598,
+        now=NOW,
+        token=TOKEN,
+        fault_rate=0.10,
+        fault_seed=7,
+        stall_seconds=0.6,
+    ) as faulty:
+        settings = make_settings(faulty, faulty_url, http_timeout=0.4, max_attempts=10)
+        summary = run_sync(settings)
+        statuses = [status for *_, status in faulty.request_log]
+        failures = sum(1 for s in statuses if s >= 400)
+        print(f"10% faults: {failures} failed answers of {len(statuses)}, sync still completed")
+        assert failures > 0
+        assert summary.mode == "full"
+    assert database_content(faulty_url) == database_content(clean_url)
+
+
+def test_failed_sync_keeps_the_last_good_state(sim: Simulator, database_url: str) -> None:
+    settings = make_settings(sim, database_url)
+    run_sync(settings)
+    good = database_content(database_url)
+    sim.state.grade(1001, 2001, 3.0, grader_id=2)
+    with pytest.raises(AuthFailed) as caught:
+        run_sync(dataclasses.replace(settings, token=type(settings.token)("wrong-token")))
+    assert "wrong-token" not in str(caught.value)
+    assert database_content(database_url) == good
+    database = Database(database_url)
+    with database.transaction() as session:
+        last = records.last_runs(session, 598, limit=1)[0]
+    database.dispose()
+    assert last.status == "failed"
+    assert last.error and "401" in last.error
