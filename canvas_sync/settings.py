@@ -1,7 +1,9 @@
-"""Configuration: TOML file validated once at the edge, then `CANVAS_*` environment overrides (SPEC §5, §7).
+"""Configuration: a TOML file validated once at the edge, then `CANVAS_*` environment overrides
+(SPEC §5, §7).
 
-Nothing else in the package reads `os.environ`. Unknown keys and bad values are rejected with the file,
-the key and the reason in one sentence. The token is wrapped in `Secret` so it never shows up in reprs.
+Nothing else in the package reads `os.environ`. Unknown keys and bad values are rejected with the
+file, the key and the reason in one sentence. The token is wrapped in `Secret` so it never shows up
+in reprs.
 """
 
 from __future__ import annotations
@@ -194,7 +196,7 @@ def syllabus_due(lecture: date, due_time: time, zone: ZoneInfo) -> datetime:
 
 
 def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
-    """Read the config file (SPEC §5: --config, else $CANVAS_SYNC_CONFIG, else ./canvas-sync.toml)."""
+    """Read the config (SPEC §5: --config, else $CANVAS_SYNC_CONFIG, else ./canvas-sync.toml)."""
     environ = os.environ if env is None else env
     chosen = path or environ.get("CANVAS_SYNC_CONFIG") or DEFAULT_CONFIG
     config_path = Path(chosen)

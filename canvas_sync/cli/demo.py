@@ -1,4 +1,4 @@
-"""demo: the whole loop on the bundled simulator and a fresh SQLite file, no Canvas account needed."""
+"""demo: the whole loop on the bundled simulator and a fresh SQLite file, no Canvas account."""
 
 from __future__ import annotations
 

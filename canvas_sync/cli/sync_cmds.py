@@ -98,7 +98,7 @@ def db_group() -> None:
 def db_upgrade_cmd(app: AppContext) -> None:
     """Apply migrations (also done automatically on first use).
 
-    Example: CANVAS_SYNC_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1/test canvas-sync db upgrade
+    Example: CANVAS_SYNC_DATABASE_URL=postgresql+psycopg://user@host/db canvas-sync db upgrade
     """
     where = service.upgrade_database(database_url_only(app.config))
     click.echo(f"Database at {where} is up to date.")

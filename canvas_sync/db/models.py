@@ -7,7 +7,7 @@ as naive UTC and handed back as aware UTC (`UTCDateTime`), so SQLite and Postgre
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -31,6 +31,7 @@ __all__ = [
     "AttemptRow",
     "Base",
     "CourseRow",
+    "DaemonRow",
     "DiscrepancyRow",
     "ExemptionRow",
     "OverrideRow",
@@ -64,7 +65,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 class CourseRow(Base):
@@ -304,3 +309,19 @@ class SyncRequestRow(Base):
     run_id: Mapped[int | None] = mapped_column(BigInteger)
     finished_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class DaemonRow(Base):
+    """A running daemon and the next runs it has scheduled (SPEC §9 `status`), one per process.
+
+    Refreshed by the daemon's heartbeat; a row whose heartbeat is old belongs to a dead daemon.
+    """
+
+    __tablename__ = "daemons"
+
+    holder: Mapped[str] = mapped_column(String(255), primary_key=True)
+    started_at: Mapped[datetime]
+    heartbeat_at: Mapped[datetime]
+    course_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # [{"course_id": 598, "at": "2026-02-04T06:04:59Z", "kind": "after_due"}, ...]
+    next_runs: Mapped[list[Any]] = mapped_column(JSON, default=list)

@@ -1,6 +1,7 @@
 """Which Canvas assignments are the syllabus readings (SPEC §7).
 
-By default the assignment group named in the config ("Reading Summaries"); when no such group exists,
+By default the assignment group named in the config ("Reading Summaries"); when no such group
+exists,
 assignments whose names contain a configured paper title; explicit ids win over both. Each found
 reading is matched to its syllabus entry by title so its Canvas due date can be checked.
 """
@@ -74,7 +75,7 @@ def find_readings(
         syllabus_due[hit.id] = entry.due_at
         chosen.append(hit.id)
     if explicit_ids or group is not None:
-        # The configured ids or the whole reading group define the pool, titled as the syllabus or not.
+        # The configured ids or the whole reading group define the pool, whatever their titles.
         chosen = [a.id for a in candidates]
     reading_ids = tuple(sorted(set(chosen), key=lambda i: _due_key(by_id[i])))
     group_id = group.id if group is not None else None

@@ -131,7 +131,7 @@ def fingerprint(raw_assignment: Mapping[str, Any]) -> str:
 def merge_enrollments(
     raw_enrollments: Iterable[Mapping[str, Any]],
 ) -> list[tuple[Student, dict[str, Any]]]:
-    """One Student per user (a user in two sections has two enrollments), with its raw enrollments."""
+    """One Student per user (a user in two sections has two enrollments), with the raw ones."""
     raws = [dict(raw) for raw in raw_enrollments]
     by_user: dict[int, list[dict[str, Any]]] = {}
     for raw in raws:
