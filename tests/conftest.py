@@ -39,7 +39,9 @@ def _drop_postgres(url: str) -> None:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """A fresh, empty database of each kind (schema built by the code under test)."""
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("db") / "canvas_sync.db"
