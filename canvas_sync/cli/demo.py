@@ -9,7 +9,8 @@ import click
 
 from canvas_sync import report, service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
-from canvas_sync.settings import load_settings, shipped_config
+from canvas_sync.cli.push_cmds import render_plan
+from canvas_sync.settings import Settings, load_settings, shipped_config
 
 __all__ = ["demo_cmd"]
 
@@ -27,7 +28,7 @@ __all__ = ["demo_cmd"]
 @pass_app
 @handle_errors
 def demo_cmd(app: AppContext, students: int, directory: str) -> None:
-    """Start the Canvas simulator with the CS 598 course, sync it, and report.
+    """Start the Canvas simulator with the CS 598 course, sync, report, and push grades.
 
     Example: canvas-sync demo --students 40
     """
@@ -56,6 +57,21 @@ def demo_cmd(app: AppContext, students: int, directory: str) -> None:
         html = out / "report.html"
         html.write_text(report.render_html(built, time_zone=settings.time_zone), encoding="utf-8")
         (out / "report.json").write_text(report.render_json(built), encoding="utf-8")
+        _demo_push(app, settings)
     click.echo(f"Database: {database}")
     click.echo(f"HTML report: {html}  (open it in a browser)")
     click.echo(f"JSON report: {out / 'report.json'}")
+
+
+def _demo_push(app: AppContext, settings: Settings) -> None:
+    """Push as `push --yes` would, show what changed, then show a second push writes nothing."""
+    first = service.push(settings, poll_interval=0.05)  # the simulator answers at once
+    render_plan(first.plan, app.out, max_rows=15)
+    for what in first.created:
+        click.echo(f"Created {what}.")
+    click.echo(first.line())
+    again = service.push(settings, poll_interval=0.05)
+    click.echo(
+        f"Second push: {again.planned} changes, {again.write_requests} write requests "
+        "(Canvas already holds the policy's grades)."
+    )

@@ -117,16 +117,41 @@ def discrepancies_cmd(app: AppContext, state: str | None, kind: str | None) -> N
 @click.argument("discrepancy_id", type=int)
 @click.option("--note", required=True, help="Why (kept with the discrepancy).")
 @click.option("--ack", is_flag=True, help="Acknowledge only (keep it listed as acknowledged).")
+@click.option(
+    "--keep-canvas",
+    is_flag=True,
+    help="manual_override: keep the human's Canvas value (stored as an exemption).",
+)
+@click.option(
+    "--reapply", is_flag=True, help="manual_override: the next push writes the policy value."
+)
 @pass_app
 @handle_errors
-def resolve_cmd(app: AppContext, discrepancy_id: int, note: str, ack: bool) -> None:
+def resolve_cmd(
+    app: AppContext,
+    discrepancy_id: int,
+    note: str,
+    ack: bool,
+    keep_canvas: bool,
+    reapply: bool,
+) -> None:
     """Acknowledge or resolve a discrepancy with a note.
+
+    For a manual_override, --keep-canvas accepts the human value and --reapply lets the next
+    push write the policy value again.
 
     Example: canvas-sync resolve 12 --note "Checked with the student" --ack
     """
-    record = service.resolve_discrepancy(
-        app.settings(), discrepancy_id, note=note, acknowledge=ack, by=_reviewer()
-    )
+    if sum((ack, keep_canvas, reapply)) > 1:
+        raise UsageError("Choose one of --ack, --keep-canvas and --reapply.")
+    if keep_canvas or reapply:
+        record = service.resolve_override(
+            app.settings(), discrepancy_id, keep_canvas=keep_canvas, note=note, by=_reviewer()
+        )
+    else:
+        record = service.resolve_discrepancy(
+            app.settings(), discrepancy_id, note=note, acknowledge=ack, by=_reviewer()
+        )
     click.echo(f"Discrepancy {record.id} ({record.kind.value}) is now {record.state}.")
 
 

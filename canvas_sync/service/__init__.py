@@ -13,17 +13,51 @@ from canvas_sync.service.core import (
     sync,
     upgrade_database,
 )
+from canvas_sync.service.daemon import Stopping, after_due_times, due_instants
+from canvas_sync.service.push import (
+    PushSummary,
+    Targets,
+    auto_push,
+    ensure_targets,
+    plan_push,
+    push,
+    resolve_override,
+)
+from canvas_sync.service.triggers import (
+    CourseStatus,
+    NextRun,
+    RunOutcome,
+    StatusView,
+    status,
+    trigger,
+)
 
 __all__ = [
+    "CourseStatus",
     "Evaluation",
+    "NextRun",
+    "PushSummary",
+    "RunOutcome",
+    "StatusView",
+    "Stopping",
     "SyncSummary",
+    "Targets",
     "add_exemption",
+    "after_due_times",
+    "auto_push",
     "build_report",
+    "due_instants",
+    "ensure_targets",
     "evaluate",
     "list_discrepancies",
     "make_client",
     "open_database",
+    "plan_push",
+    "push",
     "resolve_discrepancy",
+    "resolve_override",
+    "status",
     "sync",
+    "trigger",
     "upgrade_database",
 ]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from canvas_sync import policy, report
 from canvas_sync.canvas import CanvasClient
-from canvas_sync.db import Database, Session, records, repo
+from canvas_sync.db import Database, Session, locks, records, repo
 from canvas_sync.domain import (
     CourseSnapshot,
     DiscrepancyRecord,
@@ -23,8 +24,8 @@ from canvas_sync.domain import (
     Severity,
     StudentResult,
 )
-from canvas_sync.report import Report
 from canvas_sync.errors import CanvasSyncError, ConfigError, UsageError
+from canvas_sync.report import Report
 from canvas_sync.settings import Settings
 from canvas_sync.sync import (
     ReadingMatch,
@@ -106,7 +107,10 @@ def upgrade_database(url: str) -> str:
     return database.engine.url.render_as_string(hide_password=True)
 
 
-def make_client(settings: Settings) -> CanvasClient:
+def make_client(
+    settings: Settings, *, on_event: Callable[[str, dict[str, object]], None] | None = None
+) -> CanvasClient:
+    """The Canvas client for a course; `on_event` hears retries and throttle waits (daemon logs)."""
     if not settings.token:
         raise ConfigError("No Canvas token: set CANVAS_TOKEN to an access token for the course.")
     return CanvasClient(
@@ -115,6 +119,10 @@ def make_client(settings: Settings) -> CanvasClient:
         timeout=settings.http_timeout,
         max_attempts=settings.max_attempts,
         concurrency=settings.concurrency,
+        backoff_base=settings.backoff_base,
+        backoff_max=settings.backoff_max,
+        throttle_max_wait=settings.throttle_max_wait,
+        on_event=on_event,
     )
 
 
@@ -152,11 +160,35 @@ def sync(
     progress: Callable[[str], None] | None = None,
     client: CanvasClient | None = None,
     now: Callable[[], datetime] = _now,
+    lock_wait: float | None = None,
 ) -> SyncSummary:
-    """Pull now, then evaluate policy and discrepancies, all in one transaction (SPEC §5 `sync`)."""
+    """Pull now, then evaluate policy and discrepancies, all in one transaction (SPEC §5 `sync`).
+
+    One sync per course at a time (SPEC §9): the course lock is held from reading the watermarks
+    to recording the run's end, waiting up to `lock_wait` (default: schedule.lock_wait_seconds)
+    for another process's sync, else `LockTimeout` naming the holder.
+    """
     database = open_database(settings)
+    wait = settings.lock_wait_seconds if lock_wait is None else lock_wait
+    try:
+        with locks.acquire(database, settings.course_id, wait_seconds=wait):
+            return _sync_locked(database, settings, trigger, full, progress, client, now)
+    finally:
+        database.dispose()
+
+
+def _sync_locked(
+    database: Database,
+    settings: Settings,
+    trigger: str,
+    full: bool,
+    progress: Callable[[str], None] | None,
+    client: CanvasClient | None,
+    now: Callable[[], datetime],
+) -> SyncSummary:
     course_id = settings.course_id
     started = now()
+    clock = time.monotonic()
     state = _sync_state(database, course_id)
     with database.transaction() as session:
         run_id = records.start_run(
@@ -190,7 +222,7 @@ def sync(
                 session, course_id, evaluation.findings, now(), kinds=POLICY_KINDS
             )
             open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
-        seconds = (now() - started).total_seconds()
+        seconds = time.monotonic() - clock
         summary = _summary(
             run_id, pulled.mode, evaluation, changed, http.request_count, seconds, open_counts
         )
@@ -226,7 +258,6 @@ def sync(
     finally:
         if own_client:
             http.close()
-        database.dispose()
 
 
 def _summary(

@@ -1,0 +1,127 @@
+"""daemon, trigger and status: running canvas-sync in the background (SPEC §9)."""
+
+from __future__ import annotations
+
+import click
+from rich.table import Table
+
+from canvas_sync import scheduler, service
+from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
+from canvas_sync.errors import UsageError
+from canvas_sync.settings import Settings, load_all_settings
+
+__all__ = ["daemon_cmd", "status_cmd", "trigger_cmd"]
+
+
+def _courses(app: AppContext, course: int | None) -> list[Settings]:
+    found = load_all_settings(app.config)
+    if course is None:
+        return found
+    chosen = [s for s in found if s.course_id == course]
+    if not chosen:
+        ids = ", ".join(str(s.course_id) for s in found)
+        raise UsageError(f"Course {course} is not in the config (it has {ids}); pick one of them.")
+    return chosen
+
+
+@cli.command("daemon")
+@pass_app
+@handle_errors
+def daemon_cmd(app: AppContext) -> None:
+    """Run the scheduler in the foreground until SIGTERM or Ctrl-C (for systemd or a container).
+
+    Syncs every course in the config (and its `include`s) every schedule.interval_minutes, a few
+    minutes after each reading's due time, and whenever `canvas-sync trigger` asks; one
+    key=value log line per event on stderr (level from logging.level, or --verbose).
+
+    Example: CANVAS_TOKEN=... canvas-sync --config config/cs598-s26.toml daemon
+    """
+    courses = load_all_settings(app.config)
+    level = "DEBUG" if app.verbose else courses[0].log_level
+    scheduler.configure_logging(level, secrets=[s.token.reveal() for s in courses])
+    code = scheduler.run_daemon(courses)
+    raise SystemExit(code)
+
+
+@cli.command("trigger")
+@click.option("--full", is_flag=True, help="Pull everything, ignoring the watermarks.")
+@click.option("--no-wait", is_flag=True, help="Queue the request and return at once.")
+@click.option("--course", type=int, default=None, help="Course id (default: the config's first).")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.5, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for a daemon to pick the request up.",
+)
+@pass_app
+@handle_errors
+def trigger_cmd(
+    app: AppContext, full: bool, no_wait: bool, course: int | None, timeout: float
+) -> None:
+    """Ask the running daemon to sync now and print the run's outcome when it finishes.
+
+    Works across machines that share the daemon's PostgreSQL database.
+
+    Example: canvas-sync --config config/cs598-s26.toml trigger --full
+    """
+    settings = _courses(app, course)[0]
+    outcome = service.trigger(settings, full=full, wait=not no_wait, pickup_timeout=timeout)
+    click.echo(outcome.line())
+    if not outcome.ok:
+        raise SystemExit(1)
+
+
+@cli.command("status")
+@click.option("--course", type=int, default=None, help="One course id (default: all).")
+@pass_app
+@handle_errors
+def status_cmd(app: AppContext, course: int | None) -> None:
+    """Show, per course: last runs, next scheduled runs, open discrepancies and the lock holder.
+
+    Example: canvas-sync --config config/cs598-s26.toml status
+    """
+    view = service.status(_courses(app, course))
+    for item in view.courses:
+        _print_course(app, item)
+
+
+def _when(moment: object) -> str:
+    return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment is not None else "-"
+
+
+def _print_course(app: AppContext, item: service.CourseStatus) -> None:
+    out = app.out
+    out.print(f"[bold]Course {item.course_id}[/bold] {item.name}")
+    runs = Table("run", "trigger", "started (UTC)", "seconds", "outcome", "requests", "changed")
+    for run in item.runs:
+        took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+        runs.add_row(
+            str(run.id),
+            run.trigger,
+            _when(run.started_at),
+            f"{took:.1f}" if took is not None else "-",
+            run.status + (f": {run.error}" if run.error else ""),
+            str(run.requests),
+            str(run.changed),
+        )
+    out.print(runs if item.runs else "No runs yet.")
+    if item.next_runs:
+        upcoming = ", ".join(f"{_when(n.at)} ({n.kind})" for n in item.next_runs)
+        out.print(f"Next runs: {upcoming}")
+    else:
+        out.print("Next runs: none scheduled (no daemon is running for this course).")
+    daemons = ", ".join(item.daemons) or "none"
+    out.print(f"Daemons: {daemons}")
+    sev = item.open_by_severity
+    out.print(
+        f"Open discrepancies: {sev.get('error', 0)} error, {sev.get('warning', 0)} warning, "
+        f"{sev.get('info', 0)} info"
+    )
+    lock = item.lock
+    out.print(
+        f"Lock: held by {lock.holder} since {_when(lock.acquired_at)}"
+        if lock is not None
+        else "Lock: free"
+    )
+    out.print()

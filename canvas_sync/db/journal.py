@@ -1,0 +1,173 @@
+"""The push journal (SPEC §4): every change is written here before it is sent.
+
+States: `planned` → `sent` (with Canvas's Progress id) → `confirmed` | `failed`; `superseded` when
+a later push found Canvas without the value and planned again. Two marker states record a TA's
+decision on a `manual_override`: `kept` (the human value stays; push keeps its hands off the cell)
+and `released` (the next push writes the policy value again). The newest confirmed/kept/released
+row of a cell is "this service's last word" on it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from canvas_sync.db.models import PushChangeRow
+
+__all__ = [
+    "LAST_WORD_STATES",
+    "OPEN_STATES",
+    "ChangeSpec",
+    "JournalEntry",
+    "add_changes",
+    "add_marker",
+    "finish",
+    "last_words",
+    "mark_sent",
+    "open_changes",
+]
+
+OPEN_STATES = ("planned", "sent")
+LAST_WORD_STATES = ("confirmed", "kept", "released")
+
+
+@dataclass(frozen=True)
+class ChangeSpec:
+    """A change to journal: target is `grade`, `total` or `column` (assignment_id None)."""
+
+    target: str
+    student_id: int
+    assignment_id: int | None
+    from_value: str | None
+    to_value: str | None
+    comment: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class JournalEntry:
+    id: int
+    push_id: str
+    target: str
+    student_id: int
+    assignment_id: int | None
+    from_value: str | None
+    to_value: str | None
+    comment: str | None
+    reason: str
+    state: str
+    progress_id: int | None
+    canvas_answer: str | None
+
+
+def _entry(row: PushChangeRow) -> JournalEntry:
+    return JournalEntry(
+        id=row.id,
+        push_id=row.push_id,
+        target=row.target,
+        student_id=row.student_id,
+        assignment_id=row.assignment_id,
+        from_value=row.from_value,
+        to_value=row.to_value,
+        comment=row.comment,
+        reason=row.reason,
+        state=row.state,
+        progress_id=row.progress_id,
+        canvas_answer=row.canvas_answer,
+    )
+
+
+def add_changes(
+    session: Session,
+    course_id: int,
+    push_id: str,
+    changes: Sequence[ChangeSpec],
+    now: datetime,
+    *,
+    state: str = "planned",
+) -> list[int]:
+    """Journal `changes` (in order) and return their row ids."""
+    rows = [
+        PushChangeRow(
+            course_id=course_id,
+            push_id=push_id,
+            target=c.target,
+            student_id=c.student_id,
+            assignment_id=c.assignment_id,
+            from_value=c.from_value,
+            to_value=c.to_value,
+            comment=c.comment,
+            reason=c.reason,
+            state=state,
+            created_at=now,
+        )
+        for c in changes
+    ]
+    session.add_all(rows)
+    session.flush()
+    return [r.id for r in rows]
+
+
+def add_marker(
+    session: Session,
+    course_id: int,
+    change: ChangeSpec,
+    state: str,
+    now: datetime,
+    *,
+    push_id: str = "resolve",
+) -> int:
+    """Record a TA's decision (`kept` or `released`) as the cell's newest last word."""
+    if state not in ("kept", "released"):
+        raise ValueError(f"not a marker state: {state}")
+    (row_id,) = add_changes(session, course_id, push_id, [change], now, state=state)
+    finish(session, [(row_id, state, None)], now)
+    return row_id
+
+
+def mark_sent(session: Session, ids: Sequence[int], progress_id: int | None, now: datetime) -> None:
+    if ids:
+        session.execute(
+            update(PushChangeRow)
+            .where(PushChangeRow.id.in_(list(ids)))
+            .values(state="sent", progress_id=progress_id, sent_at=now)
+        )
+
+
+def finish(
+    session: Session, outcomes: Sequence[tuple[int, str, str | None]], now: datetime
+) -> None:
+    """Set each (id, state, Canvas's answer): confirmed, failed or superseded."""
+    if outcomes:
+        # ORM bulk UPDATE by primary key: one executemany instead of a statement per row.
+        session.execute(
+            update(PushChangeRow),
+            [
+                {"id": row_id, "state": state, "canvas_answer": answer, "finished_at": now}
+                for row_id, state, answer in outcomes
+            ],
+        )
+
+
+def open_changes(session: Session, course_id: int) -> list[JournalEntry]:
+    """Planned or sent rows: what an interrupted push left behind."""
+    rows = session.scalars(
+        select(PushChangeRow)
+        .where(PushChangeRow.course_id == course_id, PushChangeRow.state.in_(OPEN_STATES))
+        .order_by(PushChangeRow.id)
+    )
+    return [_entry(r) for r in rows]
+
+
+def last_words(session: Session, course_id: int) -> dict[tuple[str, int, int | None], JournalEntry]:
+    """Per (target, student, assignment): the newest confirmed, kept or released row."""
+    rows = session.scalars(
+        select(PushChangeRow)
+        .where(PushChangeRow.course_id == course_id, PushChangeRow.state.in_(LAST_WORD_STATES))
+        .order_by(PushChangeRow.id)
+    )
+    return {(r.target, r.student_id, r.assignment_id): _entry(r) for r in rows}

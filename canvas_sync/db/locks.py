@@ -1,0 +1,317 @@
+"""One sync per course at a time, across processes and machines (SPEC §9, STYLE 13).
+
+PostgreSQL: `pg_try_advisory_lock(key)` on a dedicated connection held for the whole run; the
+server drops it when that connection dies, so a SIGKILLed holder frees the course at once. The
+`sync_locks` row beside it only says who holds it and since when.
+
+SQLite has no advisory locks: the `sync_locks` row IS the lock, with a lease renewed by a
+heartbeat thread. A holder that dies (SIGKILL, power loss) stops renewing and its lease expires,
+after which the next acquirer takes the row over.
+
+Ownership is the pair (holder, acquired_at): one process may run several courses (and, through
+the daemon's thread pool, try the same course twice), so "host:pid" alone cannot tell its own
+attempts apart, while a second acquisition can never get the same instant as a live one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Delete, delete, insert, select, text, update
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+
+from canvas_sync.db.models import SyncLockRow
+from canvas_sync.db.session import Database
+from canvas_sync.errors import LockTimeout
+
+__all__ = [
+    "DEFAULT_LEASE_SECONDS",
+    "LockHandle",
+    "LockInfo",
+    "acquire",
+    "advisory_key",
+    "clear_holder",
+    "default_holder",
+    "holder_of",
+]
+
+logger = logging.getLogger("canvas_sync.db.locks")
+
+#: How long a SQLite lock row stays valid without a heartbeat (renewed every third of it).
+DEFAULT_LEASE_SECONDS = 60.0
+_POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    """Who holds a course's sync lock, since when, and until when its lease runs."""
+
+    course_id: int
+    holder: str
+    acquired_at: datetime
+    lease_until: datetime
+
+
+def default_holder() -> str:
+    """`host:pid`: enough for a person to find the process holding a course."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def advisory_key(course_id: int) -> int:
+    """A signed 64-bit PostgreSQL advisory-lock key for a course.
+
+    Hashed with a fixed prefix so it cannot collide with other applications' small integer keys
+    on a shared server; Canvas course ids can exceed 32 bits, so the id is not used raw.
+    """
+    digest = hashlib.blake2b(f"canvas-sync:course:{course_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class LockHandle:
+    """A held course lock; a context manager that releases it (and stops its heartbeat)."""
+
+    def __init__(
+        self,
+        database: Database,
+        info: LockInfo,
+        *,
+        lease_seconds: float,
+        connection: Connection | None,
+    ) -> None:
+        self.database = database
+        self.info = info
+        self.lease_seconds = lease_seconds
+        self._connection = connection  # PostgreSQL: the session that owns the advisory lock
+        self._stop = threading.Event()
+        self.lost = threading.Event()
+        self._thread = threading.Thread(
+            target=self._heartbeat, name=f"lock-heartbeat-{info.course_id}", daemon=True
+        )
+        self._thread.start()
+
+    def _heartbeat(self) -> None:
+        """Renew the lease every third of it; if the row was taken over, flag the loss."""
+        while not self._stop.wait(self.lease_seconds / 3):
+            try:
+                if not _renew(self.database, self.info, self.lease_seconds):
+                    self.lost.set()
+                    logger.warning(
+                        "event=lock_lost course=%s holder=%s",
+                        self.info.course_id,
+                        self.info.holder,
+                    )
+                    return
+            except (OperationalError, DBAPIError) as exc:  # busy database: try next beat
+                logger.warning(
+                    "event=lock_renew_failed course=%s error=%s", self.info.course_id, exc
+                )
+
+    def release(self) -> None:
+        """Stop the heartbeat, delete our row, drop the advisory lock. Idempotent."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(timeout=5)
+        try:
+            with self.database.engine.begin() as connection:
+                connection.execute(_delete_ours(self.info))
+        finally:
+            if self._connection is not None:
+                try:
+                    self._connection.execute(
+                        text("SELECT pg_advisory_unlock(:key)"),
+                        {"key": advisory_key(self.info.course_id)},
+                    )
+                    self._connection.commit()
+                finally:
+                    self._connection.close()
+                    self._connection = None
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.release()
+
+
+def _delete_ours(info: LockInfo) -> Delete:
+    return delete(SyncLockRow).where(
+        SyncLockRow.course_id == info.course_id,
+        SyncLockRow.holder == info.holder,
+        SyncLockRow.acquired_at == info.acquired_at,
+    )
+
+
+def _renew(database: Database, info: LockInfo, lease_seconds: float) -> bool:
+    with database.engine.begin() as connection:
+        result = connection.execute(
+            update(SyncLockRow)
+            .where(
+                SyncLockRow.course_id == info.course_id,
+                SyncLockRow.holder == info.holder,
+                SyncLockRow.acquired_at == info.acquired_at,
+            )
+            .values(lease_until=_now() + timedelta(seconds=lease_seconds))
+        )
+        return bool(result.rowcount)
+
+
+def _claim_row(connection: Connection, info: LockInfo, *, force: bool) -> bool:
+    """Take the course's row: a fresh insert, or over an expired (or, with `force`, any) row.
+
+    The conditional UPDATE and the INSERT are each atomic, so two racing processes cannot both
+    win: one updates zero rows or hits the primary key.
+    """
+    stale = SyncLockRow.course_id == info.course_id
+    if not force:
+        stale = stale & (SyncLockRow.lease_until < info.acquired_at)
+    values = {
+        "holder": info.holder,
+        "acquired_at": info.acquired_at,
+        "lease_until": info.lease_until,
+    }
+    if connection.execute(update(SyncLockRow).where(stale).values(**values)).rowcount:
+        return True
+    # Raises IntegrityError when another process inserted first; the caller's transaction
+    # then rolls back (it changed nothing) and counts the attempt as lost.
+    connection.execute(insert(SyncLockRow).values(course_id=info.course_id, **values))
+    return True
+
+
+def _try_sqlite(database: Database, info: LockInfo, budget: float) -> bool:
+    with database.engine.connect() as connection:
+        # A long sync transaction elsewhere holds SQLite's write lock; do not sit in the 30 s
+        # busy timeout longer than the caller is willing to wait.
+        busy_ms = int(max(0.05, min(budget, 30.0)) * 1000)
+        try:
+            with connection.begin():
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_ms}")
+                return _claim_row(connection, info, force=False)
+        except (OperationalError, IntegrityError):  # locked database, or lost the insert race
+            return False
+        finally:
+            with connection.begin():
+                connection.exec_driver_sql("PRAGMA busy_timeout=30000")
+
+
+def _try_postgres(database: Database, info: LockInfo) -> Connection | None:
+    connection = database.engine.connect()
+    try:
+        got = connection.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": advisory_key(info.course_id)}
+        ).scalar_one()
+        connection.commit()  # the advisory lock is session-level: it outlives this transaction
+        if not got:
+            connection.close()
+            return None
+        with database.engine.begin() as writer:
+            _claim_row(writer, info, force=True)  # we own the course: any old row is stale
+        return connection
+    except BaseException:
+        connection.close()
+        raise
+
+
+def acquire(
+    database: Database,
+    course_id: int,
+    holder: str | None = None,
+    *,
+    wait_seconds: float,
+    lease_seconds: float = DEFAULT_LEASE_SECONDS,
+    now: Callable[[], datetime] = _now,
+) -> LockHandle:
+    """Take the course's sync lock, waiting up to `wait_seconds` (SPEC §9).
+
+    Raises `LockTimeout` naming the holder and since when if it stays taken.
+    """
+    who = holder or default_holder()
+    deadline = time.monotonic() + max(0.0, wait_seconds)
+    while True:
+        moment = now()
+        info = LockInfo(course_id, who, moment, moment + timedelta(seconds=lease_seconds))
+        budget = deadline - time.monotonic()
+        if database.dialect == "postgresql":
+            connection = _try_postgres(database, info)
+            if connection is not None:
+                return LockHandle(
+                    database, info, lease_seconds=lease_seconds, connection=connection
+                )
+        elif _try_sqlite(database, info, budget):
+            return LockHandle(database, info, lease_seconds=lease_seconds, connection=None)
+        if time.monotonic() >= deadline:
+            raise _timeout(database, course_id, wait_seconds)
+        time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
+
+
+def _timeout(database: Database, course_id: int, wait_seconds: float) -> LockTimeout:
+    info = holder_of(database, course_id)
+    who = (
+        f"{info.holder} since {info.acquired_at:%Y-%m-%d %H:%M:%S}Z"
+        if info is not None
+        else "another process"
+    )
+    return LockTimeout(
+        f"Course {course_id} is being synced by {who} (waited {wait_seconds:g} s); "
+        "try again when it finishes or raise schedule.lock_wait_seconds."
+    )
+
+
+def holder_of(database: Database, course_id: int) -> LockInfo | None:
+    """Who holds the course's lock now, or None (an expired SQLite lease counts as free).
+
+    On PostgreSQL the advisory lock is the truth: a row left by a killed process is ignored.
+    """
+    with database.engine.connect() as connection:
+        row = connection.execute(
+            select(SyncLockRow).where(SyncLockRow.course_id == course_id)
+        ).first()
+        if database.dialect == "postgresql":
+            if not _advisory_held(connection, course_id):
+                return None
+            if row is None:  # between the advisory lock and the row write
+                return LockInfo(course_id, "another process", _now(), _now())
+        elif row is None or row.lease_until <= _now():
+            return None
+    return LockInfo(course_id, row.holder, row.acquired_at, row.lease_until)
+
+
+def _advisory_held(connection: Connection, course_id: int) -> bool:
+    # pg_locks splits a bigint key into classid (high 32 bits) and objid (low 32), objsubid 1.
+    unsigned = advisory_key(course_id) & 0xFFFFFFFFFFFFFFFF
+    count = connection.execute(
+        text(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
+            "AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid) AND objsubid = 1 "
+            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        ),
+        {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
+    ).scalar_one()
+    return bool(count)
+
+
+def clear_holder(database: Database, holder: str) -> int:
+    """Delete every lock row `holder` left (a daemon's last act when it must exit mid-run)."""
+    with database.engine.begin() as connection:
+        return int(
+            connection.execute(delete(SyncLockRow).where(SyncLockRow.holder == holder)).rowcount
+        )

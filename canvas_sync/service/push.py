@@ -1,0 +1,487 @@
+"""Push use cases (SPEC §4): plan, push, targets, manual-override resolution, daemon hook.
+
+A push: reconcile what an earlier push left open → make sure the total assignment and column
+exist → pull (incremental sync, so the plan sees Canvas as it is now) → plan → store
+`manual_override` findings → confirm → apply (journaled) → store the re-read submissions.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from canvas_sync.canvas import CanvasClient, parse_submission
+from canvas_sync.db import Database, records, repo
+from canvas_sync.db import journal as jr
+from canvas_sync.domain import DiscrepancyRecord, Kind
+from canvas_sync.errors import PushFailed, UsageError
+from canvas_sync.push import (
+    ApplyResult,
+    PlanInputs,
+    PushAction,
+    PushPlan,
+    Reconciled,
+    Target,
+    Written,
+    apply_plan,
+    build_plan,
+    reconcile,
+)
+from canvas_sync.push.apply import Hook
+from canvas_sync.service.core import evaluate, make_client, open_database, sync
+from canvas_sync.settings import Settings
+
+__all__ = [
+    "PushSummary",
+    "Targets",
+    "auto_push",
+    "ensure_targets",
+    "plan_push",
+    "push",
+    "resolve_override",
+]
+
+#: Where a new total assignment goes when the course has this group (issue 4).
+TOTALS_GROUP = "Course Totals"
+Clock = Callable[[], datetime]
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Targets:
+    """The Canvas ids push writes totals to; None when missing (created by `ensure_targets`)."""
+
+    total_assignment_id: int | None
+    column_id: int | None
+    created: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PushSummary:
+    plan: PushPlan
+    dry_run: bool
+    applied: bool
+    planned: int
+    sent: int = 0
+    confirmed: int = 0
+    failed: int = 0
+    unresolved: int = 0
+    comments: int = 0
+    write_requests: int = 0
+    progress_polls: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    reconciled: Reconciled = field(default_factory=Reconciled)
+    created: tuple[str, ...] = ()
+
+    def line(self) -> str:
+        if not self.dry_run and not self.planned:
+            return (
+                f"Nothing to change: Canvas holds the policy's grades; 0 write requests "
+                f"({self.requests} read requests), "
+                f"{len(self.plan.overrides)} manual overrides left alone."
+            )
+        if self.dry_run or not self.applied:
+            verb = "Dry run" if self.dry_run else "Not applied"
+            return (
+                f"{verb}: {self.planned} changes planned ({self.plan.comments} comments), "
+                f"{len(self.plan.overrides)} manual overrides left alone; nothing written."
+            )
+        return (
+            f"Pushed: {self.planned} planned, {self.sent} sent, {self.confirmed} confirmed, "
+            f"{self.failed} failed; {self.comments} comments posted; "
+            f"{self.write_requests} write requests + {self.progress_polls} progress polls "
+            f"({self.requests} requests in all), {self.seconds:.1f} s."
+        )
+
+
+class _DbJournal:
+    """`push.Journal` on the database: every call is its own committed transaction."""
+
+    def __init__(self, database: Database, course_id: int, push_id: str, now: Clock) -> None:
+        self.database, self.course_id, self.push_id, self.now = database, course_id, push_id, now
+
+    def planned(self, actions: Sequence[PushAction]) -> list[int]:
+        specs = [_spec(a) for a in actions]
+        with self.database.transaction() as session:
+            return jr.add_changes(session, self.course_id, self.push_id, specs, self.now())
+
+    def sent(self, ids: Sequence[int], progress_id: int | None) -> None:
+        with self.database.transaction() as session:
+            jr.mark_sent(session, ids, progress_id, self.now())
+
+    def finished(self, outcomes: Sequence[tuple[int, str, str | None]]) -> None:
+        with self.database.transaction() as session:
+            jr.finish(session, outcomes, self.now())
+
+    def open(self) -> list[jr.JournalEntry]:
+        with self.database.transaction() as session:
+            return jr.open_changes(session, self.course_id)
+
+
+def _spec(action: PushAction) -> jr.ChangeSpec:
+    return jr.ChangeSpec(
+        action.target.value,
+        action.student_id,
+        action.assignment_id,
+        action.from_value,
+        action.to_value,
+        action.comment,
+        action.reason,
+    )
+
+
+# --- targets --------------------------------------------------------------------------------
+
+
+def _find_targets(settings: Settings, client: CanvasClient) -> tuple[int | None, int | None]:
+    """Ids of the total assignment and the column, by name (plain JSON: cheaper than canvasapi)."""
+    course_id = settings.course_id
+    total = next(
+        (
+            int(a["id"])
+            for a in client.paginate(f"/courses/{course_id}/assignments")
+            if a.get("name") == settings.total_assignment and a.get("published", True)
+        ),
+        None,
+    )
+    column = next(
+        (
+            int(c["id"])
+            for c in client.custom_columns(course_id)
+            if c.get("title") == settings.total_column
+        ),
+        None,
+    )
+    return total, column
+
+
+def ensure_targets(
+    settings: Settings, *, client: CanvasClient | None = None, create: bool = True
+) -> Targets:
+    """Find (and with `create`, make) the total assignment and the custom column; idempotent.
+
+    The total assignment is worth 100 points, `omit_from_final_grade` (the readings already count
+    in the final grade), published (Canvas refuses grades on unpublished assignments), and goes
+    into a "Course Totals" group when the course has one. Both are found by name first.
+    """
+    http = client or make_client(settings)
+    try:
+        total_id, column_id = _find_targets(settings, http)
+        if not create or (total_id is not None and column_id is not None):
+            return Targets(total_id, column_id)
+        created: list[str] = []
+        course = http.canvasapi().get_course(settings.course_id)
+        if total_id is None:
+            total_id = _create_total(settings, course)
+            created.append(f"assignment {settings.total_assignment!r}")
+        if column_id is None:
+            column = course.create_custom_column(
+                column={"title": settings.total_column, "read_only": True}
+            )
+            column_id = int(column.id)
+            created.append(f"column {settings.total_column!r}")
+        return Targets(total_id, column_id, tuple(created))
+    finally:
+        if client is None:
+            http.close()
+
+
+def _create_total(settings: Settings, course: Any) -> int:
+    """Publish an existing unpublished total assignment, or create it (canvasapi)."""
+    existing = next(
+        (a for a in course.get_assignments() if a.name == settings.total_assignment), None
+    )
+    if existing is not None:
+        return int(existing.edit(assignment={"published": True}).id)
+    fields: dict[str, Any] = {
+        "name": settings.total_assignment,
+        "points_possible": 100,
+        "grading_type": "points",
+        "submission_types": ["none"],
+        "omit_from_final_grade": True,
+        "published": True,
+    }
+    group = next((g for g in course.get_assignment_groups() if g.name == TOTALS_GROUP), None)
+    if group is not None:
+        fields["assignment_group_id"] = group.id
+    return int(course.create_assignment(fields).id)
+
+
+# --- planning -------------------------------------------------------------------------------
+
+
+def _short_course(settings: Settings) -> str:
+    name = settings.course_name.split(":", 1)[0].strip()
+    return name or "course"
+
+
+def _plan(
+    settings: Settings,
+    database: Database,
+    client: CanvasClient,
+    targets: Targets,
+    now: datetime,
+) -> PushPlan:
+    evaluation = evaluate(settings, now=now)
+    course_id = settings.course_id
+    with database.transaction() as session:
+        wanted = [a.id for a in evaluation.snapshot.readings]
+        if targets.total_assignment_id is not None:
+            wanted.append(targets.total_assignment_id)
+        submissions = repo.load_submissions(session, course_id, wanted)
+        exemptions = records.list_exemptions(session, course_id)
+        last = jr.last_words(session, course_id)
+    columns = None
+    if targets.column_id is not None:
+        data = client.column_data(course_id, targets.column_id)
+        columns = {int(d["user_id"]): str(d.get("content") or "") for d in data}
+    notes = [f"Will create {what}." for what in _missing(settings, targets)]
+    return build_plan(
+        PlanInputs(
+            results=evaluation.results,
+            submissions={(s.student_id, s.assignment_id): s for s in submissions},
+            time_zone=settings.time_zone,
+            written={
+                (Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in last.items()
+            },
+            exemptions={(e.student_id, e.assignment_id) for e in exemptions},
+            total_assignment_id=targets.total_assignment_id,
+            column_values=columns,
+            comment_missing=settings.comment_missing,
+            late_rule=(
+                "Late submissions are not accepted and receive 0 "
+                f"({_short_course(settings)} syllabus)."
+            ),
+            required=settings.policy.required,
+            notes=tuple(notes),
+        )
+    )
+
+
+def _missing(settings: Settings, targets: Targets) -> list[str]:
+    found = []
+    if targets.total_assignment_id is None:
+        found.append(f"the total assignment {settings.total_assignment!r}")
+    if targets.column_id is None:
+        found.append(f"the column {settings.total_column!r}")
+    return found
+
+
+def _store_overrides(database: Database, course_id: int, plan: PushPlan, now: datetime) -> None:
+    with database.transaction() as session:
+        findings = [o.finding() for o in plan.overrides]
+        records.store_findings(session, course_id, findings, now, kinds=[Kind.MANUAL_OVERRIDE])
+
+
+def _store_fresh(database: Database, course_id: int, raw: Sequence[dict[str, Any]]) -> None:
+    """Keep the database equal to Canvas after a push, so the next plan starts from the truth."""
+    if raw:
+        by_id = {int(r["id"]): r for r in raw}
+        with database.transaction() as session:
+            repo.save_submissions(
+                session, course_id, [(parse_submission(r), r) for r in by_id.values()]
+            )
+
+
+def plan_push(
+    settings: Settings,
+    *,
+    client: CanvasClient | None = None,
+    now: Clock = _now,
+    refresh: bool = True,
+) -> PushPlan:
+    """What `push` would change, without writing to Canvas (`push --dry-run`)."""
+    return push(settings, dry_run=True, client=client, now=now, refresh=refresh).plan
+
+
+def push(
+    settings: Settings,
+    *,
+    dry_run: bool = False,
+    confirm: Callable[[PushPlan], bool] | None = None,
+    client: CanvasClient | None = None,
+    now: Clock = _now,
+    refresh: bool = True,
+    poll_interval: float = 0.5,
+    hook: Hook | None = None,
+) -> PushSummary:
+    """Plan and (unless `dry_run`, and if `confirm` agrees) apply the grade changes (SPEC §4).
+
+    `refresh` pulls first (an incremental sync); the daemon, which has just synced, passes False.
+    Raises PushFailed after journaling when a change failed or Canvas did not finish in time.
+    """
+    started = time.monotonic()
+    http = client or make_client(settings)
+    database = open_database(settings)
+    try:
+        before = http.request_count
+        course_id = settings.course_id
+        journal = _DbJournal(database, course_id, uuid.uuid4().hex, now)
+        targets = ensure_targets(settings, client=http, create=False)
+        reconciled = Reconciled()
+        if not dry_run:
+            reconciled = reconcile(
+                http,
+                course_id,
+                journal,
+                column_id=targets.column_id,
+                timeout=settings.progress_timeout,
+                poll_interval=poll_interval,
+            )
+            _store_fresh(database, course_id, reconciled.fresh)
+            if _missing(settings, targets):
+                targets = ensure_targets(settings, client=http, create=True)
+        if refresh:
+            sync(settings, trigger="push", client=http, now=now)
+        plan = _plan(settings, database, http, targets, now())
+        _store_overrides(database, course_id, plan, now())
+        summary = PushSummary(
+            plan,
+            dry_run,
+            False,
+            len(plan.actions),
+            reconciled=reconciled,
+            created=targets.created,
+        )
+        if dry_run or not plan.actions or (confirm is not None and not confirm(plan)):
+            return _finish(summary, http.request_count - before, started)
+        result = apply_plan(
+            http,
+            course_id,
+            plan,
+            journal,
+            column_id=targets.column_id,
+            timeout=settings.progress_timeout,
+            poll_interval=poll_interval,
+            hook=hook,
+        )
+        _store_fresh(database, course_id, result.fresh)
+        done = _finish(_applied(summary, result), http.request_count - before, started)
+        _raise_if_incomplete(done, result)
+        return done
+    finally:
+        database.dispose()
+        if client is None:
+            http.close()
+
+
+def _applied(summary: PushSummary, result: ApplyResult) -> PushSummary:
+    return PushSummary(
+        summary.plan,
+        summary.dry_run,
+        True,
+        summary.planned,
+        sent=result.sent,
+        confirmed=result.confirmed,
+        failed=result.failed,
+        unresolved=result.unresolved,
+        comments=result.comments,
+        write_requests=result.write_requests,
+        progress_polls=result.progress_polls,
+        reconciled=summary.reconciled,
+        created=summary.created,
+    )
+
+
+def _finish(summary: PushSummary, requests: int, started: float) -> PushSummary:
+    return replace(summary, requests=requests, seconds=time.monotonic() - started)
+
+
+def _raise_if_incomplete(summary: PushSummary, result: ApplyResult) -> None:
+    left = summary.planned - summary.confirmed
+    if left == 0:
+        return
+    first = result.problems[0].rstrip(".") if result.problems else "Canvas did not confirm them"
+    raise PushFailed(
+        f"{left} of {summary.planned} grade changes are not confirmed ({first}); "
+        "run push again: it re-reads Canvas and only sends what is still missing."
+    )
+
+
+def auto_push(
+    settings: Settings, *, client: CanvasClient | None = None, now: Clock = _now
+) -> PushSummary | None:
+    """For the scheduler, right after a sync: push without asking when `push.auto` is on."""
+    if not settings.push_auto:
+        return None
+    return push(settings, client=client, now=now, refresh=False)
+
+
+# --- resolving manual overrides ---------------------------------------------------------------
+
+
+def _target_of(settings: Settings, database: Database, record: DiscrepancyRecord) -> Target:
+    if record.assignment_id is None:
+        return Target.COLUMN
+    with database.transaction() as session:
+        assignments = repo.load_assignments(session, settings.course_id)
+    total = next((a.id for a in assignments if a.name == settings.total_assignment), None)
+    return Target.TOTAL if record.assignment_id == total else Target.GRADE
+
+
+def resolve_override(
+    settings: Settings,
+    discrepancy_id: int,
+    *,
+    keep_canvas: bool,
+    note: str,
+    by: str,
+    now: Clock = _now,
+) -> DiscrepancyRecord:
+    """Resolve a `manual_override` (SPEC §4 "humans win").
+
+    `keep_canvas`: the human value stays; for a reading an exemption with `note` makes the policy
+    accept it, and the journal marks the cell `kept` so push never writes it. Otherwise
+    (`--reapply`) the journal marks the cell `released`: the next push writes the policy value.
+    """
+    if not note.strip():
+        raise UsageError("Resolving a manual override needs a note: pass --note TEXT.")
+    database = open_database(settings)
+    try:
+        with database.transaction() as session:
+            record = records.get_discrepancy(session, settings.course_id, discrepancy_id)
+        if record is None or record.kind is not Kind.MANUAL_OVERRIDE or record.student_id is None:
+            raise UsageError(
+                f"Discrepancy {discrepancy_id} is not a manual_override of this course; "
+                "--keep-canvas and --reapply only apply to those."
+            )
+        target = _target_of(settings, database, record)
+        state = "kept" if keep_canvas else "released"
+        value = record.canvas_value if keep_canvas else None
+        spec = jr.ChangeSpec(
+            target.value,
+            record.student_id,
+            record.assignment_id,
+            record.expected_value,
+            value,
+            None,
+            f"{state} by {by}: {note}",
+        )
+        with database.transaction() as session:
+            if keep_canvas and target is Target.GRADE and record.assignment_id is not None:
+                records.add_exemption(
+                    session,
+                    settings.course_id,
+                    record.student_id,
+                    record.assignment_id,
+                    note,
+                    by=by,
+                    now=now(),
+                )
+            jr.add_marker(session, settings.course_id, spec, state, now())
+            records.set_discrepancy_state(
+                session, discrepancy_id, "resolved", by=by, note=note, now=now()
+            )
+            result = records.get_discrepancy(session, settings.course_id, discrepancy_id)
+        assert result is not None
+        return result
+    finally:
+        database.dispose()

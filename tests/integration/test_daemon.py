@@ -1,0 +1,191 @@
+"""The daemon for real: subprocesses against the simulator, the course lock across processes.
+
+SPEC §9: scheduled and triggered syncs, one sync per course at a time (SQLite lease row and
+PostgreSQL advisory lock), a SIGKILLed holder's lock expires, SIGTERM stops cleanly.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from canvas_sync import service
+from canvas_sync.db import Database, locks
+from canvas_sync.errors import LockTimeout
+from canvas_sync.settings import Settings, load_settings, shipped_config
+from canvas_sync.simulator import Simulator
+
+TOKEN = "tok-daemon-test-5f3a9c"
+ROOT = Path(__file__).resolve().parents[2]
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def canvas() -> Iterator[Simulator]:
+    sim = Simulator(students=12, token=TOKEN, latency_ms=15)
+    sim.start(0)
+    yield sim
+    sim.stop()
+
+
+def _config(tmp_path: Path, interval_minutes: float = 0.05) -> Path:
+    text = shipped_config().read_text(encoding="utf-8")
+    text = text.replace("interval_minutes = 30", f"interval_minutes = {interval_minutes}")
+    assert f"interval_minutes = {interval_minutes}" in text
+    path = tmp_path / "course.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _env(canvas: Simulator, url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "CANVAS_URL": canvas.base_url,
+        "CANVAS_TOKEN": TOKEN,
+        "CANVAS_COURSE_ID": str(canvas.course_id),
+        "CANVAS_SYNC_DATABASE_URL": url,
+    }
+
+
+def _settings(config: Path, env: dict[str, str]) -> Settings:
+    return load_settings(config, env=env)
+
+
+def _cli(config: Path, env: dict[str, str], *args: str) -> list[str]:
+    return [sys.executable, "-m", "canvas_sync", "--config", str(config), *args]
+
+
+def _runs(url: str) -> list[sa.Row[tuple[str, str, object, object]]]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return list(
+                connection.execute(
+                    sa.text(
+                        "SELECT trigger, status, started_at, finished_at FROM sync_runs ORDER BY id"
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def _wait_for(predicate: object, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if callable(predicate) and predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_daemon_syncs_on_schedule_answers_trigger_and_stops_on_sigterm(
+    canvas: Simulator, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'daemon.db'}"
+    config, env = _config(tmp_path), _env(canvas, url)
+    subprocess.run(_cli(config, env, "db", "upgrade"), env=env, check=True, capture_output=True)
+    log_path = tmp_path / "daemon.log"
+    with log_path.open("w") as log:
+        daemon = subprocess.Popen(_cli(config, env, "daemon"), env=env, stderr=log, cwd=tmp_path)
+    try:
+        # Scheduled: a start-up run, then every 3 s (interval_minutes = 0.05).
+        _wait_for(lambda: sum(r.trigger == "interval" for r in _runs(url)) >= 2, 20)
+        started = time.monotonic()
+        trig = subprocess.run(
+            _cli(config, env, "trigger", "--timeout", "15"), env=env, capture_output=True, text=True
+        )
+        assert trig.returncode == 0, trig.stderr
+        assert "(request," in trig.stdout and "succeeded" in trig.stdout
+        assert time.monotonic() - started < 10
+        shown = subprocess.run(
+            _cli(config, env, "status"), env=env, capture_output=True, text=True, check=True
+        )
+        assert "request" in shown.stdout and "(interval)" in shown.stdout
+        assert f":{daemon.pid}" in shown.stdout  # the daemon is listed with its host:pid
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=10)
+    assert code == 0
+    runs = _runs(url)
+    assert all(r.status in {"succeeded", "interrupted"} for r in runs), runs
+    assert {r.trigger for r in runs} >= {"interval", "request"}
+    text = log_path.read_text(encoding="utf-8")
+    assert "event=run_finished" in text and "event=daemon_stopped" in text
+    assert TOKEN not in text  # SPEC §5: the token is never logged
+    gone = subprocess.run(_cli(config, env, "status"), env=env, capture_output=True, text=True)
+    assert "Daemons: none" in gone.stdout
+
+
+def test_trigger_without_a_daemon_says_so(canvas: Simulator, tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'idle.db'}"
+    config, env = _config(tmp_path), _env(canvas, url)
+    outcome = service.trigger(_settings(config, env), pickup_timeout=0.6, poll=0.1)
+    assert outcome.state == "failed" and not outcome.ok
+    assert "no daemon picked it up" in outcome.line()
+
+
+def test_two_processes_at_once_sync_one_at_a_time(
+    canvas: Simulator, tmp_path: Path, database_url: str
+) -> None:
+    config, env = _config(tmp_path), _env(canvas, database_url)
+    subprocess.run(_cli(config, env, "db", "upgrade"), env=env, check=True, capture_output=True)
+    procs = [
+        subprocess.Popen(_cli(config, env, "sync", "--full"), env=env, stdout=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
+    assert [p.wait(timeout=60) for p in procs] == [0, 0]
+    runs = _runs(database_url)
+    assert [r.status for r in runs] == ["succeeded", "succeeded"]
+    first, second = sorted(runs, key=lambda r: r.started_at)
+    assert first.finished_at <= second.started_at  # never two syncs of the course at once
+
+
+HOLD = """
+import sys, time
+from canvas_sync.db import Database, locks
+db = Database(sys.argv[1]); db.ensure_schema()
+handle = locks.acquire(db, int(sys.argv[2]), "crashy:1", wait_seconds=0, lease_seconds=1.5)
+print("held", flush=True)
+time.sleep(120)
+"""
+
+
+def test_a_killed_holders_lock_expires_and_the_next_run_proceeds(
+    canvas: Simulator, tmp_path: Path, database_url: str
+) -> None:
+    config, env = _config(tmp_path), _env(canvas, database_url)
+    settings = _settings(config, env)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, database_url, str(settings.course_id)],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        database = Database(database_url)
+        with pytest.raises(LockTimeout, match=r"synced by crashy:1 since \d{4}-"):
+            locks.acquire(database, settings.course_id, wait_seconds=0.3)
+        info = locks.holder_of(database, settings.course_id)
+        assert info is not None and info.holder == "crashy:1"
+        database.dispose()
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=5)
+        assert holder.stdout is not None
+        holder.stdout.close()
+    summary = service.sync(settings, lock_wait=10)  # waits out the dead holder's lease
+    assert summary.students > 0
+    database = Database(database_url)
+    assert locks.holder_of(database, settings.course_id) is None  # released after the run
+    database.dispose()
