@@ -1,0 +1,337 @@
+"""`push` against the simulator over real HTTP, on SQLite and PostgreSQL (issue 4, SPEC §4).
+
+The simulator's clock and the policy's `now` are pinned after the semester. Progress objects are
+polled every 10 ms (the simulator advances one state per poll).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import sqlalchemy as sa
+
+from canvas_sync import service
+from canvas_sync.domain import Kind, Status
+from canvas_sync.errors import UsageError
+from canvas_sync.push import MARKER, PushPlan, Target, column_text, same_value, total_text
+from canvas_sync.settings import Settings, load_settings, shipped_config
+from canvas_sync.simulator import READING_IDS, TA_TOKEN, TOTAL_ASSIGNMENT_ID, Simulator
+
+NOW = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
+TOKEN = "sim-token"
+POSTGRES_URL = os.environ.get("CANVAS_SYNC_TEST_POSTGRES_URL", "")
+POLL = 0.01
+EARLY = datetime(2026, 1, 10, 5, 59, 59, tzinfo=UTC)
+
+
+class Crash(Exception):
+    """Stands for the process dying between two journal states."""
+
+
+def make_settings(sim: Simulator, database_url: str, **changes: Any) -> Settings:
+    env = {
+        "CANVAS_URL": sim.base_url,
+        "CANVAS_TOKEN": TOKEN,
+        "CANVAS_COURSE_ID": str(sim.course_id),
+        "CANVAS_SYNC_DATABASE_URL": database_url,
+    }
+    return dataclasses.replace(load_settings(shipped_config(), env=env), **changes)
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def synced(sim: Simulator, database_url: str) -> Settings:
+    """A fresh database of each kind (conftest's `database_url`), fully synced."""
+    made = make_settings(sim, database_url)
+    service.sync(made, now=lambda: NOW)
+    return made
+
+
+def _pg_admin(sql: str) -> None:
+    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(sql))
+    admin.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def baseline(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """One fully synced database per kind and module; tests get clones (a full sync costs
+    seconds, and the simulator's course is deterministic for a seed and a pinned clock)."""
+    if request.param == "postgresql":
+        if not POSTGRES_URL:
+            if os.environ.get("CI"):
+                pytest.fail("CANVAS_SYNC_TEST_POSTGRES_URL is not set in CI; .ci/run sets it.")
+            pytest.skip("PostgreSQL not configured (set CANVAS_SYNC_TEST_POSTGRES_URL)")
+        name = f"cs_push_{uuid.uuid4().hex[:10]}"
+        _pg_admin(f'CREATE DATABASE "{name}"')
+        url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('push') / 'base.db'}"
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as first:
+        service.sync(make_settings(first, url), now=lambda: NOW)
+    yield url
+    if request.param == "postgresql":
+        _pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+
+
+@pytest.fixture
+def settings(sim: Simulator, baseline: str, tmp_path: Path) -> Iterator[Settings]:
+    """A clone of the module's synced database, pointed at this test's fresh simulator."""
+    if baseline.startswith("sqlite"):
+        copy = tmp_path / "push.db"
+        shutil.copyfile(baseline.removeprefix("sqlite:///"), copy)
+        yield make_settings(sim, f"sqlite:///{copy}")
+        return
+    name = f"cs_push_{uuid.uuid4().hex[:10]}"
+    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{baseline.rsplit("/", 1)[1]}"')
+    try:
+        yield make_settings(sim, baseline.rsplit("/", 1)[0] + "/" + name)
+    finally:
+        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_push(settings: Settings, **kw: Any) -> service.PushSummary:
+    return service.push(settings, now=lambda: NOW, poll_interval=POLL, **kw)
+
+
+def writes(sim: Simulator) -> list[tuple[str, str]]:
+    return [(m, path) for m, path, _q, _s in sim.request_log if m != "GET"]
+
+
+def own_comments(sim: Simulator, aid: int, uid: int) -> list[str]:
+    sub = sim.state.submissions[(aid, uid)]
+    return [c.comment for c in sub.comments if c.comment.endswith(MARKER)]
+
+
+def column_id(sim: Simulator, settings: Settings) -> int:
+    return next(c.id for c in sim.state.columns.values() if c.title == settings.total_column)
+
+
+def assert_canvas_matches_policy(sim: Simulator, settings: Settings) -> None:
+    """Every late/missing reading is 0 with one comment per late one; totals and column match."""
+    evaluation = service.evaluate(settings, now=NOW)
+    column = sim.state.columns[column_id(sim, settings)].data
+    zeroed = 0
+    for result in evaluation.results:
+        uid = result.student.id
+        for r in result.readings:
+            sub = sim.state.submissions[(r.assignment_id, uid)]
+            if r.status in (Status.LATE, Status.MISSING):
+                assert sub.entered_score == 0.0, (uid, r.assignment_id, sub.entered_score)
+                zeroed += 1
+            if r.status is Status.LATE:
+                assert len(own_comments(sim, r.assignment_id, uid)) == 1
+            elif r.status is not Status.MISSING:
+                assert own_comments(sim, r.assignment_id, uid) == []
+        total = sim.state.submissions[(TOTAL_ASSIGNMENT_ID, uid)].entered_score
+        assert same_value(None if total is None else str(total), total_text(result))
+        assert column[uid] == column_text(result)
+    assert zeroed > 50
+
+
+def test_push_writes_the_policy_and_a_second_push_writes_nothing(
+    sim: Simulator, synced: Settings
+) -> None:
+    settings = synced
+    sim.reset_request_log()
+    first = run_push(settings)
+    assert first.planned == first.sent == first.confirmed > 200
+    assert first.failed == 0
+    # One bulk request per assignment touched (readings + total) plus one column bulk update.
+    posts = [p for m, p in writes(sim) if m == "POST" and p.endswith("/update_grades")]
+    assert len(posts) == len(set(posts)) == len(first.plan.by_assignment())
+    assert first.write_requests == len(writes(sim)) - len(first.created) - 0
+    assert_canvas_matches_policy(sim, settings)
+    sim.reset_request_log()
+    second = run_push(settings)
+    assert second.planned == 0 and second.sent == 0
+    assert writes(sim) == []
+    # The next sync sees no late_graded / missing_ungraded left to fix.
+    service.sync(settings, now=lambda: NOW)
+    still = service.list_discrepancies(settings, state="open")
+    assert not [d for d in still if d.kind is Kind.MISSING_UNGRADED]
+    # The simulator's Late Policy takes 10 %/day even from a 0 (score -1); real Canvas caps the
+    # deduction at the raw score (LatePolicy#points_deducted), so only those may remain.
+    late = [d for d in still if d.kind is Kind.LATE_GRADED]
+    assert all(float(d.canvas_value or 0) < 0 for d in late), late
+
+
+def test_dry_run_sends_no_write_request(sim: Simulator, settings: Settings) -> None:
+    sim.reset_request_log()
+    summary = run_push(settings, dry_run=True)
+    assert summary.planned > 200 and not summary.applied
+    assert writes(sim) == []
+    # The column does not exist yet: the dry run says it would be created.
+    assert any("column" in note for note in summary.plan.notes)
+    assert service.plan_push(settings, now=lambda: NOW).actions == summary.plan.actions
+
+
+def test_declined_confirmation_writes_nothing(sim: Simulator, settings: Settings) -> None:
+    seen: list[PushPlan] = []
+
+    def no(plan: PushPlan) -> bool:
+        seen.append(plan)
+        return False
+
+    sim.reset_request_log()
+    summary = run_push(settings, confirm=no)
+    assert len(seen) == 1 and seen[0].actions and not summary.applied
+    # Only the (idempotent) target creation may write before the question.
+    assert all("custom_gradebook_columns" in p for _, p in writes(sim))
+
+
+def ta_sets_grade(sim: Simulator, aid: int, uid: int, grade: str) -> None:
+    url = f"{sim.base_url}/api/v1/courses/{sim.course_id}/assignments/{aid}/submissions/{uid}"
+    answer = httpx.put(
+        url,
+        headers={"Authorization": f"Bearer {TA_TOKEN}"},
+        data={"submission[posted_grade]": grade},
+    )
+    answer.raise_for_status()
+
+
+def first_late(summary: service.PushSummary) -> tuple[int, int]:
+    action = next(a for a in summary.plan.actions if a.target is Target.GRADE and a.comment)
+    assert action.assignment_id is not None
+    return action.assignment_id, action.student_id
+
+
+def manual_overrides(settings: Settings) -> list[Any]:
+    return [d for d in service.list_discrepancies(settings) if d.kind is Kind.MANUAL_OVERRIDE]
+
+
+def test_humans_win_and_resolve_reapply_or_keep(sim: Simulator, settings: Settings) -> None:
+    first = run_push(settings)
+    aid, uid = first_late(first)
+    ta_sets_grade(sim, aid, uid, "7")
+    aid2, uid2 = TOTAL_ASSIGNMENT_ID, uid
+    ta_sets_grade(sim, aid2, uid2, "99")
+    sim.reset_request_log()
+    second = run_push(settings)
+    assert second.planned == 0 and writes(sim) == []
+    assert sim.state.submissions[(aid, uid)].entered_score == 7.0
+    facts = {
+        (d.assignment_id, d.canvas_value, d.expected_value): d for d in manual_overrides(settings)
+    }
+    assert set(facts) == {(aid, "7", "0"), (aid2, "99", first_total(first, uid))}
+    assert all(d.state == "open" for d in facts.values())
+    reading = facts[(aid, "7", "0")]
+    total = facts[(aid2, "99", first_total(first, uid))]
+    # --reapply on the reading: the next push writes 0 again (no second comment).
+    service.resolve_override(settings, reading.id, keep_canvas=False, note="policy", by="ta")
+    # --keep-canvas on the total: stays 99 for good.
+    service.resolve_override(settings, total.id, keep_canvas=True, note="curve", by="ta")
+    third = run_push(settings)
+    assert [(a.assignment_id, a.to_value) for a in third.plan.actions] == [(aid, "0")]
+    assert sim.state.submissions[(aid, uid)].entered_score == 0.0
+    assert sim.state.submissions[(aid2, uid2)].entered_score == 99.0
+    assert len(own_comments(sim, aid, uid)) == 1
+    assert all(d.state == "resolved" for d in manual_overrides(settings))
+    assert run_push(settings).planned == 0
+
+
+def first_total(summary: service.PushSummary, uid: int) -> str:
+    return next(
+        a.to_value for a in summary.plan.actions if a.target is Target.TOTAL and a.student_id == uid
+    )
+
+
+def test_keep_canvas_on_a_reading_stores_an_exemption(sim: Simulator, settings: Settings) -> None:
+    aid, uid = first_late(run_push(settings))
+    ta_sets_grade(sim, aid, uid, "6")
+    run_push(settings)
+    (fact,) = manual_overrides(settings)
+    record = service.resolve_override(
+        settings, fact.id, keep_canvas=True, note="late work accepted (DRES)", by="ta"
+    )
+    assert record.state == "resolved" and record.note == "late work accepted (DRES)"
+    after = service.evaluate(settings, now=NOW)
+    reading = next(
+        r
+        for res in after.results
+        for r in res.readings
+        if (r.assignment_id, r.student_id) == (aid, uid)
+    )
+    # On time now, with Canvas's score (6 less the simulator's 10 %/day Late Policy).
+    assert reading.exempted and reading.status is Status.ON_TIME
+    assert reading.policy_score == reading.canvas_score and (reading.canvas_score or 0) > 0
+    sim.reset_request_log()
+    again = run_push(settings)
+    assert all(a.assignment_id != aid or a.student_id != uid for a in again.plan.actions)
+    assert sim.state.submissions[(aid, uid)].entered_score == 6.0
+    with pytest.raises(UsageError):
+        service.resolve_override(settings, fact.id + 999, keep_canvas=True, note="x", by="ta")
+
+
+@pytest.mark.parametrize("stage", ["planned", "sent", "running", "waited", "confirmed"])
+def test_crash_between_journal_states_converges_without_duplicates(
+    sim: Simulator, settings: Settings, stage: str
+) -> None:
+    def hook(step: str) -> None:
+        if step == stage or (stage == "running" and step == "sent"):
+            raise Crash(step)
+
+    with pytest.raises(Crash):
+        run_push(settings, hook=hook)
+    if stage == "running":
+        # The process died while Canvas's job ran: poll once so the job writes, still running.
+        for progress in list(sim.state.progresses.values()):
+            sim.state.poll_progress(progress.id)
+            assert progress.workflow_state == "running"
+    rerun = run_push(settings)
+    assert rerun.failed == 0
+    if stage in ("waited", "running", "sent"):
+        assert rerun.reconciled.confirmed > 200 and rerun.planned == 0
+    assert_canvas_matches_policy(sim, settings)
+    for (aid, uid), sub in sim.state.submissions.items():
+        texts = [c.comment for c in sub.comments if c.comment.endswith(MARKER)]
+        assert len(texts) == len(set(texts)), (aid, uid)
+        if aid != TOTAL_ASSIGNMENT_ID:
+            assert len(texts) <= 1
+    sim.reset_request_log()
+    assert run_push(settings).planned == 0 and writes(sim) == []
+
+
+def test_many_changes_use_one_bulk_request_per_assignment(
+    sim: Simulator, database_url: str
+) -> None:
+    """Every reading due before the term: > 500 zeroes across 19 readings in <= 20 POSTs."""
+    for aid in READING_IDS:
+        sim.state.set_due(aid, EARLY)
+    settings = make_settings(sim, database_url)
+    service.sync(settings, now=lambda: NOW)
+    sim.reset_request_log()
+    summary = run_push(settings)
+    posts = [p for m, p in writes(sim) if p.endswith("/update_grades")]
+    puts = [p for m, p in writes(sim) if p.endswith("/custom_gradebook_column_data")]
+    progress_gets = [p for m, p, _q, _s in sim.request_log if p.startswith("/api/v1/progress/")]
+    grade_changes = sum(1 for a in summary.plan.actions if a.target is Target.GRADE)
+    print(
+        f"\n{summary.planned} changes ({grade_changes} reading grades) -> {len(posts)} bulk "
+        f"POSTs, {len(puts)} column PUTs, {len(progress_gets)} progress polls, "
+        f"{len(sim.request_log)} requests in all"
+    )
+    assert grade_changes >= 500
+    touched = {a.assignment_id for a in summary.plan.actions if a.target is not Target.COLUMN}
+    assert len(touched) == 20  # 19 readings + the total assignment
+    assert len(posts) == len(touched) == summary.write_requests - len(puts)
+    assert len(puts) == 1
+    assert summary.progress_polls == len(progress_gets)
+    assert summary.confirmed == summary.planned
