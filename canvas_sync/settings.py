@@ -56,6 +56,9 @@ class _Canvas(_Strict):
     timeout_seconds: float = Field(default=60.0, gt=0)
     max_attempts: int = Field(default=6, ge=1, le=20)
     concurrency: int = Field(default=2, ge=1, le=8)
+    backoff_base_seconds: float = Field(default=0.5, gt=0)
+    backoff_max_seconds: float = Field(default=30.0, gt=0)
+    throttle_max_wait_seconds: float = Field(default=30.0, ge=0)
 
     @field_validator("url")
     @classmethod
@@ -178,6 +181,9 @@ class Settings:
     http_timeout: float = 60.0
     max_attempts: int = 6
     concurrency: int = 2
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    throttle_max_wait: float = 30.0
     log_level: str = "INFO"
     source: str = "defaults"
 
@@ -293,6 +299,9 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         http_timeout=parsed.canvas.timeout_seconds,
         max_attempts=parsed.canvas.max_attempts,
         concurrency=parsed.canvas.concurrency,
+        backoff_base=parsed.canvas.backoff_base_seconds,
+        backoff_max=parsed.canvas.backoff_max_seconds,
+        throttle_max_wait=parsed.canvas.throttle_max_wait_seconds,
         log_level=parsed.logging.level,
         source=source,
     )

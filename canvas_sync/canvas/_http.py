@@ -73,6 +73,7 @@ class HttpCore:
         concurrency: int = 2,
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
+        throttle_max_wait: float = 30.0,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_event: EventHook | None = None,
@@ -89,7 +90,9 @@ class HttpCore:
         self._request_count = 0
         # Canvas charges 50 units per in-flight request: cap what is in flight at once.
         self._slots = threading.BoundedSemaphore(self._concurrency)
-        self._throttle = Throttle(sleep=sleep, on_wait=self._report_throttle)
+        self._throttle = Throttle(
+            sleep=sleep, max_wait=throttle_max_wait, on_wait=self._report_throttle
+        )
         self._http = httpx.Client(
             base_url=f"{self.base_url}/api/v1",
             transport=transport,

@@ -131,7 +131,9 @@ def test_special_totals_by_hand(course: tuple[Settings, service.Evaluation]) -> 
     late = next(r for r in result_of(evaluation, 1003).readings if r.assignment_id == R[3])
     assert (late.canvas_score, late.policy_score) == (7.0, 0.0)  # 8 minus the 10%/day deduction
     resub = next(r for r in result_of(evaluation, 1004).readings if r.assignment_id == R[5])
-    assert resub.policy_score == 9.0
+    # Graded 9, but the late attempt made Canvas's Late Policy deduct one day (10%): the policy
+    # keeps the Canvas score as it is (SPEC §2) and flags the double penalty course-wide.
+    assert (resub.status, resub.canvas_score, resub.policy_score) == (RESUB, 8.0, 8.0)
 
 
 def test_excluded_enrollments_are_ignored(course: tuple[Settings, service.Evaluation]) -> None:

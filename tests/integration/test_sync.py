@@ -155,7 +155,15 @@ def test_faults_do_not_change_the_result(tmp_path: Any) -> None:
         fault_seed=7,
         stall_seconds=0.6,
     ) as faulty:
-        settings = make_settings(faulty, faulty_url, http_timeout=0.4, max_attempts=10)
+        settings = make_settings(
+            faulty,
+            faulty_url,
+            http_timeout=0.4,
+            max_attempts=10,
+            backoff_base=0.05,
+            backoff_max=0.5,
+            throttle_max_wait=0.2,
+        )
         summary = run_sync(settings)
         statuses = [status for *_, status in faulty.request_log]
         failures = sum(1 for s in statuses if s >= 400)
