@@ -27,6 +27,7 @@ __all__ = [
     "DEFAULT_DATABASE_URL",
     "ReadingSpec",
     "Settings",
+    "canvas_access",
     "database_url_only",
     "load_all_settings",
     "load_settings",
@@ -100,7 +101,7 @@ class _Policy(_Strict):
 
 class _Reading(_Strict):
     title: str = Field(min_length=1)
-    lecture: date
+    lecture: date | None = None  # no lecture date: the Canvas due date is not checked
 
 
 class _Readings(_Strict):
@@ -150,8 +151,8 @@ class ReadingSpec:
     """A syllabus reading: its title and the due instant the syllabus implies (UTC)."""
 
     title: str
-    lecture: date
-    due_at: datetime
+    lecture: date | None
+    due_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,11 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
     token = Secret(env.get("CANVAS_TOKEN") or parsed.canvas.token or "")
     zone = ZoneInfo(parsed.course.time_zone)
     readings = tuple(
-        ReadingSpec(r.title, r.lecture, syllabus_due(r.lecture, parsed.readings.due_time, zone))
+        ReadingSpec(
+            r.title,
+            r.lecture,
+            syllabus_due(r.lecture, parsed.readings.due_time, zone) if r.lecture else None,
+        )
         for r in parsed.readings.list_
     )
     policy = PolicyConfig(
@@ -339,3 +344,18 @@ def load_all_settings(
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{first.source}: key 'include' lists a course twice; each course once.")
     return found
+
+
+def canvas_access(env: Mapping[str, str] | None = None) -> tuple[str, Secret, int]:
+    """URL, token and course id from the environment alone (`init`, before any config exists)."""
+    environ = os.environ if env is None else env
+    missing = [k for k in ("CANVAS_URL", "CANVAS_TOKEN", "CANVAS_COURSE_ID") if not environ.get(k)]
+    if missing:
+        raise ConfigError(f"Set {', '.join(missing)} in the environment to run init.")
+    text = environ["CANVAS_COURSE_ID"]
+    if not text.isdigit() or int(text) <= 0:
+        raise ConfigError(f"CANVAS_COURSE_ID must be a positive integer, not {text!r}.")
+    url = environ["CANVAS_URL"].rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("CANVAS_URL must start with http:// or https://; fix the variable.")
+    return url, Secret(environ["CANVAS_TOKEN"]), int(text)

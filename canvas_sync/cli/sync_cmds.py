@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
-from canvas_sync.settings import database_url_only
+from canvas_sync.service import setup
+from canvas_sync.settings import canvas_access, database_url_only, load_settings
 
-__all__ = ["db_group", "simulate_cmd", "sync_cmd"]
+__all__ = ["db_group", "init_cmd", "simulate_cmd", "sync_cmd"]
 
 STEPS = ("course", "assignments", "students", "late policy", "submissions")
 
@@ -102,3 +105,44 @@ def db_upgrade_cmd(app: AppContext) -> None:
     """
     where = service.upgrade_database(database_url_only(app.config))
     click.echo(f"Database at {where} is up to date.")
+
+
+@cli.command("init")
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False),
+    default="canvas-sync.toml",
+    show_default=True,
+    help="Where to write the config.",
+)
+@click.option(
+    "--group",
+    default="Reading Summaries",
+    show_default=True,
+    help="The assignment group holding the readings.",
+)
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@click.option(
+    "--create-targets",
+    is_flag=True,
+    help="Also create the total assignment and the gradebook column in Canvas.",
+)
+@handle_errors
+def init_cmd(output: str, group: str, force: bool, create_targets: bool) -> None:
+    """Write a config for a course, discovering its reading assignments in Canvas.
+
+    Reads CANVAS_URL, CANVAS_TOKEN and CANVAS_COURSE_ID from the environment.
+
+    Example: CANVAS_URL=https://canvas.example.edu CANVAS_COURSE_ID=12345 canvas-sync init
+    """
+    url, token, course_id = canvas_access()
+    path = Path(output)
+    found = setup.write_config(path, url, token, course_id, group=group, force=force)
+    click.echo(
+        f"Wrote {path}: {found.name}, {len(found.readings)} readings from the group "
+        f"{found.group!r}, time zone {found.time_zone}. Review the lecture dates and policy."
+    )
+    if create_targets:
+        targets = service.ensure_targets(load_settings(path))
+        made = ", ".join(targets.created) or "nothing (both exist)"
+        click.echo(f"Created in Canvas: {made}.")

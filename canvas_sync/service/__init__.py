@@ -1,5 +1,6 @@
 """Use cases: what a person (or the scheduler) asks for, each owning its transactions."""
 
+from canvas_sync.service import setup
 from canvas_sync.service.core import (
     Evaluation,
     SyncSummary,
@@ -56,6 +57,7 @@ __all__ = [
     "push",
     "resolve_discrepancy",
     "resolve_override",
+    "setup",
     "status",
     "sync",
     "trigger",

@@ -21,7 +21,7 @@ __all__ = ["ReadingMatch", "SyllabusReading", "find_readings", "normalize_title"
 @dataclass(frozen=True)
 class SyllabusReading:
     title: str
-    due_at: datetime
+    due_at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -57,22 +57,21 @@ def find_readings(
     else:
         candidates = []
     syllabus_due: dict[int, datetime] = {}
+    matched: set[int] = set()
     unmatched: list[str] = []
     chosen: list[int] = []
     for entry in syllabus:
         wanted = normalize_title(entry.title)
         hit = next(
-            (
-                a
-                for a in candidates
-                if a.id not in syllabus_due and wanted in normalize_title(a.name)
-            ),
+            (a for a in candidates if a.id not in matched and wanted in normalize_title(a.name)),
             None,
         )
         if hit is None:
             unmatched.append(entry.title)
             continue
-        syllabus_due[hit.id] = entry.due_at
+        if entry.due_at is not None:
+            syllabus_due[hit.id] = entry.due_at
+        matched.add(hit.id)
         chosen.append(hit.id)
     if explicit_ids or group is not None:
         # The configured ids or the whole reading group define the pool, whatever their titles.

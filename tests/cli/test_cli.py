@@ -142,3 +142,25 @@ def test_console_script_runs_as_a_real_process(env: dict[str, str]) -> None:
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.startswith("Synced (full): 28 students")
     assert TOKEN not in completed.stdout + completed.stderr
+
+
+def test_init_discovers_the_readings_and_writes_a_usable_config(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    out = tmp_path / "course.toml"
+    result = invoke(env, "init", "--output", str(out))
+    assert result.exit_code == 0, result.output
+    assert "19 readings" in result.output
+    text = out.read_text(encoding="utf-8")
+    assert 'title = "LoRA: Low-Rank Adaptation of Large Language Models"' in text
+    assert "lecture = 2026-02-13" in text
+    assert TOKEN not in text  # the token stays in the environment
+    synced = invoke({**env, "CANVAS_SYNC_CONFIG": str(out)}, "sync")
+    assert synced.exit_code == 0, synced.output
+    assert "19 readings" in synced.output
+    again = invoke(env, "init", "--output", str(out))
+    assert again.exit_code == 2
+    assert "--force" in one_sentence_error(again)
+    nogroup = invoke(env, "init", "--output", str(tmp_path / "x.toml"), "--group", "Nope")
+    assert nogroup.exit_code == 2
+    assert "--group" in one_sentence_error(nogroup)
