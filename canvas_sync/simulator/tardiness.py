@@ -113,10 +113,15 @@ def points_deducted(
         return None
     interval = 3600 if policy.late_submission_interval == "hour" else 86400
     percent = policy.late_submission_deduction * math.ceil(late_seconds / interval)
-    if policy.late_submission_minimum_percent_enabled:
-        raw = entered * 100 / possible
-        percent = min(percent, max(raw - policy.late_submission_minimum_percent, 0.0))
-    percent = min(percent, 100.0)
+    # LatePolicy#points_deducted: never below the minimum percent, which is 0 when disabled,
+    # so a late 0 stays 0 (canvas-api.md §8: min(rate × intervals, raw% − min%)).
+    minimum = (
+        policy.late_submission_minimum_percent
+        if policy.late_submission_minimum_percent_enabled
+        else 0.0
+    )
+    raw = entered * 100 / possible
+    percent = min(percent, max(raw - minimum, 0.0), 100.0)
     return round(possible * percent / 100, 2)
 
 

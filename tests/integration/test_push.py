@@ -163,14 +163,12 @@ def test_push_writes_the_policy_and_a_second_push_writes_nothing(
     second = run_push(settings)
     assert second.planned == 0 and second.sent == 0
     assert writes(sim) == []
-    # The next sync sees no late_graded / missing_ungraded left to fix.
+    # The next sync sees no late_graded / missing_ungraded left to fix: each resolved itself.
     service.sync(settings, now=lambda: NOW)
     still = service.list_discrepancies(settings, state="open")
-    assert not [d for d in still if d.kind is Kind.MISSING_UNGRADED]
-    # The simulator's Late Policy takes 10 %/day even from a 0 (score -1); real Canvas caps the
-    # deduction at the raw score (LatePolicy#points_deducted), so only those may remain.
-    late = [d for d in still if d.kind is Kind.LATE_GRADED]
-    assert all(float(d.canvas_value or 0) < 0 for d in late), late
+    assert not [d for d in still if d.kind in (Kind.MISSING_UNGRADED, Kind.LATE_GRADED)]
+    resolved = service.list_discrepancies(settings, state="resolved", kind="late_graded")
+    assert resolved and all(d.resolved_by == "auto" for d in resolved)
 
 
 def test_dry_run_sends_no_write_request(sim: Simulator, settings: Settings) -> None:
