@@ -53,7 +53,7 @@ def demo_cmd(app: AppContext, students: int, directory: str) -> None:
         again = service.sync(settings, trigger="demo")
         click.echo(f"Second sync with nothing changed: {again.requests} requests.")
         built = service.build_report(settings)
-        report.render_table(built, app.out)
+        report.render_table(built, app.out, max_discrepancies=15)
         html = out / "report.html"
         html.write_text(report.render_html(built, time_zone=settings.time_zone), encoding="utf-8")
         (out / "report.json").write_text(report.render_json(built), encoding="utf-8")

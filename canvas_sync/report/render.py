@@ -113,7 +113,7 @@ def _defuse(cell: str) -> str:
 # --- terminal ---------------------------------------------------------------------------------
 
 
-def render_table(report: Report, console: Console) -> None:
+def render_table(report: Report, console: Console, *, max_discrepancies: int | None = None) -> None:
     """A terminal view: a headline, a per-student table and a discrepancy table.
 
     Every cell is a `Text`, so a student called "[bold]x[/bold]" is printed as typed rather
@@ -128,7 +128,10 @@ def render_table(report: Report, console: Console) -> None:
     )
     console.print(_student_table(report))
     if report.discrepancies:
-        console.print(_discrepancy_table(report))
+        console.print(_discrepancy_table(report, max_discrepancies))
+        hidden = len(report.discrepancies) - (max_discrepancies or len(report.discrepancies))
+        if hidden > 0:
+            console.print(Text(f"… and {hidden} more discrepancies (see the full report)."))
     else:
         console.print(Text("No discrepancies."))
 
@@ -152,7 +155,7 @@ def _student_table(report: Report) -> Table:
     return table
 
 
-def _discrepancy_table(report: Report) -> Table:
+def _discrepancy_table(report: Report, limit: int | None = None) -> Table:
     names = student_names(report)
     readings = {c.assignment_id: c.short for c in reading_columns(report)}
     table = Table(title=Text("Discrepancies"), title_justify="left")
@@ -162,7 +165,7 @@ def _discrepancy_table(report: Report) -> Table:
     for heading in ("Student", "Reading", "Canvas → expected"):
         table.add_column(heading)
     table.add_column("Message", min_width=30, overflow="fold")
-    for record in report.discrepancies:
+    for record in report.discrepancies[:limit]:
         table.add_row(
             Text(str(record.id)),
             Text(record.severity.value, style=_SEVERITY_STYLE[record.severity]),
