@@ -9,6 +9,10 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -336,3 +340,51 @@ def test_many_changes_use_one_bulk_request_per_assignment(
     assert len(puts) == 1
     assert summary.progress_polls == len(progress_gets)
     assert summary.confirmed == summary.planned
+
+
+def test_push_killed_mid_flight_converges_on_the_next_push(tmp_path: Path) -> None:
+    """A real process is SIGKILLed while its bulk updates are in Canvas's hands (journal rows
+    `sent`, Progress not yet confirmed); the next push reconciles from Canvas, sends nothing
+    twice and posts no comment twice."""
+    url = f"sqlite:///{tmp_path / 'killed.db'}"
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN, latency_ms=15) as slow:
+        settings = make_settings(slow, url)
+        service.sync(settings, now=lambda: NOW)
+        env = {
+            **os.environ,
+            "CANVAS_URL": slow.base_url,
+            "CANVAS_TOKEN": TOKEN,
+            "CANVAS_COURSE_ID": "598",
+            "CANVAS_SYNC_DATABASE_URL": url,
+            "CANVAS_SYNC_CONFIG": str(shipped_config()),
+        }
+        process = subprocess.Popen(
+            [sys.executable, "-m", "canvas_sync", "push", "--yes"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        engine = sa.create_engine(url)
+        deadline = time.monotonic() + 60
+        try:
+            while time.monotonic() < deadline and process.poll() is None:
+                with engine.connect() as connection:
+                    sent = connection.execute(
+                        sa.text("SELECT count(*) FROM push_changes WHERE state = 'sent'")
+                    ).scalar_one()
+                if sent:
+                    break
+                time.sleep(0.02)
+        finally:
+            engine.dispose()
+        assert process.poll() is None, "push finished before it could be killed"
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        rerun = run_push(settings)
+        assert rerun.failed == 0
+        assert_canvas_matches_policy(slow, settings)
+        for (aid, uid), sub in slow.state.submissions.items():
+            texts = [c.comment for c in sub.comments if c.comment.endswith(MARKER)]
+            assert len(texts) == len(set(texts)), (aid, uid)
+        slow.reset_request_log()
+        assert run_push(settings).planned == 0 and writes(slow) == []
