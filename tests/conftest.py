@@ -52,3 +52,13 @@ def database_url(
         yield url
     finally:
         _drop_postgres(url)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database alone, for what only PostgreSQL deployments do."""
+    url = _postgres_database()
+    try:
+        yield url
+    finally:
+        _drop_postgres(url)

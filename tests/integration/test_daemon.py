@@ -6,6 +6,7 @@ PostgreSQL advisory lock), a SIGKILLed holder's lock expires, SIGTERM stops clea
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import subprocess
@@ -189,3 +190,33 @@ def test_a_killed_holders_lock_expires_and_the_next_run_proceeds(
     database = Database(database_url)
     assert locks.holder_of(database, settings.course_id) is None  # released after the run
     database.dispose()
+
+
+def test_two_daemons_on_one_database_never_run_the_course_twice_at_once(
+    canvas: Simulator, tmp_path: Path, postgres_url: str
+) -> None:
+    """SPEC §9: several daemons share one PostgreSQL database; each run is one process's."""
+    config, env = _config(tmp_path), _env(canvas, postgres_url)
+    subprocess.run(_cli(config, env, "db", "upgrade"), env=env, check=True, capture_output=True)
+    daemons = [
+        subprocess.Popen(
+            _cli(config, env, "daemon"), env=env, stderr=subprocess.DEVNULL, cwd=tmp_path
+        )
+        for _ in range(2)
+    ]
+    try:
+        _wait_for(lambda: sum(r.status == "succeeded" for r in _runs(postgres_url)) >= 2, 40)
+        trig = subprocess.run(
+            _cli(config, env, "trigger", "--timeout", "20"), env=env, capture_output=True, text=True
+        )
+        assert trig.returncode == 0, trig.stderr
+    finally:
+        for daemon in daemons:
+            daemon.send_signal(signal.SIGTERM)
+        codes = [daemon.wait(timeout=15) for daemon in daemons]
+    assert codes == [0, 0]
+    runs = [r for r in _runs(postgres_url) if r.finished_at is not None]
+    spans = sorted((r.started_at, r.finished_at) for r in runs)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end <= start, spans  # no two runs of the course overlap
+    assert sum(r.trigger == "request" for r in runs) == 1  # the trigger ran exactly once
