@@ -8,7 +8,7 @@ from canvas_sync.domain import Assignment, RubricCriterion
 
 from ._text import format_score, is_multiple
 
-__all__ = ["RubricCheck"]
+__all__ = ["RubricCheck", "ratings"]
 
 
 class RubricCheck:
@@ -19,7 +19,7 @@ class RubricCheck:
     points, the rubric was not used for the grade and nothing is checked.
     """
 
-    __slots__ = ("_criteria", "_order", "_step", "_valid_items")
+    __slots__ = ("_criteria", "_order", "_step", "ids", "ratings", "valid_items")
 
     def __init__(self, assignment: Assignment, step: float) -> None:
         self._criteria: dict[str, RubricCriterion] = {c.id: c for c in assignment.rubric}
@@ -27,18 +27,24 @@ class RubricCheck:
         self._step = step
         # Every valid (criterion, points) pair, for a fast path checked in C: most assessments
         # hold exactly 0.0, 1.0 or 2.0 for known criteria.
-        self._valid_items = frozenset(
-            (cid, rating)
-            for cid, c in self._criteria.items()
-            for rating in _ratings(c.points, step)
+        self.valid_items = frozenset(
+            (cid, rating) for cid, c in self._criteria.items() for rating in ratings(c.points, step)
         )
+        # When every criterion has the same ratings (CS 598: 0, 1, 2 for each of P1–P5), an
+        # item is valid iff its id is in `ids` and its points in `ratings`: two set checks,
+        # cheaper than building and hashing (id, points) pairs. Otherwise both stay empty, and
+        # any assessment takes the full check.
+        per_criterion = {ratings(c.points, step) for c in self._criteria.values()}
+        uniform = len(per_criterion) == 1
+        self.ids = frozenset(self._criteria) if uniform else frozenset()
+        self.ratings = per_criterion.pop() if uniform else frozenset()
 
     def problems(self, assessment: Mapping[str, float | None], score: float | None) -> list[str]:
         """Human-readable problems (empty when the rubric agrees with the score)."""
         # Fast path: all items valid (so none is None) and summing to the score.
         if (
             score is not None
-            and self._valid_items.issuperset(assessment.items())
+            and self.valid_items.issuperset(assessment.items())
             and abs(sum(assessment.values()) - score) <= 1e-9  # type: ignore[arg-type]
         ):
             return []
@@ -72,7 +78,7 @@ class RubricCheck:
         )
 
 
-def _ratings(points: float, step: float) -> frozenset[float]:
+def ratings(points: float, step: float) -> frozenset[float]:
     """Every k × step in 0..points (bounded, so a huge criterion cannot blow up memory)."""
     if step <= 0 or points < 0 or points / step > 1000:
         return frozenset()

@@ -67,10 +67,15 @@ class Clock:
         text = self._seen.get(when)
         if text is None:
             local = when.astimezone(self._zone)
-            text = f"{_MONTHS[local.month - 1]} {local.day} {local:%H:%M} {local.tzname()}"
+            # `local:%H:%M` from a table: format specs (and strftime) cost more than the rest.
+            text = (
+                f"{_MONTHS[local.month - 1]} {local.day} "
+                f"{_TWO_DIGITS[local.hour]}:{_TWO_DIGITS[local.minute]} {local.tzname()}"
+            )
             if len(self._seen) < 100_000:
                 self._seen[when] = text
         return text
 
 
+_TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

@@ -37,7 +37,7 @@ from canvas_sync.domain import (
     Submission,
 )
 
-__all__ = ["Classification", "classify", "effective_due_date", "reading_status"]
+__all__ = ["Classification", "classify", "effective_due_date", "reading_status", "whole_seconds"]
 
 # (status, policy score, exempted): the part of a ReadingResult the status table decides.
 Classification = tuple[Status, float | None, bool]
@@ -66,7 +66,7 @@ def effective_due_date(assignment: Assignment, student: Student) -> datetime | N
     """
     ad_hoc = [o for o in assignment.overrides if student.id in o.student_ids]
     if ad_hoc:
-        return _whole_seconds(_latest_due(ad_hoc))
+        return whole_seconds(_latest_due(ad_hoc))
     sections = set(student.section_ids)
     by_section = [
         o
@@ -74,8 +74,8 @@ def effective_due_date(assignment: Assignment, student: Student) -> datetime | N
         if not o.student_ids and o.course_section_id is not None and o.course_section_id in sections
     ]
     if by_section:
-        return _whole_seconds(_latest_due(by_section))
-    return _whole_seconds(assignment.due_at)
+        return whole_seconds(_latest_due(by_section))
+    return whole_seconds(assignment.due_at)
 
 
 def _latest_due(overrides: Iterable[Override]) -> datetime | None:
@@ -87,7 +87,8 @@ def _latest_due(overrides: Iterable[Override]) -> datetime | None:
     return max(dated)
 
 
-def _whole_seconds(value: datetime | None) -> datetime | None:
+def whole_seconds(value: datetime | None) -> datetime | None:
+    """`value` without microseconds, as Canvas stores `cached_due_date`."""
     return None if value is None else value.replace(microsecond=0)
 
 
