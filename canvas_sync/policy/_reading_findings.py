@@ -102,7 +102,16 @@ class _Rules:
 class ReadingChecks:
     """The reading-level checks of one course, prepared once; `run` checks one student."""
 
-    __slots__ = ("clock", "config", "grace", "now", "rules", "submissions", "ungraded_after")
+    __slots__ = (
+        "clock",
+        "config",
+        "grace",
+        "missing_messages",
+        "now",
+        "rules",
+        "submissions",
+        "ungraded_after",
+    )
 
     def __init__(
         self,
@@ -120,6 +129,7 @@ class ReadingChecks:
         self.clock = clock
         self.grace = timedelta(seconds=config.grace_seconds)
         self.ungraded_after = timedelta(days=config.ungraded_after_days)
+        self.missing_messages: dict[datetime | None, str] = {}
 
     def run(self, out: list[Finding], result: StudentResult) -> None:
         """Appends the reading findings of one included student to `out`."""
@@ -146,7 +156,10 @@ class ReadingChecks:
             ):
                 append(found)
             if sub is not None and sub.rubric_assessment:
-                assessment, graded, rubric = sub.rubric_assessment, sub.score, rule.rubric
+                assessment, rubric = sub.rubric_assessment, rule.rubric
+                # What the grader entered (before any Late Policy deduction) is what the
+                # rubric adds up to.
+                graded = sub.entered_score if sub.entered_score is not None else sub.score
                 # The common case, checked in C: known criteria, valid ratings, summing to the
                 # score. Anything else takes RubricCheck's full check.
                 if (
@@ -169,14 +182,15 @@ class ReadingChecks:
         if status is _MISSING:
             if score is not None:
                 return None
-            return _make(
-                _MISSING_UNGRADED,
-                reading,
-                None,
-                "0",
-                f"Missing: not submitted, due {clock.show(reading.due_at)}; "
-                "no Canvas score, policy 0.",
-            )
+            # The message depends on the due date alone: made once per due date.
+            message = self.missing_messages.get(reading.due_at)
+            if message is None:
+                message = (
+                    f"Missing: not submitted, due {clock.show(reading.due_at)}; "
+                    "no Canvas score, policy 0."
+                )
+                self.missing_messages[reading.due_at] = message
+            return _make(_MISSING_UNGRADED, reading, None, "0", message)
         if status is _LATE_RESUBMISSION and sub is not None:
             return _late_resubmission(reading, sub, self.grace, clock)
         return None
@@ -284,7 +298,10 @@ def _rubric_mismatch(
     out: list[Finding], reading: ReadingResult, rubric: RubricCheck, sub: Submission
 ) -> None:
     """rubric_mismatch: an invalid or unknown item, or items that do not sum to the score."""
-    problems = rubric.problems(sub.rubric_assessment, sub.score)
+    # The rubric adds up to what the grader entered; Canvas's Late Policy may then deduct points
+    # from `score` (gotcha 4), which is a late_policy_conflict, not a rubric error.
+    graded = sub.entered_score if sub.entered_score is not None else sub.score
+    problems = rubric.problems(sub.rubric_assessment, graded)
     if not problems:
         return
     total = sum(p for p in sub.rubric_assessment.values() if p is not None)
@@ -293,7 +310,7 @@ def _rubric_mismatch(
             Kind.RUBRIC_MISMATCH,
             reading,
             format_score(total),
-            format_score(sub.score),
+            format_score(graded),
             f"Rubric mismatch: {'; '.join(problems)}.",
         )
     )

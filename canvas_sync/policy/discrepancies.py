@@ -92,7 +92,7 @@ def _sort_key(f: Finding) -> tuple[int, int, int, str, str]:
 class _StudentChecks:
     """over_submitted, at_risk and total_mismatch, prepared once per course."""
 
-    __slots__ = ("config", "over_text", "required_text", "total_scores")
+    __slots__ = ("config", "over_text", "over_texts", "required_text", "total_scores")
 
     def __init__(
         self, config: PolicyConfig, total_scores: Mapping[int, float | None] | None
@@ -101,6 +101,7 @@ class _StudentChecks:
         self.total_scores = total_scores
         # The same for every over-submitted student: formatted once.
         self.required_text = str(config.required)
+        self.over_texts: dict[int, tuple[str, str]] = {}
         self.over_text = (
             f"{config.required} required; the {config.selection.value} {config.required} count."
         )
@@ -108,17 +109,17 @@ class _StudentChecks:
     def run(self, out: list[Finding], result: StudentResult) -> None:
         """Appends the student-level findings of one included student to `out`."""
         sid = result.student.id
-        if result.submitted_count > self.config.required:
-            out.append(
-                finding(
-                    Kind.OVER_SUBMITTED,
-                    sid,
-                    None,
-                    str(result.submitted_count),
-                    self.required_text,
-                    f"Over-submitted: {result.submitted_count} summaries submitted, "
-                    f"{self.over_text}",
+        count = result.submitted_count
+        if count > self.config.required:
+            # The texts depend on the count alone: made once per count.
+            texts = self.over_texts.get(count)
+            if texts is None:
+                texts = self.over_texts[count] = (
+                    str(count),
+                    f"Over-submitted: {count} summaries submitted, {self.over_text}",
                 )
+            out.append(
+                finding(Kind.OVER_SUBMITTED, sid, None, texts[0], self.required_text, texts[1])
             )
         if result.at_risk:
             out.append(_at_risk(result, self.config))

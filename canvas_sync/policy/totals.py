@@ -110,6 +110,8 @@ def _select_best(table: Sequence[Row], r_eff: int) -> float:
     excused and pending work has none (`classify`), and ungraded on-time work is not a
     candidate yet (the total is provisional).
     """
+    if r_eff <= 0:
+        return 0.0
     scores = list(filter(_IS_SCORE, map(_POLICY_SCORE, table)))
     if len(scores) <= r_eff:
         return _count(table, (i for i, row in enumerate(table) if row["policy_score"] is not None))

@@ -165,6 +165,9 @@ def test_discrepancies_by_hand(course: tuple[Settings, service.Evaluation]) -> N
     assert (Kind.MISSING_UNGRADED, R[14]) in missing
     assert (Kind.MISSING_UNGRADED, R[15]) not in missing
     assert all(kind is not Kind.GRADED_WITHOUT_SUBMISSION for kind, _ in missing)
+    # Canvas's Late Policy took points from late work graded by the rubric: not a rubric error.
+    for student_id in (1003, 1004):
+        assert all(kind is not Kind.RUBRIC_MISMATCH for kind, _ in by_student[student_id])
     # Alice's total in Canvas is right: no total_mismatch for her.
     assert (Kind.TOTAL_MISMATCH, None) not in by_student.get(1001, set())
     severities = {d.kind: d.severity.value for d in found}

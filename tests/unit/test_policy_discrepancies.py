@@ -186,6 +186,19 @@ CASES: list[tuple[str, Kind, Callable[[], Case], tuple[str | None, str | None] |
         None,
     ),
     (
+        # Graded 8 by the rubric; Canvas's Late Policy took 1 point: not a rubric error.
+        "rubric-ok-after-late-deduction",
+        Kind.RUBRIC_MISMATCH,
+        lambda: Case((sub(score=7.0, entered_score=8.0, rubric_assessment=rubric(2, 2, 2, 1, 1)),)),
+        None,
+    ),
+    (
+        "rubric-sum-against-entered-score",
+        Kind.RUBRIC_MISMATCH,
+        lambda: Case((sub(score=8.0, entered_score=9.0, rubric_assessment=rubric(2, 2, 2, 1, 1)),)),
+        ("8", "9"),
+    ),
+    (
         "rubric-comment-only",
         Kind.RUBRIC_MISMATCH,
         lambda: Case((sub(score=7.0, rubric_assessment=rubric(None, None)),)),
