@@ -9,12 +9,12 @@ from datetime import datetime
 from canvas_sync.domain import (
     AssignmentGroup,
     CourseSnapshot,
-    Finding,
     Kind,
     LatePolicy,
     PolicyConfig,
 )
 
+from ._build import FindingFields, finding
 from ._text import Clock, clip, format_score, utc_iso
 
 __all__ = ["course_findings"]
@@ -27,7 +27,7 @@ def course_findings(
     syllabus_due: Mapping[int, datetime],
     unmatched_titles: Sequence[str],
     reading_group_id: int | None,
-) -> Iterator[Finding]:
+) -> Iterator[FindingFields]:
     """due_date_mismatch, group_rule_mismatch, assignment_missing and late_policy_conflict."""
     yield from _due_date_mismatches(snapshot, clock, syllabus_due)
     group = next((g for g in snapshot.groups if g.id == reading_group_id), None)
@@ -46,13 +46,13 @@ def _seconds(when: datetime | None) -> datetime | None:
 
 def _due_date_mismatches(
     snapshot: CourseSnapshot, clock: Clock, syllabus_due: Mapping[int, datetime]
-) -> Iterator[Finding]:
+) -> Iterator[FindingFields]:
     """due_date_mismatch: the assignment's Canvas `due_at` is not the syllabus due instant."""
     for a in snapshot.readings:
         expected = syllabus_due.get(a.id)
         if expected is None or _seconds(a.due_at) == _seconds(expected):
             continue
-        yield Finding(
+        yield finding(
             Kind.DUE_DATE_MISMATCH,
             None,
             a.id,
@@ -65,7 +65,7 @@ def _due_date_mismatches(
 
 def _group_rule_mismatch(
     group: AssignmentGroup, pool: int, config: PolicyConfig
-) -> Iterator[Finding]:
+) -> Iterator[FindingFields]:
     """group_rule_mismatch: the reading group should drop the pool − R lowest and nothing else.
 
     Canvas applies group drop rules to its own course grade (canvas-api.md §4): "best 14 of 19"
@@ -84,7 +84,7 @@ def _group_rule_mismatch(
         canvas.append("never_drop=[" + ",".join(str(i) for i in sorted(group.never_drop)) + "]")
         expected.append("never_drop=[]")
     if canvas:
-        yield Finding(
+        yield finding(
             Kind.GROUP_RULE_MISMATCH,
             None,
             None,
@@ -95,7 +95,7 @@ def _group_rule_mismatch(
         )
 
 
-def _assignment_missing(titles: Sequence[str]) -> Finding:
+def _assignment_missing(titles: Sequence[str]) -> FindingFields:
     """assignment_missing: configured readings with no Canvas assignment.
 
     One finding for all of them: a finding is identified by (kind, student, assignment), and
@@ -103,7 +103,7 @@ def _assignment_missing(titles: Sequence[str]) -> Finding:
     """
     quoted = ", ".join(repr(t) for t in titles)
     noun = "reading" if len(titles) == 1 else f"{len(titles)} readings"
-    return Finding(
+    return finding(
         Kind.ASSIGNMENT_MISSING,
         None,
         None,
@@ -113,7 +113,7 @@ def _assignment_missing(titles: Sequence[str]) -> Finding:
     )
 
 
-def _late_policy_conflict(policy: LatePolicy) -> Iterator[Finding]:
+def _late_policy_conflict(policy: LatePolicy) -> Iterator[FindingFields]:
     """late_policy_conflict: Canvas would deduct from late/missing work on top of the policy.
 
     Canvas applies its Late Policy to grades written through the API too (canvas-api.md §10.4),
@@ -129,7 +129,7 @@ def _late_policy_conflict(policy: LatePolicy) -> Iterator[Finding]:
             f"missing_submission_deduction={format_score(policy.missing_submission_deduction)}%"
         )
     if active:
-        yield Finding(
+        yield finding(
             Kind.LATE_POLICY_CONFLICT,
             None,
             None,

@@ -111,9 +111,10 @@ def rows(
     out: list[Row] = []
     append = out.append
     excused = on_time = ungraded = pending = submitted = 0
+    any_exempt = bool(exempt)  # most students have no exemption
     for reading, sub in zip(plan.readings, submissions, strict=True):
         usual_due = reading.due
-        exempted = reading.id in exempt
+        exempted = any_exempt and reading.id in exempt
         if sub is None:
             due = (
                 effective_due_date(reading.assignment, student) if reading.overridden else usual_due
@@ -155,7 +156,8 @@ def rows(
         row["status"] = status
         row["canvas_score"] = score
         row["policy_score"] = policy
-        row["exempted"] = exempted
+        if exempted:
+            row["exempted"] = True
         append(row)
     if not in_order:
         out = _by_own_due_date(out, plan.readings)

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from operator import attrgetter
 
 from canvas_sync.domain import (
     Assignment,
     CourseSnapshot,
-    Finding,
     Kind,
     PolicyConfig,
     ReadingResult,
@@ -24,11 +24,11 @@ from canvas_sync.domain import (
     Submission,
 )
 
-from ._build import build
+from ._build import FindingFields, finding
 from ._rubric import RubricCheck, ratings
 from ._text import Clock, format_score, is_multiple
 
-__all__ = ["ReadingChecks", "finding"]
+__all__ = ["ReadingChecks"]
 
 # Members bound once: on Python 3.11 `Status.X` and `Kind.X` are descriptor lookups (~150 ns),
 # paid for every (student, reading) of a course.
@@ -37,28 +37,9 @@ _LATE, _MISSING = Status.LATE, Status.MISSING
 _LATE_GRADED, _MISSING_UNGRADED = Kind.LATE_GRADED, Kind.MISSING_UNGRADED
 _ASSIGNMENT_ID = attrgetter("assignment_id")
 _NO_SUBMISSIONS: Mapping[int, Submission] = {}
-
-
-def finding(
-    kind: Kind,
-    student_id: int | None,
-    assignment_id: int | None,
-    canvas_value: str | None,
-    expected_value: str | None,
-    message: str,
-) -> Finding:
-    """`Finding(...)`, positionally, made by `build` (~3× cheaper than the constructor)."""
-    return build(
-        Finding,
-        {
-            "kind": kind,
-            "student_id": student_id,
-            "assignment_id": assignment_id,
-            "canvas_value": canvas_value,
-            "expected_value": expected_value,
-            "message": message,
-        },
-    )
+# Scores repeat (0-10 for CS 598): format each once. Equal numbers format alike (8 and 8.0 → "8",
+# 0.0 and -0.0 → "0"), so sharing a cache entry between them is exact.
+_shown = lru_cache(maxsize=1024)(format_score)
 
 
 def _make(
@@ -67,19 +48,16 @@ def _make(
     canvas_value: str | None,
     expected_value: str | None,
     message: str,
-) -> Finding:
-    """A finding about one (student, reading)."""
-    return build(
-        Finding,
-        {
-            "kind": kind,
-            "student_id": reading.student_id,
-            "assignment_id": reading.assignment_id,
-            "canvas_value": canvas_value,
-            "expected_value": expected_value,
-            "message": message,
-        },
-    )
+) -> FindingFields:
+    """The fields of a finding about one (student, reading)."""
+    return {
+        "kind": kind,
+        "student_id": reading.student_id,
+        "assignment_id": reading.assignment_id,
+        "canvas_value": canvas_value,
+        "expected_value": expected_value,
+        "message": message,
+    }
 
 
 class _Rules:
@@ -131,7 +109,7 @@ class ReadingChecks:
         self.ungraded_after = timedelta(days=config.ungraded_after_days)
         self.missing_messages: dict[datetime | None, str] = {}
 
-    def run(self, out: list[Finding], result: StudentResult) -> None:
+    def run(self, out: list[FindingFields], result: StudentResult) -> None:
         """Appends the reading findings of one included student to `out`."""
         append = out.append
         readings = result.readings
@@ -172,7 +150,7 @@ class ReadingChecks:
 
     def _status_finding(
         self, reading: ReadingResult, status: Status, score: float | None, sub: Submission | None
-    ) -> Finding | None:
+    ) -> FindingFields | None:
         """The status-driven finding of a reading, if any."""
         clock = self.clock
         if status is _ON_TIME:
@@ -195,13 +173,13 @@ class ReadingChecks:
             return _late_resubmission(reading, sub, self.grace, clock)
         return None
 
-    def _on_time_finding(self, reading: ReadingResult, score: float | None) -> Finding | None:
+    def _on_time_finding(self, reading: ReadingResult, score: float | None) -> FindingFields | None:
         """ungraded (still no score N days after the due date) and graded_without_submission."""
         clock = self.clock
         submitted = reading.submitted_at
         if submitted is None:
             if score is not None:
-                shown = format_score(score)
+                shown = _shown(score)
                 return _make(
                     Kind.GRADED_WITHOUT_SUBMISSION,
                     reading,
@@ -221,7 +199,8 @@ class ReadingChecks:
                 reading,
                 None,
                 None,
-                f"Ungraded: submitted {clock.show(submitted)}, due {clock.show(reading.due_at)}; "
+                f"Ungraded: submitted {clock.show_once(submitted)}, "
+                f"due {clock.show(reading.due_at)}; "
                 f"still no score {self.config.ungraded_after_days} days after the due date.",
             )
         return None
@@ -229,24 +208,24 @@ class ReadingChecks:
 
 def _late_graded(
     reading: ReadingResult, score: float, sub: Submission | None, clock: Clock
-) -> Finding:
+) -> FindingFields:
     """late_graded: late work holds a non-zero Canvas score; the policy gives 0."""
     marked = sub is not None and sub.late_policy_status == "late"
     label = "Late (marked late in Canvas)" if marked else "Late"
-    shown = format_score(score)
+    shown = _shown(score)
     return _make(
         _LATE_GRADED,
         reading,
         shown,
         "0",
-        f"{label}: submitted {clock.show(reading.submitted_at, 'not online')}, "
+        f"{label}: submitted {clock.show_once(reading.submitted_at, 'not online')}, "
         f"due {clock.show(reading.due_at)}; Canvas score {shown}, policy 0.",
     )
 
 
 def _late_resubmission(
     reading: ReadingResult, sub: Submission, grace: timedelta, clock: Clock
-) -> Finding:
+) -> FindingFields:
     """late_resubmission: an on-time attempt was followed by a late one; the score is kept."""
     deadline = reading.due_at
     on_time = [
@@ -257,19 +236,21 @@ def _late_resubmission(
         and a.submitted_at <= deadline + grace
     ]
     earlier = max(on_time) if on_time else None
-    shown = format_score(reading.canvas_score)
+    shown = _shown(reading.canvas_score)
     return _make(
         Kind.LATE_RESUBMISSION,
         reading,
         shown,
         shown,
-        f"Late resubmission: latest attempt {clock.show(reading.submitted_at)}, "
-        f"due {clock.show(deadline)}, earlier attempt {clock.show(earlier)} was on time; "
+        f"Late resubmission: latest attempt {clock.show_once(reading.submitted_at)}, "
+        f"due {clock.show(deadline)}, earlier attempt {clock.show_once(earlier)} was on time; "
         f"Canvas score {shown or 'none'} kept, check which attempt was graded.",
     )
 
 
-def _score_finding(reading: ReadingResult | None, rule: _Rules, score: float) -> Finding | None:
+def _score_finding(
+    reading: ReadingResult | None, rule: _Rules, score: float
+) -> FindingFields | None:
     """score_out_of_range: outside 0..points_possible or not a multiple of the rubric step.
 
     With `reading` None (preparing `_Rules`), only says whether there is a finding.
@@ -295,7 +276,7 @@ def _score_finding(reading: ReadingResult | None, rule: _Rules, score: float) ->
 
 
 def _rubric_mismatch(
-    out: list[Finding], reading: ReadingResult, rubric: RubricCheck, sub: Submission
+    out: list[FindingFields], reading: ReadingResult, rubric: RubricCheck, sub: Submission
 ) -> None:
     """rubric_mismatch: an invalid or unknown item, or items that do not sum to the score."""
     # The rubric adds up to what the grader entered; Canvas's Late Policy may then deduct points

@@ -61,20 +61,28 @@ class Clock:
         self._seen: dict[datetime, str] = {}
 
     def show(self, when: datetime | None, missing: str = "not set") -> str:
-        """e.g. "Mar 10 23:59 CDT"; `missing` when there is no instant."""
+        """e.g. "Mar 10 23:59 CDT"; `missing` when there is no instant. For due dates."""
         if when is None:
             return missing
         text = self._seen.get(when)
         if text is None:
-            local = when.astimezone(self._zone)
-            # `local:%H:%M` from a table: format specs (and strftime) cost more than the rest.
-            text = (
-                f"{_MONTHS[local.month - 1]} {local.day} "
-                f"{_TWO_DIGITS[local.hour]}:{_TWO_DIGITS[local.minute]} {local.tzname()}"
-            )
+            text = _local_text(when, self._zone)
             if len(self._seen) < 100_000:
                 self._seen[when] = text
         return text
+
+    def show_once(self, when: datetime | None, missing: str = "not set") -> str:
+        """`show` without the cache, for instants that seldom repeat (submission times)."""
+        return missing if when is None else _local_text(when, self._zone)
+
+
+def _local_text(when: datetime, zone: tzinfo) -> str:
+    local = when.astimezone(zone)
+    # `local:%H:%M` from a table: format specs (and strftime) cost more than the rest.
+    return (
+        f"{_MONTHS[local.month - 1]} {local.day} "
+        f"{_TWO_DIGITS[local.hour]}:{_TWO_DIGITS[local.minute]} {local.tzname()}"
+    )
 
 
 _TWO_DIGITS = tuple(f"{n:02d}" for n in range(60))

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from operator import attrgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from canvas_sync.domain import CourseSnapshot, Finding, Kind, PolicyConfig, Status, StudentResult
 from canvas_sync.errors import ConfigError
 
-from ._build import gc_paused
+from ._build import FindingFields, build_all, finding, gc_paused
 from ._course_findings import course_findings
 from ._index import index_of
-from ._reading_findings import ReadingChecks, finding
+from ._reading_findings import ReadingChecks
 from ._text import Clock, format_score
 from .totals import required_effective
 
@@ -26,6 +27,7 @@ __all__ = ["find_discrepancies", "format_score"]
 # By value: hashing an Enum member runs Python code (Enum.__hash__), once per finding.
 _KIND_ORDER = {kind.value: i for i, kind in enumerate(Kind)}
 _EXCUSED, _PENDING = Status.EXCUSED, Status.PENDING
+_STATUS = attrgetter("status")
 
 
 def find_discrepancies(
@@ -51,18 +53,18 @@ def find_discrepancies(
     with gc_paused():
         reading_checks = ReadingChecks(snapshot, index_of(snapshot), now, config, clock)
         student_checks = _StudentChecks(config, total_scores)
-        findings: list[Finding] = []
+        found: list[FindingFields] = []
         for result in results:
             if result.student.included:
-                reading_checks.run(findings, result)
-                student_checks.run(findings, result)
-        findings.extend(
+                reading_checks.run(found, result)
+                student_checks.run(found, result)
+        found.extend(
             course_findings(
                 snapshot, config, clock, syllabus_due, unmatched_titles, reading_group_id
             )
         )
-        findings.sort(key=_sort_key)
-        return findings
+        found.sort(key=_sort_key)
+        return list(build_all(Finding, found))
 
 
 def _clock(time_zone: str) -> Clock:
@@ -75,14 +77,15 @@ def _clock(time_zone: str) -> Clock:
         ) from exc
 
 
-def _sort_key(f: Finding) -> tuple[int, int, int, str, str]:
+def _sort_key(f: FindingFields) -> tuple[int, int, int, str, str]:
     """Course-level findings first, then by student, assignment and kind (SPEC §3 order)."""
+    student_id, assignment_id = f["student_id"], f["assignment_id"]
     return (
-        -1 if f.student_id is None else f.student_id,
-        -1 if f.assignment_id is None else f.assignment_id,
-        _KIND_ORDER[f.kind._value_],
-        f.expected_value or "",
-        f.canvas_value or "",
+        -1 if student_id is None else student_id,
+        -1 if assignment_id is None else assignment_id,
+        _KIND_ORDER[f["kind"]._value_],
+        f["expected_value"] or "",
+        f["canvas_value"] or "",
     )
 
 
@@ -106,7 +109,7 @@ class _StudentChecks:
             f"{config.required} required; the {config.selection.value} {config.required} count."
         )
 
-    def run(self, out: list[Finding], result: StudentResult) -> None:
+    def run(self, out: list[FindingFields], result: StudentResult) -> None:
         """Appends the student-level findings of one included student to `out`."""
         sid = result.student.id
         count = result.submitted_count
@@ -129,11 +132,11 @@ class _StudentChecks:
                 out.append(found)
 
 
-def _at_risk(result: StudentResult, config: PolicyConfig) -> Finding:
+def _at_risk(result: StudentResult, config: PolicyConfig) -> FindingFields:
     """at_risk: fewer on-time plus pending summaries than required (SPEC §2)."""
-    excused = sum(1 for r in result.readings if r.status is _EXCUSED)
-    r_eff = required_effective(len(result.readings), excused, config.required)
-    pending = sum(1 for r in result.readings if r.status is _PENDING)
+    statuses = list(map(_STATUS, result.readings))
+    r_eff = required_effective(len(statuses), statuses.count(_EXCUSED), config.required)
+    pending = statuses.count(_PENDING)
     reachable = result.on_time_count + pending
     return finding(
         Kind.AT_RISK,
@@ -146,7 +149,7 @@ def _at_risk(result: StudentResult, config: PolicyConfig) -> Finding:
     )
 
 
-def _total_mismatch(result: StudentResult, canvas_total: float | None) -> Finding | None:
+def _total_mismatch(result: StudentResult, canvas_total: float | None) -> FindingFields | None:
     """total_mismatch: Canvas's total differs from the percent rounded to 2 decimals."""
     if canvas_total is None:
         return None

@@ -39,7 +39,6 @@ __all__ = [
 # Members bound once and compared with `is`: on Python 3.11 `Status.X` is a descriptor lookup
 # and hashing an Enum runs Python code, both paid for every (student, reading) of a course.
 _ON_TIME_STATUS, _RESUBMITTED = Status.ON_TIME, Status.LATE_RESUBMISSION
-_EXCUSED = Status.EXCUSED
 _NO_EXEMPTIONS: frozenset[int] = frozenset()
 _NO_SUBMISSIONS: dict[int, Submission] = {}
 _POLICY_SCORE = itemgetter("policy_score")
