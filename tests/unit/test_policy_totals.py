@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -290,3 +291,37 @@ def test_submissions_for_other_assignments_are_ignored() -> None:
     (result,) = evaluate_course(snap, now=NOW, config=BEST)
     assert [r.assignment_id for r in result.readings] == [READINGS[0].id]
     assert result.readings[0].status is Status.MISSING
+
+
+def _small_course() -> CourseSnapshot:
+    subs = tuple(
+        Submission(i + 1, ADA.id, r.id, due(i), due(i), score=8.0) for i, r in enumerate(READINGS)
+    )
+    return CourseSnapshot(Course(1, "C"), (ADA,), READINGS, subs)
+
+
+def test_evaluation_leaves_the_garbage_collector_as_it_found_it() -> None:
+    snapshot = _small_course()
+    assert gc.isenabled()
+    evaluate_course(snapshot, now=NOW, config=BEST)
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        evaluate_course(snapshot, now=NOW, config=BEST)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_evaluation_keeps_a_freeze_the_program_made() -> None:
+    snapshot = _small_course()
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        evaluate_course(snapshot, now=NOW, config=BEST)
+        assert gc.get_freeze_count() == frozen
+        assert gc.isenabled()
+    finally:
+        gc.unfreeze()
