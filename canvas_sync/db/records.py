@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from canvas_sync.db.models import DiscrepancyRow, ExemptionRow, StudentRow, SyncRunRow
@@ -18,6 +18,7 @@ __all__ = [
     "find_student_ids",
     "finish_run",
     "get_discrepancy",
+    "interrupt_orphaned_runs",
     "last_runs",
     "list_discrepancies",
     "list_exemptions",
@@ -64,6 +65,24 @@ def start_run(
     session.add(row)
     session.flush()
     return row.id
+
+
+def interrupt_orphaned_runs(session: Session, course_id: int, now: datetime) -> int:
+    """Record as interrupted the course's runs still marked running.
+
+    Called by a sync that holds the course lock: no other sync of the course can be running, so
+    such a row belongs to a process that died mid-run (SIGKILL, power loss) and never said so.
+    """
+    result = session.execute(
+        update(SyncRunRow)
+        .where(SyncRunRow.course_id == course_id, SyncRunRow.status == "running")
+        .values(
+            status="interrupted",
+            finished_at=now,
+            error="The process running this sync stopped before it finished.",
+        )
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def finish_run(

@@ -24,8 +24,10 @@ __all__ = [
     "claim",
     "enqueue",
     "fail_claimed_by",
+    "fail_orphaned",
     "finish",
     "get",
+    "is_alive",
     "live_daemons",
     "pending",
     "remove_daemon",
@@ -134,6 +136,21 @@ def fail_claimed_by(session: Session, claimer: str, *, error: str, now: datetime
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+def fail_orphaned(session: Session, *, alive_since: datetime, error: str, now: datetime) -> int:
+    """Fail the running requests whose daemon has died (no heartbeat since `alive_since`).
+
+    A SIGKILLed or powered-off daemon cannot fail its own claims, and the person waiting on
+    `canvas-sync trigger` would otherwise wait forever.
+    """
+    alive = select(DaemonRow.holder).where(DaemonRow.heartbeat_at >= alive_since)
+    result = session.execute(
+        update(SyncRequestRow)
+        .where(SyncRequestRow.state == "running", SyncRequestRow.claimed_by.not_in(alive))
+        .values(state="failed", finished_at=now, error=error)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
 def run_between(
     session: Session, course_id: int, host: str, pid: int, since: datetime
 ) -> int | None:
@@ -179,6 +196,14 @@ def upsert_daemon(
         row = DaemonRow(holder=holder, started_at=started_at)
         session.add(row)
     row.heartbeat_at, row.course_ids, row.next_runs = now, list(course_ids), list(next_runs)
+
+
+def is_alive(session: Session, holder: str, *, since: datetime) -> bool:
+    """Whether the daemon `holder` has sent a heartbeat since `since`."""
+    found = session.scalar(
+        select(DaemonRow.holder).where(DaemonRow.holder == holder, DaemonRow.heartbeat_at >= since)
+    )
+    return found is not None
 
 
 def remove_daemon(session: Session, holder: str) -> None:

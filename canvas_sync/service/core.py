@@ -191,6 +191,8 @@ def _sync_locked(
     clock = time.monotonic()
     state = _sync_state(database, course_id)
     with database.transaction() as session:
+        # We hold the course lock: a run still marked running was left by a dead process.
+        records.interrupt_orphaned_runs(session, course_id, started)
         run_id = records.start_run(
             session,
             course_id,

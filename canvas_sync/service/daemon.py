@@ -23,6 +23,7 @@ from canvas_sync.settings import Settings
 from canvas_sync.sync import SyllabusReading, find_readings
 
 __all__ = [
+    "DAEMON_DIED",
     "DAEMON_STALE_SECONDS",
     "Stopping",
     "abandon",
@@ -43,6 +44,11 @@ default_holder = locks.default_holder
 
 #: A daemon row whose heartbeat is older than this belongs to a dead process.
 DAEMON_STALE_SECONDS = 60.0
+#: Why a trigger whose daemon died mid-run failed.
+DAEMON_DIED = (
+    "The daemon that took this trigger stopped without finishing it (no heartbeat for "
+    f"{DAEMON_STALE_SECONDS:g} s); trigger again or run 'canvas-sync sync'."
+)
 
 
 class Stopping(BaseException):
@@ -342,6 +348,15 @@ def record_daemon(
                     course_ids=sorted(ids),
                     next_runs=runs,
                 )
+                # Triggers a dead daemon took would otherwise stay "running" for good.
+                orphaned = requests.fail_orphaned(
+                    session,
+                    alive_since=_now() - timedelta(seconds=DAEMON_STALE_SECONDS),
+                    error=DAEMON_DIED,
+                    now=_now(),
+                )
+                if orphaned:
+                    log_event("requests_orphaned", logging.WARNING, count=orphaned)
         finally:
             database.dispose()
 

@@ -17,7 +17,7 @@ from canvas_sync.db import Session, locks, records, requests
 from canvas_sync.db.locks import LockInfo
 from canvas_sync.db.records import RunRecord
 from canvas_sync.service.core import open_database
-from canvas_sync.service.daemon import DAEMON_STALE_SECONDS, log_event
+from canvas_sync.service.daemon import DAEMON_DIED, DAEMON_STALE_SECONDS, log_event
 from canvas_sync.settings import Settings
 
 __all__ = ["CourseStatus", "NextRun", "RunOutcome", "StatusView", "status", "trigger"]
@@ -72,7 +72,8 @@ def trigger(
     """Ask a running daemon to sync now, through the database (works across machines).
 
     With `wait`, returns when the run finished; if no daemon claims the request within
-    `pickup_timeout` seconds it is withdrawn and the outcome says so.
+    `pickup_timeout` seconds it is withdrawn and the outcome says so; if the daemon that took it
+    dies mid-run (no heartbeat for DAEMON_STALE_SECONDS), it fails and the outcome says so.
     """
     database = open_database(settings)
     who = f"{socket.gethostname()}:{os.getpid()}"
@@ -92,6 +93,24 @@ def trigger(
                 if found.state in {"done", "failed"}:
                     run = _run(session, settings.course_id, found.run_id)
                     return RunOutcome(request_id, found.course_id, found.state, run, found.error)
+                if (
+                    found.state == "running"
+                    and found.claimed_by is not None
+                    and not requests.is_alive(
+                        session,
+                        found.claimed_by,
+                        since=_now() - timedelta(seconds=DAEMON_STALE_SECONDS),
+                    )
+                    and requests.finish(
+                        session,
+                        request_id,
+                        state="failed",
+                        now=_now(),
+                        error=DAEMON_DIED,
+                        only_if="running",
+                    )
+                ):
+                    return RunOutcome(request_id, found.course_id, "failed", None, DAEMON_DIED)
                 if found.state == "pending" and time.monotonic() > deadline:
                     message = (
                         f"no daemon picked it up within {pickup_timeout:g} s; start "

@@ -13,14 +13,17 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from canvas_sync import service
-from canvas_sync.db import Database, locks
+from canvas_sync.db import Database, locks, records, requests
 from canvas_sync.errors import LockTimeout
+from canvas_sync.service import daemon as jobs
 from canvas_sync.settings import Settings, load_settings, shipped_config
 from canvas_sync.simulator import Simulator
 
@@ -153,7 +156,7 @@ def test_two_processes_at_once_sync_one_at_a_time(
 
 HOLD = """
 import sys, time
-from canvas_sync.db import Database, locks
+from canvas_sync.db import Database, locks, records, requests
 db = Database(sys.argv[1]); db.ensure_schema()
 handle = locks.acquire(db, int(sys.argv[2]), "crashy:1", wait_seconds=0, lease_seconds=1.5)
 print("held", flush=True)
@@ -220,3 +223,98 @@ def test_two_daemons_on_one_database_never_run_the_course_twice_at_once(
     for (_, end), (start, _) in itertools.pairwise(spans):
         assert end <= start, spans  # no two runs of the course overlap
     assert sum(r.trigger == "request" for r in runs) == 1  # the trigger ran exactly once
+
+
+# --- what a dead process leaves behind ----------------------------------------------------------
+
+DEAD, ALIVE = "gone-host:4242", "live-host:4343"
+
+
+def _daemon_rows(database: Database, course_id: int) -> None:
+    """A daemon that stopped sending heartbeats five minutes ago, and one that is alive."""
+    now = datetime.now(UTC)
+    with database.transaction() as session:
+        for holder, beat in ((DEAD, now - timedelta(minutes=5)), (ALIVE, now)):
+            requests.upsert_daemon(
+                session, holder, started_at=beat, now=beat, course_ids=[course_id], next_runs=[]
+            )
+
+
+def _claim_next(database: Database, course_id: int, claimer: str) -> int:
+    """Wait for the trigger's request, then take it as `claimer`."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with database.transaction() as session:
+            for request in requests.pending(session, [course_id]):
+                if requests.claim(session, request.id, claimer):
+                    return request.id
+        time.sleep(0.05)
+    raise AssertionError("the trigger queued no request")
+
+
+def test_a_trigger_whose_daemon_died_mid_run_fails_instead_of_waiting_forever(
+    canvas: Simulator, tmp_path: Path, database_url: str
+) -> None:
+    settings = _settings(_config(tmp_path), _env(canvas, database_url))
+    database = service.open_database(settings)
+    _daemon_rows(database, settings.course_id)
+    with ThreadPoolExecutor(1) as pool:
+        # Taken by a live daemon: the trigger waits for its answer.
+        waiting = pool.submit(service.trigger, settings, pickup_timeout=20, poll=0.05)
+        taken = _claim_next(database, settings.course_id, ALIVE)
+        time.sleep(0.5)
+        assert not waiting.done()
+        with database.transaction() as session:
+            requests.finish(session, taken, state="done", now=datetime.now(UTC))
+        assert waiting.result(timeout=10).state == "done"
+        # Taken by a daemon that has since died (SIGKILL, power loss): it fails at once.
+        waiting = pool.submit(service.trigger, settings, pickup_timeout=20, poll=0.05)
+        taken = _claim_next(database, settings.course_id, DEAD)
+        try:
+            outcome = waiting.result(timeout=10)
+        finally:  # should the trigger still wait, answer it so that the test ends
+            with database.transaction() as session:
+                requests.finish(
+                    session, taken, state="done", now=datetime.now(UTC), only_if="running"
+                )
+    assert outcome.state == "failed" and "stopped without finishing" in outcome.line()
+    with database.transaction() as session:
+        found = requests.get(session, taken)
+    assert found is not None and found.state == "failed" and found.finished_at is not None
+    database.dispose()
+
+
+def test_a_daemons_heartbeat_fails_the_triggers_of_dead_daemons_only(
+    canvas: Simulator, tmp_path: Path, database_url: str
+) -> None:
+    settings = _settings(_config(tmp_path), _env(canvas, database_url))
+    database = service.open_database(settings)
+    _daemon_rows(database, settings.course_id)
+    now = datetime.now(UTC)
+    with database.transaction() as session:
+        ids = {}
+        for holder in (DEAD, ALIVE):
+            ids[holder] = requests.enqueue(session, settings.course_id, by="t", full=False, now=now)
+            assert requests.claim(session, ids[holder], holder)
+    jobs.record_daemon([settings], ALIVE, started_at=now, next_runs=[])
+    with database.transaction() as session:
+        dead, alive = requests.get(session, ids[DEAD]), requests.get(session, ids[ALIVE])
+    database.dispose()
+    assert dead is not None and dead.state == "failed" and dead.error == jobs.DAEMON_DIED
+    assert alive is not None and alive.state == "running"
+
+
+def test_a_sync_records_a_run_left_running_by_a_dead_process_as_interrupted(
+    canvas: Simulator, tmp_path: Path, database_url: str
+) -> None:
+    settings = _settings(_config(tmp_path), _env(canvas, database_url))
+    database = service.open_database(settings)
+    with database.transaction() as session:
+        records.start_run(
+            session, settings.course_id, "interval", "auto", datetime.now(UTC), "gone-host", 4242
+        )
+    database.dispose()
+    service.sync(settings)
+    runs = _runs(database_url)
+    assert [r.status for r in runs] == ["interrupted", "succeeded"]
+    assert runs[0].finished_at is not None
