@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from canvas_sync.db import Session, locks, records, requests
 from canvas_sync.db.locks import LockInfo
 from canvas_sync.db.records import RunRecord
+from canvas_sync.db.requests import SyncRequest
 from canvas_sync.service.core import open_database
 from canvas_sync.service.daemon import DAEMON_DIED, DAEMON_STALE_SECONDS, log_event
 from canvas_sync.settings import Settings
@@ -93,41 +94,36 @@ def trigger(
                 if found.state in {"done", "failed"}:
                     run = _run(session, settings.course_id, found.run_id)
                     return RunOutcome(request_id, found.course_id, found.state, run, found.error)
-                if (
-                    found.state == "running"
-                    and found.claimed_by is not None
-                    and not requests.is_alive(
-                        session,
-                        found.claimed_by,
-                        since=_now() - timedelta(seconds=DAEMON_STALE_SECONDS),
-                    )
-                    and requests.finish(
-                        session,
-                        request_id,
-                        state="failed",
-                        now=_now(),
-                        error=DAEMON_DIED,
-                        only_if="running",
-                    )
+                give_up = _why_give_up(session, found, pickup_timeout, deadline)
+                # Conditional: the daemon may take or finish the request at this very moment.
+                if give_up is not None and requests.finish(
+                    session,
+                    request_id,
+                    state="failed",
+                    now=_now(),
+                    error=give_up,
+                    only_if=found.state,
                 ):
-                    return RunOutcome(request_id, found.course_id, "failed", None, DAEMON_DIED)
-                if found.state == "pending" and time.monotonic() > deadline:
-                    message = (
-                        f"no daemon picked it up within {pickup_timeout:g} s; start "
-                        "'canvas-sync daemon' on this database, or run 'canvas-sync sync'"
-                    )
-                    if requests.finish(
-                        session,
-                        request_id,
-                        state="failed",
-                        now=_now(),
-                        error=message,
-                        only_if="pending",
-                    ):
-                        return RunOutcome(request_id, found.course_id, "failed", None, message)
+                    return RunOutcome(request_id, found.course_id, "failed", None, give_up)
             time.sleep(poll)
     finally:
         database.dispose()
+
+
+def _why_give_up(
+    session: Session, found: SyncRequest, pickup_timeout: float, deadline: float
+) -> str | None:
+    """Why waiting on a request is pointless: nobody took it in time, or its daemon died."""
+    if found.state == "pending" and time.monotonic() > deadline:
+        return (
+            f"no daemon picked it up within {pickup_timeout:g} s; start "
+            "'canvas-sync daemon' on this database, or run 'canvas-sync sync'"
+        )
+    if found.state == "running" and found.claimed_by is not None:
+        since = _now() - timedelta(seconds=DAEMON_STALE_SECONDS)
+        if not requests.is_alive(session, found.claimed_by, since=since):
+            return DAEMON_DIED
+    return None
 
 
 def _run(session: Session, course_id: int, run_id: int | None) -> RunRecord | None:
