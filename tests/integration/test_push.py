@@ -13,7 +13,6 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,7 +31,6 @@ from canvas_sync.simulator import READING_IDS, TA_TOKEN, TOTAL_ASSIGNMENT_ID, Si
 
 NOW = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
 TOKEN = "sim-token"
-POSTGRES_URL = os.environ.get("CANVAS_SYNC_TEST_POSTGRES_URL", "")
 POLL = 0.01
 EARLY = datetime(2026, 1, 10, 5, 59, 59, tzinfo=UTC)
 
@@ -65,50 +63,40 @@ def synced(sim: Simulator, database_url: str) -> Settings:
     return made
 
 
-def _pg_admin(sql: str) -> None:
-    admin = sa.create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(sql))
-    admin.dispose()
-
-
 @pytest.fixture(scope="module", params=["sqlite", "postgresql"])
 def baseline(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_databases: Any,
 ) -> Iterator[str]:
     """One fully synced database per kind and module; tests get clones (a full sync costs
     seconds, and the simulator's course is deterministic for a seed and a pinned clock)."""
     if request.param == "postgresql":
-        if not POSTGRES_URL:
-            if os.environ.get("CI"):
-                pytest.fail("CANVAS_SYNC_TEST_POSTGRES_URL is not set in CI; .ci/run sets it.")
-            pytest.skip("PostgreSQL not configured (set CANVAS_SYNC_TEST_POSTGRES_URL)")
-        name = f"cs_push_{uuid.uuid4().hex[:10]}"
-        _pg_admin(f'CREATE DATABASE "{name}"')
-        url = POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+        url = postgres_databases.create()
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('push') / 'base.db'}"
     with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as first:
         service.sync(make_settings(first, url), now=lambda: NOW)
     yield url
     if request.param == "postgresql":
-        _pg_admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
+        postgres_databases.drop(url)
 
 
 @pytest.fixture
-def settings(sim: Simulator, baseline: str, tmp_path: Path) -> Iterator[Settings]:
+def settings(
+    sim: Simulator, baseline: str, tmp_path: Path, postgres_databases: Any
+) -> Iterator[Settings]:
     """A clone of the module's synced database, pointed at this test's fresh simulator."""
     if baseline.startswith("sqlite"):
         copy = tmp_path / "push.db"
         shutil.copyfile(baseline.removeprefix("sqlite:///"), copy)
         yield make_settings(sim, f"sqlite:///{copy}")
         return
-    name = f"cs_push_{uuid.uuid4().hex[:10]}"
-    _pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{baseline.rsplit("/", 1)[1]}"')
+    url = postgres_databases.create(template=baseline)
     try:
-        yield make_settings(sim, baseline.rsplit("/", 1)[0] + "/" + name)
+        yield make_settings(sim, url)
     finally:
-        _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        postgres_databases.drop(url)
 
 
 def run_push(settings: Settings, **kw: Any) -> service.PushSummary:
