@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
-from canvas_sync import scheduler, service
+from canvas_sync import scheduler, service, web
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
 from canvas_sync.settings import Settings, load_all_settings
 
-__all__ = ["daemon_cmd", "status_cmd", "trigger_cmd"]
+__all__ = ["daemon_cmd", "dashboard_cmd", "status_cmd", "trigger_cmd"]
 
 
 def _courses(app: AppContext, course: int | None) -> list[Settings]:
@@ -84,6 +84,24 @@ def status_cmd(app: AppContext, course: int | None) -> None:
     view = service.status(_courses(app, course))
     for item in view.courses:
         _print_course(app, item)
+
+
+@cli.command("dashboard")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8600, show_default=True)
+@click.option("--course", type=int, default=None, help="One course id (default: all).")
+@pass_app
+@handle_errors
+def dashboard_cmd(app: AppContext, host: str, port: int, course: int | None) -> None:
+    """Serve the dashboard: each course's runs, next runs, lock, triggers and open
+    discrepancies, with a "Sync now" button for the running daemon (SPEC §9).
+
+    It reads and writes only the database (no Canvas token needed) and has no login: keep it on
+    127.0.0.1, or behind a proxy that authenticates.
+
+    Example: canvas-sync --config config/cs598-s26.toml dashboard --port 8600
+    """
+    web.serve(_courses(app, course), host=host, port=port)
 
 
 def _when(moment: object) -> str:

@@ -30,6 +30,7 @@ __all__ = [
     "is_alive",
     "live_daemons",
     "pending",
+    "recent",
     "remove_daemon",
     "run_between",
     "running_runs",
@@ -94,6 +95,17 @@ def pending(session: Session, course_ids: Sequence[int]) -> list[SyncRequest]:
         select(SyncRequestRow)
         .where(SyncRequestRow.course_id.in_(list(course_ids)), SyncRequestRow.state == "pending")
         .order_by(SyncRequestRow.id)
+    )
+    return [_request(r) for r in rows]
+
+
+def recent(session: Session, course_id: int, limit: int = 5) -> list[SyncRequest]:
+    """The course's latest trigger requests, newest first (for status and the dashboard)."""
+    rows = session.scalars(
+        select(SyncRequestRow)
+        .where(SyncRequestRow.course_id == course_id)
+        .order_by(SyncRequestRow.id.desc())
+        .limit(limit)
     )
     return [_request(r) for r in rows]
 

@@ -151,6 +151,7 @@ class CourseStatus:
     open_by_severity: dict[str, int]
     lock: LockInfo | None
     daemons: tuple[str, ...]
+    triggers: tuple[SyncRequest, ...] = ()  # the latest trigger requests, newest first
 
 
 @dataclass(frozen=True)
@@ -169,6 +170,7 @@ def status(settings_list: Sequence[Settings], *, runs: int = 5, upcoming: int = 
             with database.transaction() as session:
                 last = records.last_runs(session, settings.course_id, limit=runs)
                 items = records.list_discrepancies(session, settings.course_id, state="open")
+                triggers = requests.recent(session, settings.course_id, limit=runs)
                 daemons = requests.live_daemons(
                     session, since=now - timedelta(seconds=DAEMON_STALE_SECONDS)
                 )
@@ -197,6 +199,7 @@ def status(settings_list: Sequence[Settings], *, runs: int = 5, upcoming: int = 
                 counts,
                 lock,
                 tuple(d.holder for d in serving),
+                tuple(triggers),
             )
         )
     return StatusView(now, tuple(found))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -164,3 +165,14 @@ def test_init_discovers_the_readings_and_writes_a_usable_config(
     nogroup = invoke(env, "init", "--output", str(tmp_path / "x.toml"), "--group", "Nope")
     assert nogroup.exit_code == 2
     assert "--group" in one_sentence_error(nogroup)
+
+
+def test_dashboard_on_a_taken_port_is_a_usage_error(env: dict[str, str]) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = invoke(env, "dashboard", "--port", str(port))
+    assert result.exit_code == 2
+    assert one_sentence_error(result) == (
+        f"Error: Cannot listen on 127.0.0.1:{port} (Address already in use); "
+        "pick another --port or --host."
+    )

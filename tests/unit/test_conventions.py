@@ -51,6 +51,14 @@ FORBIDDEN = {
         "canvas_sync.push",
     ],
     "canvas_sync.cli": ["canvas_sync.canvas", "canvas_sync.db", "sqlalchemy", "httpx"],
+    "canvas_sync.web": [
+        "canvas_sync.canvas",
+        "canvas_sync.push",
+        "canvas_sync.db",
+        "canvas_sync.cli",
+        "sqlalchemy",
+        "httpx",
+    ],
 }
 
 
