@@ -131,6 +131,14 @@ def _print_course(app: AppContext, item: service.CourseStatus) -> None:
         out.print("Next runs: none scheduled (no daemon is running for this course).")
     daemons = ", ".join(item.daemons) or "none"
     out.print(f"Daemons: {daemons}")
+    if item.triggers:
+        latest = item.triggers[0]
+        out.print(
+            f"Latest trigger: request {latest.id} by {latest.requested_by} at "
+            f"{_when(latest.requested_at)}: {latest.state}"
+            + (f" ({latest.error})" if latest.error else ""),
+            markup=False,
+        )
     sev = item.open_by_severity
     out.print(
         f"Open discrepancies: {sev.get('error', 0)} error, {sev.get('warning', 0)} warning, "
