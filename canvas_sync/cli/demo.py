@@ -61,6 +61,10 @@ def demo_cmd(app: AppContext, students: int, directory: str) -> None:
     click.echo(f"Database: {database}")
     click.echo(f"HTML report: {html}  (open it in a browser)")
     click.echo(f"JSON report: {out / 'report.json'}")
+    click.echo(
+        f"Dashboard of the runs: CANVAS_SYNC_DATABASE_URL=sqlite:///{database} "
+        f"canvas-sync --config {shipped_config()} dashboard"
+    )
 
 
 def _demo_push(app: AppContext, settings: Settings) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -176,3 +177,29 @@ def test_dashboard_on_a_taken_port_is_a_usage_error(env: dict[str, str]) -> None
         f"Error: Cannot listen on 127.0.0.1:{port} (Address already in use); "
         "pick another --port or --host."
     )
+
+
+def test_demo_runs_the_whole_loop_as_the_readme_says(tmp_path: Path) -> None:
+    """`canvas-sync demo` in its own process: simulator, sync, report, push, second push."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CANVAS_", "CANVAS_SYNC_"))}
+    completed = subprocess.run(
+        [sys.executable, "-m", "canvas_sync", "demo", "--students", "24", "--dir", "out"],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    out = completed.stdout
+    assert re.search(r"Synced \(full\): 22 students, 19 readings", out)
+    assert "Second sync with nothing changed: 5 requests." in out
+    assert re.search(r"Pushed: (\d+) planned, \1 sent, \1 confirmed, 0 failed", out)
+    assert "Second push: 0 changes, 0 write requests" in out
+    report = json.loads((tmp_path / "out" / "report.json").read_text(encoding="utf-8"))
+    assert len(report["students"]) == 22 and report["policy"]["required"] == 14
+    assert (
+        (tmp_path / "out" / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    )
+    assert "canvas-sync --config " in out and " dashboard" in out
