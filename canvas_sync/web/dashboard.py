@@ -42,7 +42,8 @@ REFRESH_SECONDS = 5
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "::1", "[::1]")
 logger = logging.getLogger("canvas_sync.web")
 _STYLE = """
-body { font: 15px/1.4 system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem }
+body { font: 15px/1.4 system-ui, sans-serif; margin: 1.5rem auto; max-width: 72rem;
+       padding: 0 1.5rem }
 section { border-top: 1px solid #ccc; padding-top: .5rem; margin-top: 1rem }
 table { border-collapse: collapse; margin: .5rem 0 }
 td, th { padding: .2rem .6rem; text-align: left }
