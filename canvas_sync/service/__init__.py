@@ -4,13 +4,9 @@ from canvas_sync.service import setup
 from canvas_sync.service.core import (
     Evaluation,
     SyncSummary,
-    add_exemption,
-    build_report,
     evaluate,
-    list_discrepancies,
     make_client,
     open_database,
-    resolve_discrepancy,
     sync,
     upgrade_database,
 )
@@ -23,6 +19,12 @@ from canvas_sync.service.push import (
     plan_push,
     push,
     resolve_override,
+)
+from canvas_sync.service.review import (
+    add_exemption,
+    build_report,
+    list_discrepancies,
+    resolve_discrepancy,
 )
 from canvas_sync.service.triggers import (
     CourseStatus,

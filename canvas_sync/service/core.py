@@ -1,4 +1,5 @@
-"""Use cases. Each public function is one thing a person asks for; this module owns transactions.
+"""Use cases: sync and evaluation (review.py has what TAs do with the result); each public
+function is one thing a person asks for, and owns its transactions.
 
 A sync is one transaction per course (SPEC §1, issue: "a failed sync leaves the previous good
 state"): everything is pulled into memory first, then written, evaluated and committed at once.
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from canvas_sync import policy, report
+from canvas_sync import policy
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, Session, locks, records, repo
 from canvas_sync.domain import (
@@ -25,7 +26,6 @@ from canvas_sync.domain import (
     StudentResult,
 )
 from canvas_sync.errors import CanvasSyncError, ConfigError, UsageError
-from canvas_sync.report import Report
 from canvas_sync.settings import Settings
 from canvas_sync.sync import (
     ReadingMatch,
@@ -40,13 +40,10 @@ from canvas_sync.sync import (
 __all__ = [
     "Evaluation",
     "SyncSummary",
-    "add_exemption",
-    "build_report",
     "evaluate",
-    "list_discrepancies",
+    "evaluate_stored",
     "make_client",
     "open_database",
-    "resolve_discrepancy",
     "sync",
     "upgrade_database",
 ]
@@ -219,7 +216,7 @@ def _sync_locked(
                 pulled.graded_watermark,
                 started if pulled.mode == "full" else None,
             )
-            evaluation = _evaluate(session, settings, now())
+            evaluation = evaluate_stored(session, settings, now())
             records.store_findings(
                 session, course_id, evaluation.findings, now(), kinds=POLICY_KINDS
             )
@@ -303,7 +300,7 @@ def _open_by_severity(items: list[DiscrepancyRecord]) -> dict[str, int]:
     return counts
 
 
-def _evaluate(session: Session, settings: Settings, now: datetime) -> Evaluation:
+def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Evaluation:
     course_id = settings.course_id
     course = repo.load_course(session, course_id)
     if course is None:
@@ -359,125 +356,6 @@ def evaluate(settings: Settings, *, now: datetime | None = None) -> Evaluation:
     database = open_database(settings)
     try:
         with database.transaction() as session:
-            return _evaluate(session, settings, now or _now())
+            return evaluate_stored(session, settings, now or _now())
     finally:
         database.dispose()
-
-
-def list_discrepancies(
-    settings: Settings,
-    *,
-    state: str | None = None,
-    kind: str | None = None,
-    student_id: int | None = None,
-) -> list[DiscrepancyRecord]:
-    if kind is not None and kind not in {k.value for k in Kind}:
-        raise UsageError(f"Unknown discrepancy kind {kind!r}; use one of SPEC §3's kinds.")
-    if state is not None and state not in records.STATES:
-        raise UsageError(f"Unknown state {state!r}; use open, acknowledged or resolved.")
-    database = open_database(settings)
-    try:
-        with database.transaction() as session:
-            return records.list_discrepancies(
-                session, settings.course_id, state=state, kind=kind, student_id=student_id
-            )
-    finally:
-        database.dispose()
-
-
-def resolve_discrepancy(
-    settings: Settings, discrepancy_id: int, *, note: str, acknowledge: bool, by: str
-) -> DiscrepancyRecord:
-    database = open_database(settings)
-    try:
-        with database.transaction() as session:
-            found = records.get_discrepancy(session, settings.course_id, discrepancy_id)
-            if found is None:
-                raise UsageError(
-                    f"No discrepancy {discrepancy_id} in course {settings.course_id}; "
-                    "list them with 'canvas-sync discrepancies'."
-                )
-            state = "acknowledged" if acknowledge else "resolved"
-            records.set_discrepancy_state(
-                session, discrepancy_id, state, by=by, note=note, now=_now()
-            )
-            result = records.get_discrepancy(session, settings.course_id, discrepancy_id)
-            assert result is not None
-            return result
-    finally:
-        database.dispose()
-
-
-def add_exemption(
-    settings: Settings, student: str, reading: str, *, reason: str, by: str
-) -> tuple[int, int, str]:
-    """Exempt (student, reading) from the late rule (SPEC §4); returns ids and the reading name."""
-    if not reason.strip():
-        raise UsageError("An exemption needs a reason: pass --reason TEXT.")
-    database = open_database(settings)
-    try:
-        with database.transaction() as session:
-            evaluation = _evaluate(session, settings, _now())
-            student_ids = records.find_student_ids(session, settings.course_id, student)
-            included = {s.id for s in evaluation.snapshot.students if s.included}
-            student_ids = [i for i in student_ids if i in included]
-            if len(student_ids) != 1:
-                raise UsageError(
-                    f"No single student matches {student!r}; give a Canvas id, SIS id or login."
-                )
-            readings = evaluation.snapshot.readings
-            hits = [a for a in readings if reading.isdigit() and a.id == int(reading)] or [
-                a for a in readings if reading.lower() in a.name.lower()
-            ]
-            if len(hits) != 1:
-                what = "matches no reading" if not hits else f"matches {len(hits)} readings"
-                raise UsageError(
-                    f"{reading!r} {what}; give a reading id or a unique part of its title."
-                )
-            records.add_exemption(
-                session,
-                settings.course_id,
-                student_ids[0],
-                hits[0].id,
-                reason,
-                by=by,
-                now=_now(),
-            )
-            return student_ids[0], hits[0].id, hits[0].name
-    finally:
-        database.dispose()
-
-
-def build_report(
-    settings: Settings, *, student: str | None = None, now: datetime | None = None
-) -> Report:
-    """The SPEC §6 report of the stored course (open and acknowledged discrepancies)."""
-    moment = now or _now()
-    database = open_database(settings)
-    try:
-        with database.transaction() as session:
-            evaluation = _evaluate(session, settings, moment)
-            student_id = None
-            if student is not None:
-                ids = records.find_student_ids(session, settings.course_id, student)
-                if len(ids) != 1:
-                    raise UsageError(
-                        f"No single student matches {student!r}; give a Canvas id, SIS id or login."
-                    )
-                student_id = ids[0]
-            items = [
-                d
-                for d in records.list_discrepancies(session, settings.course_id)
-                if d.state != "resolved"
-            ]
-    finally:
-        database.dispose()
-    return report.build_report(
-        evaluation.snapshot.course,
-        settings.policy,
-        pool=len(evaluation.readings.reading_ids),
-        results=evaluation.results,
-        discrepancies=items,
-        generated_at=moment,
-        student_id=student_id,
-    )
