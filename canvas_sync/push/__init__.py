@@ -2,7 +2,6 @@
 
 from canvas_sync.push.apply import ApplyResult, Hook, Journal, Reconciled, apply_plan, reconcile
 from canvas_sync.push.plan import (
-    MARKER,
     CellKey,
     ManualOverride,
     PlanInputs,
@@ -12,12 +11,9 @@ from canvas_sync.push.plan import (
     Written,
     build_plan,
     canvas_value,
-    column_text,
-    local_time,
     same_value,
-    total_comment,
-    total_text,
 )
+from canvas_sync.push.texts import MARKER, column_text, local_time, total_comment, total_text
 
 __all__ = [
     "MARKER",

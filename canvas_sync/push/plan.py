@@ -21,8 +21,6 @@ from __future__ import annotations
 import enum
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from canvas_sync.domain import (
     Finding,
@@ -33,10 +31,18 @@ from canvas_sync.domain import (
     Submission,
 )
 from canvas_sync.policy import format_score
+from canvas_sync.push.texts import (
+    DEFAULT_RULE,
+    MARKER,
+    column_text,
+    late_comment,
+    missing_comment,
+    reason,
+    total_comment,
+    total_text,
+)
 
 __all__ = [
-    "COLUMN_LIMIT",
-    "MARKER",
     "CellKey",
     "ManualOverride",
     "PlanInputs",
@@ -46,20 +52,8 @@ __all__ = [
     "Written",
     "build_plan",
     "canvas_value",
-    "column_text",
-    "late_comment",
-    "local_time",
-    "missing_comment",
     "same_value",
-    "total_comment",
-    "total_text",
 ]
-
-#: Last line of every comment this service posts: how it recognises its own comments.
-MARKER = "— canvas-sync"
-#: Canvas validates custom column data to `maximum_string_length` (255 characters).
-COLUMN_LIMIT = 255
-DEFAULT_RULE = "Late submissions are not accepted and receive 0 (course syllabus)."
 
 
 class Target(enum.Enum):
@@ -194,100 +188,10 @@ def same_value(a: str | None, b: str | None) -> bool:
         return a == b
 
 
-def local_time(moment: datetime | None, time_zone: str) -> str:
-    """`Tue Feb 3, 2026 11:59 PM CST`: a UTC instant in the course time zone, for people."""
-    if moment is None:
-        return "no date"
-    local = moment.astimezone(ZoneInfo(time_zone))
-    hour = local.hour % 12 or 12
-    half = "AM" if local.hour < 12 else "PM"
-    return f"{local:%a %b} {local.day}, {local.year} {hour}:{local:%M} {half} {local:%Z}"
-
-
 def _own_comments(submission: Submission | None) -> list[str]:
     if submission is None:
         return []
     return [c.comment for c in submission.comments if c.comment.rstrip().endswith(MARKER)]
-
-
-# --- texts -------------------------------------------------------------------------------------
-
-
-def late_comment(reading: ReadingResult, inputs: PlanInputs) -> str:
-    """The one comment on a zeroed late reading (SPEC §4): submitted, due, rule."""
-    zone = inputs.time_zone
-    return (
-        f"Reading summary “{reading.name}”: submitted "
-        f"{local_time(reading.submitted_at, zone)}, due {local_time(reading.due_at, zone)}. "
-        f"{inputs.late_rule}\n{MARKER}"
-    )
-
-
-def missing_comment(reading: ReadingResult, inputs: PlanInputs) -> str:
-    return (
-        f"Reading summary “{reading.name}”: not submitted by its due time "
-        f"{local_time(reading.due_at, inputs.time_zone)}, so it receives 0.\n{MARKER}"
-    )
-
-
-def _reason(reading: ReadingResult, zone: str) -> str:
-    if reading.status is Status.LATE:
-        return (
-            f"late: submitted {local_time(reading.submitted_at, zone)}, "
-            f"due {local_time(reading.due_at, zone)}"
-        )
-    return f"missing: not submitted by {local_time(reading.due_at, zone)}"
-
-
-def _labels(result: StudentResult) -> dict[int, str]:
-    return {r.assignment_id: f"R{i}" for i, r in enumerate(result.readings, start=1)}
-
-
-def total_text(result: StudentResult) -> str:
-    return format_score(round(result.percent, 2)) or "0"
-
-
-def column_text(result: StudentResult) -> str:
-    """Compact gradebook line (Canvas caps column data at 255 characters)."""
-    labels = _labels(result)
-    counted = " ".join(labels[r.assignment_id] for r in result.readings if r.counted)
-    zeroed = ", ".join(
-        f"{labels[r.assignment_id]} {r.status.value}"
-        for r in result.readings
-        if r.status in (Status.LATE, Status.MISSING)
-    )
-    text = (
-        f"{total_text(result)}% ({format_score(result.points)}/{format_score(result.possible)})"
-        f"{' provisional' if result.provisional else ''}. Counted: {counted or 'none'}."
-    )
-    if zeroed:
-        text += f" Zeroed: {zeroed}."
-    return text if len(text) <= COLUMN_LIMIT else text[: COLUMN_LIMIT - 1] + "…"
-
-
-def total_comment(result: StudentResult, inputs: PlanInputs) -> str:
-    """Student-visible explanation on the total: one readable line per reading (SPEC §4)."""
-    labels, zone = _labels(result), inputs.time_zone
-    lines = [
-        f"Reading summaries total: {total_text(result)}% "
-        f"({format_score(result.points)} of {format_score(result.possible)} points; "
-        f"the best {inputs.required} summaries count)."
-    ]
-    for r in result.readings:
-        label, score = labels[r.assignment_id], format_score(r.policy_score)
-        if r.status in (Status.LATE, Status.MISSING):
-            counted = ", counted" if r.counted else ""
-            lines.append(f"{label} {r.name}: 0 ({_reason(r, zone)}){counted}.")
-        elif r.counted:
-            lines.append(f"{label} {r.name}: counted, {score}.")
-        elif r.status is Status.EXCUSED:
-            lines.append(f"{label} {r.name}: excused.")
-        elif r.policy_score is not None:
-            lines.append(f"{label} {r.name}: not counted, {score}.")
-    if result.provisional:
-        lines.append(f"Provisional: {result.ungraded_count} summaries are not graded yet.")
-    lines.append(MARKER)
-    return "\n".join(lines)
 
 
 # --- the diff ----------------------------------------------------------------------------------
@@ -340,9 +244,9 @@ def _reading_action(
     comment: str | None = None
     if not _own_comments(sub):
         if reading.status is Status.LATE:
-            comment = late_comment(reading, inputs)
+            comment = late_comment(reading, inputs.time_zone, inputs.late_rule)
         elif inputs.comment_missing:
-            comment = missing_comment(reading, inputs)
+            comment = missing_comment(reading, inputs.time_zone)
     action = PushAction(
         Target.GRADE,
         sid,
@@ -350,7 +254,7 @@ def _reading_action(
         cell.current,
         "0",
         comment,
-        _reason(reading, inputs.time_zone),
+        reason(reading, inputs.time_zone),
         result.student.name,
         reading.name,
     )
@@ -375,7 +279,7 @@ def _total_action(
     write, fact = _decide(cell, inputs)
     if not write:
         return None, fact
-    comment: str | None = total_comment(result, inputs)
+    comment: str | None = total_comment(result, inputs.time_zone, inputs.required)
     if comment in _own_comments(sub):
         comment = None  # the very same explanation is already there (e.g. after a crash)
     reason = f"best {inputs.required}: {format_score(result.points)} of " + (

@@ -27,7 +27,7 @@ from canvas_sync.push import (
     local_time,
     same_value,
 )
-from canvas_sync.push.plan import COLUMN_LIMIT
+from canvas_sync.push.texts import COLUMN_LIMIT
 
 STUDENT = Student(7, "Ada Lovelace", "Lovelace, Ada")
 DUE = datetime(2026, 2, 3, 5, 59, 59, tzinfo=UTC)  # 23:59:59 CST Feb 2
