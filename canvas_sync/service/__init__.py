@@ -13,9 +13,7 @@ from canvas_sync.service.core import (
 from canvas_sync.service.daemon import Stopping, after_due_times, due_instants
 from canvas_sync.service.push import (
     PushSummary,
-    Targets,
     auto_push,
-    ensure_targets,
     plan_push,
     push,
     resolve_override,
@@ -26,6 +24,7 @@ from canvas_sync.service.review import (
     list_discrepancies,
     resolve_discrepancy,
 )
+from canvas_sync.service.targets import Targets, ensure_targets
 from canvas_sync.service.triggers import (
     CourseStatus,
     NextRun,

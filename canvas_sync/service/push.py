@@ -1,4 +1,4 @@
-"""Push use cases (SPEC §4): plan, push, targets, manual-override resolution, daemon hook.
+"""Push use cases (SPEC §4): plan, push, manual-override resolution, daemon hook.
 
 A push: reconcile what an earlier push left open → make sure the total assignment and column
 exist → pull (incremental sync, so the plan sees Canvas as it is now) → plan → store
@@ -33,34 +33,22 @@ from canvas_sync.push import (
 )
 from canvas_sync.push.apply import Hook
 from canvas_sync.service.core import evaluate, make_client, open_database, sync
+from canvas_sync.service.targets import Targets, ensure_targets
 from canvas_sync.settings import Settings
 
 __all__ = [
     "PushSummary",
-    "Targets",
     "auto_push",
-    "ensure_targets",
     "plan_push",
     "push",
     "resolve_override",
 ]
 
-#: Where a new total assignment goes when the course has this group (issue 4).
-TOTALS_GROUP = "Course Totals"
 Clock = Callable[[], datetime]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Targets:
-    """The Canvas ids push writes totals to; None when missing (created by `ensure_targets`)."""
-
-    total_assignment_id: int | None
-    column_id: int | None
-    created: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -136,83 +124,6 @@ def _spec(action: PushAction) -> jr.ChangeSpec:
         action.comment,
         action.reason,
     )
-
-
-# --- targets --------------------------------------------------------------------------------
-
-
-def _find_targets(settings: Settings, client: CanvasClient) -> tuple[int | None, int | None]:
-    """Ids of the total assignment and the column, by name (plain JSON: cheaper than canvasapi)."""
-    course_id = settings.course_id
-    total = next(
-        (
-            int(a["id"])
-            for a in client.paginate(f"/courses/{course_id}/assignments")
-            if a.get("name") == settings.total_assignment and a.get("published", True)
-        ),
-        None,
-    )
-    column = next(
-        (
-            int(c["id"])
-            for c in client.custom_columns(course_id)
-            if c.get("title") == settings.total_column
-        ),
-        None,
-    )
-    return total, column
-
-
-def ensure_targets(
-    settings: Settings, *, client: CanvasClient | None = None, create: bool = True
-) -> Targets:
-    """Find (and with `create`, make) the total assignment and the custom column; idempotent.
-
-    The total assignment is worth 100 points, `omit_from_final_grade` (the readings already count
-    in the final grade), published (Canvas refuses grades on unpublished assignments), and goes
-    into a "Course Totals" group when the course has one. Both are found by name first.
-    """
-    http = client or make_client(settings)
-    try:
-        total_id, column_id = _find_targets(settings, http)
-        if not create or (total_id is not None and column_id is not None):
-            return Targets(total_id, column_id)
-        created: list[str] = []
-        course = http.canvasapi().get_course(settings.course_id)
-        if total_id is None:
-            total_id = _create_total(settings, course)
-            created.append(f"assignment {settings.total_assignment!r}")
-        if column_id is None:
-            column = course.create_custom_column(
-                column={"title": settings.total_column, "read_only": True}
-            )
-            column_id = int(column.id)
-            created.append(f"column {settings.total_column!r}")
-        return Targets(total_id, column_id, tuple(created))
-    finally:
-        if client is None:
-            http.close()
-
-
-def _create_total(settings: Settings, course: Any) -> int:
-    """Publish an existing unpublished total assignment, or create it (canvasapi)."""
-    existing = next(
-        (a for a in course.get_assignments() if a.name == settings.total_assignment), None
-    )
-    if existing is not None:
-        return int(existing.edit(assignment={"published": True}).id)
-    fields: dict[str, Any] = {
-        "name": settings.total_assignment,
-        "points_possible": 100,
-        "grading_type": "points",
-        "submission_types": ["none"],
-        "omit_from_final_grade": True,
-        "published": True,
-    }
-    group = next((g for g in course.get_assignment_groups() if g.name == TOTALS_GROUP), None)
-    if group is not None:
-        fields["assignment_group_id"] = group.id
-    return int(course.create_assignment(fields).id)
 
 
 # --- planning -------------------------------------------------------------------------------
