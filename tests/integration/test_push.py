@@ -274,9 +274,6 @@ def test_keep_canvas_on_a_reading_stores_an_exemption(sim: Simulator, settings: 
 def test_crash_between_journal_states_converges_without_duplicates(
     sim: Simulator, settings: Settings, stage: str
 ) -> None:
-    if settings.database_url.startswith("postgresql") and stage != "sent":
-        pytest.skip("the crash matrix runs on SQLite; PostgreSQL covers the 'sent' stage")
-
     def hook(step: str) -> None:
         if step == stage or (stage == "running" and step == "sent"):
             raise Crash(step)
