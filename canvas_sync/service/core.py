@@ -28,6 +28,7 @@ from canvas_sync.domain import (
 from canvas_sync.errors import CanvasSyncError, ConfigError, UsageError
 from canvas_sync.settings import Settings
 from canvas_sync.sync import (
+    Pulled,
     ReadingMatch,
     ReadingRules,
     SyllabusReading,
@@ -204,18 +205,7 @@ def _sync_locked(
     try:
         pulled = pull_course(http, course_id, state, _rules(settings), full=full, progress=progress)
         with database.transaction() as session:
-            changed = repo.save_course(session, course_id, pulled.course, pulled.late_policy)
-            changed += repo.save_groups(session, course_id, pulled.groups)
-            changed += repo.save_assignments(session, course_id, pulled.assignments)
-            changed += repo.save_students(session, course_id, pulled.students)
-            changed += repo.save_submissions(session, course_id, pulled.submissions)
-            repo.set_watermarks(
-                session,
-                course_id,
-                pulled.submitted_watermark,
-                pulled.graded_watermark,
-                started if pulled.mode == "full" else None,
-            )
+            changed = _save_pulled(session, course_id, pulled, started)
             evaluation = evaluate_stored(session, settings, now())
             records.store_findings(
                 session, course_id, evaluation.findings, now(), kinds=POLICY_KINDS
@@ -257,6 +247,23 @@ def _sync_locked(
     finally:
         if own_client:
             http.close()
+
+
+def _save_pulled(session: Session, course_id: int, pulled: Pulled, started: datetime) -> int:
+    """Store what a pull brought and move the watermarks; the number of rows that changed."""
+    changed = repo.save_course(session, course_id, pulled.course, pulled.late_policy)
+    changed += repo.save_groups(session, course_id, pulled.groups)
+    changed += repo.save_assignments(session, course_id, pulled.assignments)
+    changed += repo.save_students(session, course_id, pulled.students)
+    changed += repo.save_submissions(session, course_id, pulled.submissions)
+    repo.set_watermarks(
+        session,
+        course_id,
+        pulled.submitted_watermark,
+        pulled.graded_watermark,
+        started if pulled.mode == "full" else None,
+    )
+    return changed
 
 
 def _summary(
