@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from integration_helpers import canvas_env
 
 from canvas_sync import service
 from canvas_sync.db import Database, locks, records, requests
@@ -52,13 +53,7 @@ def _config(tmp_path: Path, interval_minutes: float = 0.05) -> Path:
 
 
 def _env(canvas: Simulator, url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "CANVAS_URL": canvas.base_url,
-        "CANVAS_TOKEN": TOKEN,
-        "CANVAS_COURSE_ID": str(canvas.course_id),
-        "CANVAS_SYNC_DATABASE_URL": url,
-    }
+    return {**os.environ, **canvas_env(canvas, TOKEN, url)}
 
 
 def _settings(config: Path, env: dict[str, str]) -> Settings:
@@ -232,14 +227,25 @@ def test_two_daemons_on_one_database_never_run_the_course_twice_at_once(
 DEAD, ALIVE = "gone-host:4242", "live-host:4343"
 
 
-def _daemon_rows(database: Database, course_id: int) -> None:
-    """A daemon that stopped sending heartbeats five minutes ago, and one that is alive."""
+@pytest.fixture
+def two_daemons(canvas: Simulator, tmp_path: Path, database_url: str) -> Iterator[Settings]:
+    """A course whose database lists a daemon that stopped sending heartbeats five minutes ago
+    (DEAD) and one that is alive (ALIVE)."""
+    settings = _settings(_config(tmp_path), _env(canvas, database_url))
+    database = service.open_database(settings)
     now = datetime.now(UTC)
     with database.transaction() as session:
         for holder, beat in ((DEAD, now - timedelta(minutes=5)), (ALIVE, now)):
             requests.upsert_daemon(
-                session, holder, started_at=beat, now=beat, course_ids=[course_id], next_runs=[]
+                session,
+                holder,
+                started_at=beat,
+                now=beat,
+                course_ids=[settings.course_id],
+                next_runs=[],
             )
+    database.dispose()
+    yield settings
 
 
 def _claim_next(database: Database, course_id: int, claimer: str) -> int:
@@ -255,11 +261,10 @@ def _claim_next(database: Database, course_id: int, claimer: str) -> int:
 
 
 def test_a_trigger_whose_daemon_died_mid_run_fails_instead_of_waiting_forever(
-    canvas: Simulator, tmp_path: Path, database_url: str
+    two_daemons: Settings,
 ) -> None:
-    settings = _settings(_config(tmp_path), _env(canvas, database_url))
+    settings = two_daemons
     database = service.open_database(settings)
-    _daemon_rows(database, settings.course_id)
     with ThreadPoolExecutor(1) as pool:
         # Taken by a live daemon: the trigger waits for its answer.
         waiting = pool.submit(service.trigger, settings, pickup_timeout=20, poll=0.05)
@@ -287,11 +292,10 @@ def test_a_trigger_whose_daemon_died_mid_run_fails_instead_of_waiting_forever(
 
 
 def test_a_daemons_heartbeat_fails_the_triggers_of_dead_daemons_only(
-    canvas: Simulator, tmp_path: Path, database_url: str
+    two_daemons: Settings,
 ) -> None:
-    settings = _settings(_config(tmp_path), _env(canvas, database_url))
+    settings = two_daemons
     database = service.open_database(settings)
-    _daemon_rows(database, settings.course_id)
     now = datetime.now(UTC)
     with database.transaction() as session:
         ids = {}

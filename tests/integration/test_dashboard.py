@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
+from integration_helpers import canvas_env
 from playwright.sync_api import expect, sync_playwright
 from werkzeug.serving import make_server
 from werkzeug.test import Client
@@ -39,12 +40,7 @@ def canvas() -> Iterator[Simulator]:
 
 
 def _env(canvas: Simulator, url: str) -> dict[str, str]:
-    return {
-        "CANVAS_URL": canvas.base_url,
-        "CANVAS_TOKEN": TOKEN,
-        "CANVAS_COURSE_ID": str(canvas.course_id),
-        "CANVAS_SYNC_DATABASE_URL": url,
-    }
+    return canvas_env(canvas, TOKEN, url)
 
 
 def _settings(canvas: Simulator, url: str) -> Settings:
