@@ -1,8 +1,10 @@
 """Shared fixtures: database URLs for SQLite and PostgreSQL, and a running simulator.
 
 Database tests take `database_url`, which runs them once on a fresh SQLite file and once on a
-fresh PostgreSQL schema. PostgreSQL comes from $CANVAS_SYNC_TEST_POSTGRES_URL (set by .ci/run);
-without it the PostgreSQL half is skipped locally, and in CI (CI=true) it fails instead.
+fresh PostgreSQL database, or `db_session`, a session on a shared migrated database of each kind
+whose work is rolled back after the test. PostgreSQL comes from $CANVAS_SYNC_TEST_POSTGRES_URL
+(set by .ci/run); without it the PostgreSQL half is skipped locally, and in CI (CI=true) it fails
+instead.
 """
 
 from __future__ import annotations
@@ -10,9 +12,13 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from canvas_sync.db import Database
 
 POSTGRES_URL = os.environ.get("CANVAS_SYNC_TEST_POSTGRES_URL", "")
 
@@ -73,3 +79,53 @@ def postgres_url(postgres_databases: PostgresDatabases) -> Iterator[str]:
         yield url
     finally:
         postgres_databases.drop(url)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def migrated_url(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_databases: PostgresDatabases,
+) -> Iterator[str]:
+    """One database of each kind for the whole run, migrated to head by the code under test."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('shared-db') / 'canvas_sync.db'}"
+    else:
+        url = postgres_databases.create()
+    database = Database(url)
+    database.ensure_schema()
+    database.dispose()
+    yield url
+    if request.param == "postgresql":
+        postgres_databases.drop(url)
+
+
+@pytest.fixture
+def db_session(migrated_url: str) -> Iterator[Session]:
+    """A session inside an outer transaction that is rolled back after the test (STYLE 11).
+
+    Repository tests write through it on the shared migrated database and leave nothing behind;
+    `session.commit()` in a test only releases a savepoint (join_transaction_mode).
+    """
+    engine = sa.create_engine(migrated_url)
+    if engine.dialect.name == "sqlite":
+        # pysqlite begins and ends transactions on its own, which breaks SAVEPOINT: hand that to
+        # SQLAlchemy (the recipe in SQLAlchemy's SQLite dialect documentation).
+        @sa.event.listens_for(engine, "connect")
+        def _connect(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+            dbapi_connection.execute("PRAGMA foreign_keys=ON")
+
+        @sa.event.listens_for(engine, "begin")
+        def _begin(connection: sa.Connection) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+    with engine.connect() as connection:
+        outer = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield session
+        finally:
+            session.close()
+            outer.rollback()
+    engine.dispose()

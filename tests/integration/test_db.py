@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+import factories
 import pytest
 from alembic import command
+from sqlalchemy.orm import Session
 
 from canvas_sync.db import Database, records, repo
 from canvas_sync.db.session import alembic_config
-from canvas_sync.domain import (
-    Assignment,
-    Attempt,
-    Comment,
-    Finding,
-    Kind,
-    Override,
-    RubricCriterion,
-    Student,
-    Submission,
-)
+from canvas_sync.domain import Attempt, Comment, Kind, Override, RubricCriterion, Student
 
-T0 = datetime(2026, 2, 4, 5, 59, 59, tzinfo=UTC)
+T0 = factories.DUE
+COURSE = factories.COURSE_ID
 
 
 def test_migrations_match_models_and_downgrade(database_url: str) -> None:
@@ -40,42 +31,39 @@ def test_migrations_match_models_and_downgrade(database_url: str) -> None:
     db.dispose()
 
 
-def test_rows_round_trip_as_domain_values(database_url: str) -> None:
-    db = Database(database_url)
-    db.ensure_schema()
-    assignment = Assignment(
-        id=11,
-        name="Summary: LoRA",
-        assignment_group_id=5,
-        points_possible=10.0,
-        due_at=T0,
+def test_rows_round_trip_as_domain_values(db_session: Session) -> None:
+    reading = factories.assignment(
         rubric=(RubricCriterion("P1", "Problem", 2.0),),
-        overrides=(Override(id=7, assignment_id=11, due_at=T0, student_ids=(1001,)),),
+        overrides=(Override(id=7, assignment_id=2001, due_at=T0, student_ids=(1001,)),),
     )
-    student = Student(1001, "Ada Lovelace", "Lovelace, Ada", "ada1", "ada", section_ids=(3, 4))
-    submission = Submission(
-        id=99,
-        student_id=1001,
-        assignment_id=11,
-        submitted_at=T0,
-        cached_due_date=T0,
+    ada = factories.student(login_id="ada", section_ids=(3, 4))
+    summary = factories.submission(
+        99,
         score=9.0,
         history=(Attempt(1, T0, None), Attempt(2, T0, 9.0)),
         rubric_assessment={"P1": 2.0},
         comments=(Comment(5, 1, "Late: zero per syllabus", T0),),
     )
-    with db.transaction() as session:
-        repo.save_course(session, 598, None, None)
-        assert repo.save_assignments(session, 598, [(assignment, {"id": 11})]) == 1
-        assert repo.save_students(session, 598, [(student, {"id": 1001})]) == 1
-        assert repo.save_submissions(session, 598, [(submission, {"id": 99})]) == 1
-    with db.transaction() as session:
-        # The same raw JSON again is not a change.
-        assert repo.save_submissions(session, 598, [(submission, {"id": 99})]) == 0
-        assert repo.load_assignments(session, 598) == [assignment]
-        assert repo.load_students(session, 598) == [student]
-        assert repo.load_submissions(session, 598, [11]) == [submission]
-    db.dispose()
+    repo.save_course(db_session, COURSE, None, None)
+    assert repo.save_assignments(db_session, COURSE, [(reading, {"id": 2001})]) == 1
+    assert repo.save_students(db_session, COURSE, [(ada, {"id": 1001})]) == 1
+    assert repo.save_submissions(db_session, COURSE, [(summary, {"id": 99})]) == 1
+    db_session.expire_all()  # read back from the database, not from the identity map
+    # The same raw JSON again is not a change.
+    assert repo.save_submissions(db_session, COURSE, [(summary, {"id": 99})]) == 0
+    assert repo.load_assignments(db_session, COURSE) == [reading]
+    assert repo.load_students(db_session, COURSE) == [ada]
+    assert repo.load_submissions(db_session, COURSE, [2001]) == [summary]
+
+
+@pytest.mark.parametrize("student_id", [1, 2])
+def test_each_test_starts_from_an_empty_course(db_session: Session, student_id: int) -> None:
+    """What one test writes through `db_session` is rolled back before the next one."""
+    assert repo.load_students(db_session, COURSE) == []
+    repo.save_course(db_session, COURSE, None, None)
+    repo.save_students(db_session, COURSE, [(factories.student(student_id), {"v": 1})])
+    db_session.commit()  # only a savepoint: the outer transaction still rolls it back
+    assert [s.id for s in repo.load_students(db_session, COURSE)] == [student_id]
 
 
 def test_failed_transaction_leaves_previous_state(database_url: str) -> None:
@@ -92,29 +80,22 @@ def test_failed_transaction_leaves_previous_state(database_url: str) -> None:
     db.dispose()
 
 
-def test_discrepancy_detection_is_idempotent_and_self_resolving(database_url: str) -> None:
-    db = Database(database_url)
-    db.ensure_schema()
-    late = Finding(Kind.LATE_GRADED, 1001, 11, "8", "0", "Late but graded 8.")
-    risk = Finding(Kind.AT_RISK, 1001, None, "9", "14", "Cannot reach 14.")
-    now = T0
-    with db.transaction() as session:
-        assert records.store_findings(session, 598, [late, risk], now)["new"] == 2
-    with db.transaction() as session:
-        assert records.store_findings(session, 598, [late, risk], now)["new"] == 0
-        assert len(records.list_discrepancies(session, 598)) == 2
-    with db.transaction() as session:
-        counts = records.store_findings(session, 598, [late], now)
-        assert counts["auto_resolved"] == 1
-        states = {d.kind: d.state for d in records.list_discrepancies(session, 598)}
-        assert states == {Kind.LATE_GRADED: "open", Kind.AT_RISK: "resolved"}
-        first = records.list_discrepancies(session, 598, kind="late_graded")[0]
-        records.set_discrepancy_state(
-            session, first.id, "acknowledged", by="ta", note="seen", now=now
-        )
-    with db.transaction() as session:
-        # A human's acknowledgement survives re-detection; an auto-resolved fact reopens.
-        records.store_findings(session, 598, [late, risk], now)
-        states = {d.kind: d.state for d in records.list_discrepancies(session, 598)}
-        assert states == {Kind.LATE_GRADED: "acknowledged", Kind.AT_RISK: "open"}
-    db.dispose()
+def test_discrepancy_detection_is_idempotent_and_self_resolving(db_session: Session) -> None:
+    late = factories.finding(Kind.LATE_GRADED)
+    risk = factories.finding(
+        Kind.AT_RISK, assignment_id=None, canvas_value="9", expected_value="14"
+    )
+    now, session = T0, db_session
+    assert records.store_findings(session, COURSE, [late, risk], now)["new"] == 2
+    assert records.store_findings(session, COURSE, [late, risk], now)["new"] == 0
+    assert len(records.list_discrepancies(session, COURSE)) == 2
+    counts = records.store_findings(session, COURSE, [late], now)
+    assert counts["auto_resolved"] == 1
+    states = {d.kind: d.state for d in records.list_discrepancies(session, COURSE)}
+    assert states == {Kind.LATE_GRADED: "open", Kind.AT_RISK: "resolved"}
+    first = records.list_discrepancies(session, COURSE, kind="late_graded")[0]
+    records.set_discrepancy_state(session, first.id, "acknowledged", by="ta", note="seen", now=now)
+    # A human's acknowledgement survives re-detection; an auto-resolved fact reopens.
+    records.store_findings(session, COURSE, [late, risk], now)
+    states = {d.kind: d.state for d in records.list_discrepancies(session, COURSE)}
+    assert states == {Kind.LATE_GRADED: "acknowledged", Kind.AT_RISK: "open"}
