@@ -1,5 +1,7 @@
 """Use cases: what a person (or the scheduler) asks for, each owning its transactions."""
 
+from canvas_sync.db.records import RunRecord
+from canvas_sync.db.requests import SyncRequest
 from canvas_sync.service import setup
 from canvas_sync.service.core import (
     Evaluation,
@@ -40,8 +42,10 @@ __all__ = [
     "NextRun",
     "PushSummary",
     "RunOutcome",
+    "RunRecord",
     "StatusView",
     "Stopping",
+    "SyncRequest",
     "SyncSummary",
     "Targets",
     "add_exemption",

@@ -173,8 +173,10 @@ def _rows(headers: Sequence[str], rows: Iterable[Sequence[object]], css: str = "
     return Markup('<table class="{}"><tr>{}</tr>{}</table>').format(css, head, body)
 
 
-def _course_html(item: service.CourseStatus, zone: ZoneInfo, token: str) -> Markup:
-    runs = _rows(
+def _runs_table(runs: Sequence[service.RunRecord], zone: ZoneInfo) -> Markup:
+    if not runs:
+        return Markup("<p>No runs yet.</p>")
+    return _rows(
         ["run", "trigger", "started", "seconds", "outcome", "requests", "changed rows"],
         (
             (
@@ -190,11 +192,16 @@ def _course_html(item: service.CourseStatus, zone: ZoneInfo, token: str) -> Mark
                 run.requests,
                 run.changed,
             )
-            for run in item.runs
+            for run in runs
         ),
         "runs",
     )
-    triggers = _rows(
+
+
+def _triggers_table(triggers: Sequence[service.SyncRequest], zone: ZoneInfo) -> Markup:
+    if not triggers:
+        return Markup("<p>No triggers yet.</p>")
+    return _rows(
         ["request", "asked", "by", "state", "run"],
         (
             (
@@ -204,10 +211,13 @@ def _course_html(item: service.CourseStatus, zone: ZoneInfo, token: str) -> Mark
                 t.state + (f": {t.error}" if t.error else ""),
                 t.run_id if t.run_id is not None else "-",
             )
-            for t in item.triggers
+            for t in triggers
         ),
         "triggers",
     )
+
+
+def _course_html(item: service.CourseStatus, zone: ZoneInfo, token: str) -> Markup:
     upcoming = ", ".join(f"{_when(n.at, zone)} ({n.kind})" for n in item.next_runs)
     lock = (
         f"held by {item.lock.holder} since {_when(item.lock.acquired_at, zone)}"
@@ -235,8 +245,8 @@ def _course_html(item: service.CourseStatus, zone: ZoneInfo, token: str) -> Mark
         daemons=", ".join(item.daemons) or "none running",
         lock=lock,
         upcoming=upcoming or "none scheduled (no daemon is running for this course)",
-        runs=runs if item.runs else Markup("<p>No runs yet.</p>"),
-        triggers=triggers if item.triggers else Markup("<p>No triggers yet.</p>"),
+        runs=_runs_table(item.runs, zone),
+        triggers=_triggers_table(item.triggers, zone),
     )
 
 
