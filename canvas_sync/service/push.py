@@ -239,15 +239,7 @@ def push(
         targets = ensure_targets(settings, client=http, create=False)
         reconciled = Reconciled()
         if not dry_run:
-            reconciled = reconcile(
-                http,
-                course_id,
-                journal,
-                column_id=targets.column_id,
-                timeout=settings.progress_timeout,
-                poll_interval=poll_interval,
-            )
-            _store_fresh(database, course_id, reconciled.fresh)
+            reconciled = _reconcile(settings, database, http, journal, targets, poll_interval)
             if _missing(settings, targets):
                 targets = ensure_targets(settings, client=http, create=True)
         if refresh:
@@ -282,6 +274,27 @@ def push(
         database.dispose()
         if client is None:
             http.close()
+
+
+def _reconcile(
+    settings: Settings,
+    database: Database,
+    http: CanvasClient,
+    journal: _DbJournal,
+    targets: Targets,
+    poll_interval: float,
+) -> Reconciled:
+    """Settle what an earlier, interrupted push left open, from Canvas's state (SPEC §4)."""
+    reconciled = reconcile(
+        http,
+        settings.course_id,
+        journal,
+        column_id=targets.column_id,
+        timeout=settings.progress_timeout,
+        poll_interval=poll_interval,
+    )
+    _store_fresh(database, settings.course_id, reconciled.fresh)
+    return reconciled
 
 
 def _applied(summary: PushSummary, result: ApplyResult) -> PushSummary:
