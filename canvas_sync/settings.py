@@ -239,10 +239,8 @@ def _one_sentence(source: str, exc: ValidationError) -> str:
     return f"{source}: key '{key}' is invalid: {reason}."
 
 
-def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
-    url = env.get("CANVAS_URL", parsed.canvas.url).rstrip("/")
-    if not url.startswith(("http://", "https://")):
-        raise ConfigError("CANVAS_URL must start with http:// or https://; fix the variable.")
+def _course_id(parsed: _File, source: str, env: Mapping[str, str]) -> int:
+    """CANVAS_COURSE_ID if set, else the file's `canvas.course_id`; one of them is required."""
     course_id = parsed.canvas.course_id
     if "CANVAS_COURSE_ID" in env:
         text = env["CANVAS_COURSE_ID"]
@@ -253,6 +251,26 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         raise ConfigError(
             f"{source}: key 'canvas.course_id' is missing; set it or CANVAS_COURSE_ID."
         )
+    return course_id
+
+
+def _policy(parsed: _File) -> PolicyConfig:
+    return PolicyConfig(
+        required=parsed.policy.required,
+        points_per_summary=parsed.policy.points_per_summary,
+        selection=Selection(parsed.policy.selection),
+        weight=parsed.policy.weight,
+        grace_seconds=parsed.policy.grace_seconds,
+        ungraded_after_days=parsed.policy.ungraded_after_days,
+        rubric_step=parsed.policy.rubric_step,
+    )
+
+
+def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
+    url = env.get("CANVAS_URL", parsed.canvas.url).rstrip("/")
+    if not url.startswith(("http://", "https://")):
+        raise ConfigError("CANVAS_URL must start with http:// or https://; fix the variable.")
+    course_id = _course_id(parsed, source, env)
     token = Secret(env.get("CANVAS_TOKEN") or parsed.canvas.token or "")
     zone = ZoneInfo(parsed.course.time_zone)
     readings = tuple(
@@ -263,15 +281,7 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         )
         for r in parsed.readings.list_
     )
-    policy = PolicyConfig(
-        required=parsed.policy.required,
-        points_per_summary=parsed.policy.points_per_summary,
-        selection=Selection(parsed.policy.selection),
-        weight=parsed.policy.weight,
-        grace_seconds=parsed.policy.grace_seconds,
-        ungraded_after_days=parsed.policy.ungraded_after_days,
-        rubric_step=parsed.policy.rubric_step,
-    )
+    policy = _policy(parsed)
     pool = len(readings) or len(parsed.readings.ids)
     if pool and policy.required > pool:
         raise ConfigError(
