@@ -167,11 +167,9 @@ def pull_course(
         explicit_ids=rules.explicit_ids,
     )
     total_id = next((a.id for a, _ in assignments if a.name == rules.total_assignment), None)
-    pulled_ids = [*readings.reading_ids, *([total_id] if total_id is not None else [])]
-    published = {a.id for a, _ in assignments if a.published}
-    # Canvas refuses unpublished ids in students/submissions with a 403 for the whole request.
-    pulled_ids = [i for i in pulled_ids if i in published]
-    fingerprints = {a.id: fingerprint(raw) for a, raw in assignments if a.id in set(pulled_ids)}
+    pulled_ids = _pulled_ids(assignments, readings.reading_ids, total_id)
+    wanted = set(pulled_ids)
+    fingerprints = {a.id: fingerprint(raw) for a, raw in assignments if a.id in wanted}
     note("students")
     students = merge_enrollments(client.enrollments(course_id))
     included = sorted(s.id for s, _ in students if s.included)
@@ -186,7 +184,8 @@ def pull_course(
     else:
         raw_subs = client.student_submissions(course_id, pulled_ids, included) if included else []
     # `student_ids[]=all` also returns the test student and non-active enrollments (gotcha 10).
-    submissions = [pair for pair in _dedupe(raw_subs) if pair[0].student_id in set(included)]
+    enrolled = set(included)
+    submissions = [pair for pair in _dedupe(raw_subs) if pair[0].student_id in enrolled]
     return Pulled(
         mode="incremental" if incremental else "full",
         course=course,
@@ -203,6 +202,18 @@ def pull_course(
         ),
         graded_watermark=_newest(state.graded_watermark, (s.graded_at for s, _ in submissions)),
     )
+
+
+def _pulled_ids(
+    assignments: Sequence[tuple[Assignment, dict[str, Any]]],
+    reading_ids: Sequence[int],
+    total_id: int | None,
+) -> list[int]:
+    """The readings and the total assignment, published ones only: Canvas refuses unpublished
+    ids in students/submissions with a 403 for the whole request."""
+    published = {a.id for a, _ in assignments if a.published}
+    ids = [*reading_ids, *([total_id] if total_id is not None else [])]
+    return [i for i in ids if i in published]
 
 
 def _incremental_submissions(
