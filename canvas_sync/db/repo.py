@@ -346,34 +346,40 @@ def save_submissions(
                 )
             )
         )
-    changed = 0
-    for sub, raw in submissions:
-        row = existing.get(sub.id)
-        if row is not None and row.raw == raw:
-            continue
+    changed = [
+        (sub, raw, existing.get(sub.id))
+        for sub, raw in submissions
+        if sub.id not in existing or existing[sub.id].raw != raw
+    ]
+    # Set-wise, not row by row: a course of thousands of students changes tens of thousands of
+    # rows in a full sync. The attempts of a changed row are replaced as a whole.
+    stale = [sub.id for sub, _, row in changed if row is not None]
+    for start in range(0, len(stale), 500):
+        session.execute(
+            delete(AttemptRow).where(
+                AttemptRow.course_id == course_id,
+                AttemptRow.submission_id.in_(stale[start : start + 500]),
+            )
+        )
+    for sub, raw, row in changed:
         if row is None:
             row = SubmissionRow(course_id=course_id, id=sub.id)
             session.add(row)
         _fill_submission(row, sub, raw)
-        session.flush()
-        session.execute(
-            delete(AttemptRow).where(
-                AttemptRow.course_id == course_id, AttemptRow.submission_id == sub.id
-            )
+    session.flush()  # the submissions exist before their attempts (foreign key)
+    session.add_all(
+        AttemptRow(
+            course_id=course_id,
+            submission_id=sub.id,
+            seq=seq,
+            attempt=a.attempt,
+            submitted_at=a.submitted_at,
+            score=a.score,
         )
-        session.add_all(
-            AttemptRow(
-                course_id=course_id,
-                submission_id=sub.id,
-                seq=seq,
-                attempt=a.attempt,
-                submitted_at=a.submitted_at,
-                score=a.score,
-            )
-            for seq, a in enumerate(sub.history)
-        )
-        changed += 1
-    return changed
+        for sub, _, _ in changed
+        for seq, a in enumerate(sub.history)
+    )
+    return len(changed)
 
 
 def _fill_submission(row: SubmissionRow, sub: Submission, raw: dict[str, Any]) -> None:

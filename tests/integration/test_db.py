@@ -99,3 +99,20 @@ def test_discrepancy_detection_is_idempotent_and_self_resolving(db_session: Sess
     records.store_findings(session, COURSE, [late, risk], now)
     states = {d.kind: d.state for d in records.list_discrepancies(session, COURSE)}
     assert states == {Kind.LATE_GRADED: "acknowledged", Kind.AT_RISK: "open"}
+
+
+def test_a_changed_submission_replaces_its_attempts(db_session: Session) -> None:
+    first = Attempt(1, T0, None)
+    again = Attempt(2, T0.replace(hour=7), None)
+    repo.save_course(db_session, COURSE, None, None)
+    repo.save_assignments(db_session, COURSE, [(factories.assignment(), {"id": 2001})])
+    one = factories.submission(1, history=(first,))
+    other = factories.submission(2, student_id=1002, history=(first,))
+    assert repo.save_submissions(db_session, COURSE, [(one, {"v": 1}), (other, {"v": 1})]) == 2
+    resubmitted = factories.submission(1, history=(first, again), submitted_at=again.submitted_at)
+    new = factories.submission(3, student_id=1003)
+    batch = [(resubmitted, {"v": 2}), (other, {"v": 1}), (new, {"v": 1})]
+    assert repo.save_submissions(db_session, COURSE, batch) == 2  # `other` is unchanged
+    db_session.expire_all()
+    stored = {s.id: s for s in repo.load_submissions(db_session, COURSE, [2001])}
+    assert stored == {1: resubmitted, 2: other, 3: new}
