@@ -417,9 +417,13 @@ def load_submissions(
     wanted = list(assignment_ids)
     if not wanted:
         return []
+    # Plain rows of the columns the domain values need, not ORM objects (and no raw JSON):
+    # several times faster at 20,000 submissions, and every sync evaluates the whole course.
     history: dict[int, list[Attempt]] = {}
-    for a in session.scalars(
-        select(AttemptRow)
+    for a in session.execute(
+        select(
+            AttemptRow.submission_id, AttemptRow.attempt, AttemptRow.submitted_at, AttemptRow.score
+        )
         .join(
             SubmissionRow,
             (SubmissionRow.course_id == AttemptRow.course_id)
@@ -429,15 +433,20 @@ def load_submissions(
         .order_by(AttemptRow.submission_id, AttemptRow.seq)
     ):
         history.setdefault(a.submission_id, []).append(Attempt(a.attempt, a.submitted_at, a.score))
-    rows = session.scalars(
-        select(SubmissionRow)
+    rows = session.execute(
+        select(*_SUBMISSION_COLUMNS)
         .where(SubmissionRow.course_id == course_id, SubmissionRow.assignment_id.in_(wanted))
         .order_by(SubmissionRow.id)
     )
     return [_to_submission(r, history.get(r.id, [])) for r in rows]
 
 
-def _to_submission(r: SubmissionRow, history: Sequence[Attempt]) -> Submission:
+_SUBMISSION_COLUMNS = [
+    column for column in SubmissionRow.__table__.columns if column.name not in {"course_id", "raw"}
+]
+
+
+def _to_submission(r: Any, history: Sequence[Attempt]) -> Submission:
     return Submission(
         id=r.id,
         student_id=r.student_id,
