@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from canvas_sync.db.models import (
@@ -332,28 +332,28 @@ def assignment_raws(session: Session, course_id: int) -> dict[int, dict[str, Any
 def save_submissions(
     session: Session, course_id: int, submissions: Sequence[tuple[Submission, dict[str, Any]]]
 ) -> int:
+    """Insert new rows and update those whose raw JSON changed; the number of rows written.
+
+    Set-wise, with ORM bulk INSERT and UPDATE-by-primary-key statements: a full sync of a
+    course of thousands of students writes tens of thousands of rows. A changed row's attempts
+    are replaced as a whole.
+    """
     if not submissions:
         return 0
     ids = [s.id for s, _ in submissions]
-    existing: dict[int, SubmissionRow] = {}
+    stored: dict[int, Any] = {}  # id -> raw JSON as stored
     for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        existing.update(
-            (r.id, r)
-            for r in session.scalars(
-                select(SubmissionRow).where(
-                    SubmissionRow.course_id == course_id, SubmissionRow.id.in_(chunk)
-                )
+        rows = session.execute(
+            select(SubmissionRow.id, SubmissionRow.raw).where(
+                SubmissionRow.course_id == course_id,
+                SubmissionRow.id.in_(ids[start : start + 500]),
             )
         )
-    changed = [
-        (sub, raw, existing.get(sub.id))
-        for sub, raw in submissions
-        if sub.id not in existing or existing[sub.id].raw != raw
-    ]
-    # Set-wise, not row by row: a course of thousands of students changes tens of thousands of
-    # rows in a full sync. The attempts of a changed row are replaced as a whole.
-    stale = [sub.id for sub, _, row in changed if row is not None]
+        stored.update((row_id, raw) for row_id, raw in rows)
+    changed = [(s, raw) for s, raw in submissions if s.id not in stored or stored[s.id] != raw]
+    if not changed:
+        return 0
+    stale = [s.id for s, _ in changed if s.id in stored]
     for start in range(0, len(stale), 500):
         session.execute(
             delete(AttemptRow).where(
@@ -361,54 +361,63 @@ def save_submissions(
                 AttemptRow.submission_id.in_(stale[start : start + 500]),
             )
         )
-    for sub, raw, row in changed:
-        if row is None:
-            row = SubmissionRow(course_id=course_id, id=sub.id)
-            session.add(row)
-        _fill_submission(row, sub, raw)
-    session.flush()  # the submissions exist before their attempts (foreign key)
-    session.add_all(
-        AttemptRow(
-            course_id=course_id,
-            submission_id=sub.id,
-            seq=seq,
-            attempt=a.attempt,
-            submitted_at=a.submitted_at,
-            score=a.score,
-        )
-        for sub, _, _ in changed
-        for seq, a in enumerate(sub.history)
-    )
+    values = [_submission_values(course_id, s, raw) for s, raw in changed]
+    new = [v for v in values if v["id"] not in stored]
+    if new:
+        session.execute(insert(SubmissionRow), new)
+    if len(new) < len(values):
+        session.execute(update(SubmissionRow), [v for v in values if v["id"] in stored])
+    attempts = [
+        {
+            "course_id": course_id,
+            "submission_id": s.id,
+            "seq": seq,
+            "attempt": a.attempt,
+            "submitted_at": a.submitted_at,
+            "score": a.score,
+        }
+        for s, _ in changed
+        for seq, a in enumerate(s.history)
+    ]
+    if attempts:
+        session.execute(insert(AttemptRow), attempts)
     return len(changed)
 
 
-def _fill_submission(row: SubmissionRow, sub: Submission, raw: dict[str, Any]) -> None:
-    row.assignment_id, row.student_id = sub.assignment_id, sub.student_id
-    row.submitted_at, row.cached_due_date, row.graded_at = (
-        sub.submitted_at,
-        sub.cached_due_date,
-        sub.graded_at,
-    )
-    row.score, row.grade, row.entered_score = sub.score, sub.grade, sub.entered_score
-    row.attempt, row.workflow_state, row.submission_type = (
-        sub.attempt,
-        sub.workflow_state,
-        sub.submission_type,
-    )
-    row.excused, row.late, row.missing = sub.excused, sub.late, sub.missing
-    row.seconds_late, row.late_policy_status = sub.seconds_late, sub.late_policy_status
-    row.grader_id = sub.grader_id
-    row.rubric_assessment = dict(sub.rubric_assessment)
-    row.comments = [
-        {
-            "id": c.id,
-            "author_id": c.author_id,
-            "comment": c.comment,
-            "created_at": _iso(c.created_at),
-        }
-        for c in sub.comments
-    ]
-    row.raw = raw
+def _submission_values(course_id: int, sub: Submission, raw: dict[str, Any]) -> dict[str, Any]:
+    """A submissions row, column by column."""
+    return {
+        "course_id": course_id,
+        "id": sub.id,
+        "assignment_id": sub.assignment_id,
+        "student_id": sub.student_id,
+        "submitted_at": sub.submitted_at,
+        "cached_due_date": sub.cached_due_date,
+        "graded_at": sub.graded_at,
+        "score": sub.score,
+        "grade": sub.grade,
+        "entered_score": sub.entered_score,
+        "attempt": sub.attempt,
+        "workflow_state": sub.workflow_state,
+        "submission_type": sub.submission_type,
+        "excused": sub.excused,
+        "late": sub.late,
+        "missing": sub.missing,
+        "seconds_late": sub.seconds_late,
+        "late_policy_status": sub.late_policy_status,
+        "grader_id": sub.grader_id,
+        "rubric_assessment": dict(sub.rubric_assessment),
+        "comments": [
+            {
+                "id": c.id,
+                "author_id": c.author_id,
+                "comment": c.comment,
+                "created_at": _iso(c.created_at),
+            }
+            for c in sub.comments
+        ],
+        "raw": raw,
+    }
 
 
 def load_submissions(
