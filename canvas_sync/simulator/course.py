@@ -94,7 +94,26 @@ __all__ = [
 
 
 def _structure(state: CanvasState) -> None:
-    """Sections, staff, assignment groups, assignments and the late policy."""
+    """Sections, staff, assignment groups, assignments, the late policy and a notes column."""
+    created = datetime(2026, 1, 15, 18, 0, 0, tzinfo=UTC)
+    _sections_and_staff(state)
+    _groups(state)
+    _readings(state, created)
+    _other_assignments(state, created)
+    state.late_policy = LatePolicy(
+        id=1,
+        course_id=COURSE_ID,
+        created_at=created,
+        updated_at=created,
+        late_submission_deduction_enabled=True,
+        late_submission_deduction=10.0,
+        late_submission_interval="day",
+    )
+    notes = Column(id=state.next_id("column", 1), title="Notes", position=1, teacher_notes=True)
+    state.columns[notes.id] = notes
+
+
+def _sections_and_staff(state: CanvasState) -> None:
     state.sections = {
         SECTION_A: Section(SECTION_A, "Section A"),
         SECTION_B: Section(SECTION_B, "Section B"),
@@ -105,6 +124,10 @@ def _structure(state: CanvasState) -> None:
     ):
         state.add_user(User(uid, name, sortable, name, None, None, START))
         state.enroll(uid, type_, SECTION_A)
+
+
+def _groups(state: CanvasState) -> None:
+    """The syllabus weights as groups; Reading Summaries drops 4 where 5 is meant (a mismatch)."""
     groups: tuple[tuple[int, str, float, dict[str, int]], ...] = (
         (101, "Reading Summaries", 20.0, {"drop_lowest": 4}),
         (102, "Attendance", 10.0, {}),
@@ -116,7 +139,10 @@ def _structure(state: CanvasState) -> None:
     )
     for position, (gid, name, weight, rules) in enumerate(groups, start=1):
         state.add_group(Group(gid, name, position, weight, rules))
-    created = datetime(2026, 1, 15, 18, 0, 0, tzinfo=UTC)
+
+
+def _readings(state: CanvasState, created: datetime) -> None:
+    """The 19 reading summaries, due the evening before each lecture (one Canvas date is off)."""
     for i, (title, lecture) in enumerate(READINGS):
         due = JITSERVE_CANVAS_DUE if i == JITSERVE else syllabus_due(lecture)
         state.add_assignment(
@@ -133,6 +159,10 @@ def _structure(state: CanvasState) -> None:
                 description=f"<p>Write a five-paragraph summary (P1–P5) of <em>{title}</em>.</p>",
             )
         )
+
+
+def _other_assignments(state: CanvasState, created: datetime) -> None:
+    """The rest of the gradebook, one unpublished assignment and the total assignment."""
     others: tuple[tuple[int, str, int, float, list[str], datetime | None, bool], ...] = (
         (2101, "Attendance", 102, 100.0, ["on_paper"], None, True),
         (2102, "Paper Presentation", 103, 100.0, ["on_paper"], None, True),
@@ -177,17 +207,6 @@ def _structure(state: CanvasState) -> None:
                 omit_from_final_grade=aid == TOTAL_ASSIGNMENT_ID,
             )
         )
-    state.late_policy = LatePolicy(
-        id=1,
-        course_id=COURSE_ID,
-        created_at=created,
-        updated_at=created,
-        late_submission_deduction_enabled=True,
-        late_submission_deduction=10.0,
-        late_submission_interval="day",
-    )
-    notes = Column(id=state.next_id("column", 1), title="Notes", position=1, teacher_notes=True)
-    state.columns[notes.id] = notes
 
 
 def build_course(students: int = 40, seed: int = 598, clock: Clock | None = None) -> CanvasState:
