@@ -188,33 +188,28 @@ def _sync_locked(
     started = now()
     clock = time.monotonic()
     state = _sync_state(database, course_id)
-    with database.transaction() as session:
-        # We hold the course lock: a run still marked running was left by a dead process.
-        records.interrupt_orphaned_runs(session, course_id, started)
-        run_id = records.start_run(
-            session,
-            course_id,
-            trigger,
-            "full" if full else "auto",
-            started,
-            socket.gethostname(),
-            os.getpid(),
-        )
-    own_client = client is None
+    # The client first: a missing token is a configuration error, not a run that never ends.
     http = client or make_client(settings)
     try:
-        pulled = pull_course(http, course_id, state, _rules(settings), full=full, progress=progress)
-        with database.transaction() as session:
-            changed = _save_pulled(session, course_id, pulled, started)
-            evaluation = evaluate_stored(session, settings, now())
-            records.store_findings(
-                session, course_id, evaluation.findings, now(), kinds=POLICY_KINDS
+        run_id = _start_run(database, course_id, trigger, full, started)
+        try:
+            pulled = pull_course(
+                http, course_id, state, _rules(settings), full=full, progress=progress
             )
-            open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
-        seconds = time.monotonic() - clock
-        summary = _summary(
-            run_id, pulled.mode, evaluation, changed, http.request_count, seconds, open_counts
-        )
+            with database.transaction() as session:
+                changed = _save_pulled(session, course_id, pulled, started)
+                evaluation = evaluate_stored(session, settings, now())
+                records.store_findings(
+                    session, course_id, evaluation.findings, now(), kinds=POLICY_KINDS
+                )
+                open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
+            seconds = time.monotonic() - clock
+            summary = _summary(
+                run_id, pulled.mode, evaluation, changed, http.request_count, seconds, open_counts
+            )
+        except BaseException as exc:
+            _record_failure(database, run_id, exc, now(), http.request_count)
+            raise
         with database.transaction() as session:
             records.finish_run(
                 session,
@@ -231,22 +226,38 @@ def _sync_locked(
                 requests=http.request_count,
             )
         return summary
-    except BaseException as exc:
-        status = "failed" if isinstance(exc, Exception) else "interrupted"
-        message = str(exc) if isinstance(exc, CanvasSyncError) else type(exc).__name__
-        with database.transaction() as session:
-            records.finish_run(
-                session,
-                run_id,
-                status=status,
-                now=now(),
-                requests=http.request_count,
-                error=message,
-            )
-        raise
     finally:
-        if own_client:
+        if client is None:
             http.close()
+
+
+def _start_run(
+    database: Database, course_id: int, trigger: str, full: bool, started: datetime
+) -> int:
+    with database.transaction() as session:
+        # We hold the course lock: a run still marked running was left by a dead process.
+        records.interrupt_orphaned_runs(session, course_id, started)
+        return records.start_run(
+            session,
+            course_id,
+            trigger,
+            "full" if full else "auto",
+            started,
+            socket.gethostname(),
+            os.getpid(),
+        )
+
+
+def _record_failure(
+    database: Database, run_id: int, exc: BaseException, now: datetime, requests: int
+) -> None:
+    """A failed run (an error) or an interrupted one (Ctrl-C, the daemon stopping)."""
+    status = "failed" if isinstance(exc, Exception) else "interrupted"
+    message = str(exc) if isinstance(exc, CanvasSyncError) else type(exc).__name__
+    with database.transaction() as session:
+        records.finish_run(
+            session, run_id, status=status, now=now, requests=requests, error=message
+        )
 
 
 def _save_pulled(session: Session, course_id: int, pulled: Pulled, started: datetime) -> int:

@@ -16,7 +16,7 @@ import pytest
 
 from canvas_sync import service
 from canvas_sync.db import Database, records, repo
-from canvas_sync.errors import AuthFailed
+from canvas_sync.errors import AuthFailed, ConfigError
 from canvas_sync.settings import Settings, load_settings, shipped_config
 from canvas_sync.simulator import Simulator
 
@@ -188,3 +188,14 @@ def test_failed_sync_keeps_the_last_good_state(sim: Simulator, database_url: str
     database.dispose()
     assert last.status == "failed"
     assert last.error and "401" in last.error
+
+
+def test_a_missing_token_records_no_run(sim: Simulator, database_url: str) -> None:
+    """A configuration error stops the sync before it starts: no run is left 'running'."""
+    settings = make_settings(sim, database_url)
+    with pytest.raises(ConfigError, match="No Canvas token"):
+        run_sync(dataclasses.replace(settings, token=type(settings.token)("")))
+    database = Database(database_url)
+    with database.transaction() as session:
+        assert records.last_runs(session, 598) == []
+    database.dispose()
