@@ -3,17 +3,17 @@ the transaction (STYLE practice 10)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from canvas_sync.db._submissions import load_submissions, save_submissions
 from canvas_sync.db.models import (
     AssignmentGroupRow,
     AssignmentRow,
-    AttemptRow,
     CourseRow,
     OverrideRow,
     StudentRow,
@@ -22,14 +22,11 @@ from canvas_sync.db.models import (
 from canvas_sync.domain import (
     Assignment,
     AssignmentGroup,
-    Attempt,
-    Comment,
     Course,
     LatePolicy,
     Override,
     RubricCriterion,
     Student,
-    Submission,
 )
 
 __all__ = [
@@ -49,14 +46,6 @@ __all__ = [
     "save_submissions",
     "set_watermarks",
 ]
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
-def _from_iso(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
 
 
 # --- course -------------------------------------------------------------------------------
@@ -324,173 +313,6 @@ def assignment_raws(session: Session, course_id: int) -> dict[int, dict[str, Any
         select(AssignmentRow.id, AssignmentRow.raw).where(AssignmentRow.course_id == course_id)
     )
     return {row_id: raw or {} for row_id, raw in rows}
-
-
-# --- submissions --------------------------------------------------------------------------
-
-
-def save_submissions(
-    session: Session, course_id: int, submissions: Sequence[tuple[Submission, dict[str, Any]]]
-) -> int:
-    """Insert new rows and update those whose raw JSON changed; the number of rows written.
-
-    Set-wise, with ORM bulk INSERT and UPDATE-by-primary-key statements: a full sync of a
-    course of thousands of students writes tens of thousands of rows. A changed row's attempts
-    are replaced as a whole.
-    """
-    if not submissions:
-        return 0
-    ids = [s.id for s, _ in submissions]
-    stored: dict[int, Any] = {}  # id -> raw JSON as stored
-    for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(SubmissionRow.id, SubmissionRow.raw).where(
-                SubmissionRow.course_id == course_id,
-                SubmissionRow.id.in_(ids[start : start + 500]),
-            )
-        )
-        stored.update((row_id, raw) for row_id, raw in rows)
-    changed = [(s, raw) for s, raw in submissions if s.id not in stored or stored[s.id] != raw]
-    if not changed:
-        return 0
-    stale = [s.id for s, _ in changed if s.id in stored]
-    for start in range(0, len(stale), 500):
-        session.execute(
-            delete(AttemptRow).where(
-                AttemptRow.course_id == course_id,
-                AttemptRow.submission_id.in_(stale[start : start + 500]),
-            )
-        )
-    values = [_submission_values(course_id, s, raw) for s, raw in changed]
-    new = [v for v in values if v["id"] not in stored]
-    if new:
-        session.execute(insert(SubmissionRow), new)
-    if len(new) < len(values):
-        session.execute(update(SubmissionRow), [v for v in values if v["id"] in stored])
-    attempts = [
-        {
-            "course_id": course_id,
-            "submission_id": s.id,
-            "seq": seq,
-            "attempt": a.attempt,
-            "submitted_at": a.submitted_at,
-            "score": a.score,
-        }
-        for s, _ in changed
-        for seq, a in enumerate(s.history)
-    ]
-    if attempts:
-        session.execute(insert(AttemptRow), attempts)
-    return len(changed)
-
-
-def _submission_values(course_id: int, sub: Submission, raw: dict[str, Any]) -> dict[str, Any]:
-    """A submissions row, column by column."""
-    return {
-        "course_id": course_id,
-        "id": sub.id,
-        "assignment_id": sub.assignment_id,
-        "student_id": sub.student_id,
-        "submitted_at": sub.submitted_at,
-        "cached_due_date": sub.cached_due_date,
-        "graded_at": sub.graded_at,
-        "score": sub.score,
-        "grade": sub.grade,
-        "entered_score": sub.entered_score,
-        "attempt": sub.attempt,
-        "workflow_state": sub.workflow_state,
-        "submission_type": sub.submission_type,
-        "excused": sub.excused,
-        "late": sub.late,
-        "missing": sub.missing,
-        "seconds_late": sub.seconds_late,
-        "late_policy_status": sub.late_policy_status,
-        "grader_id": sub.grader_id,
-        "rubric_assessment": dict(sub.rubric_assessment),
-        "comments": [
-            {
-                "id": c.id,
-                "author_id": c.author_id,
-                "comment": c.comment,
-                "created_at": _iso(c.created_at),
-            }
-            for c in sub.comments
-        ],
-        "raw": raw,
-    }
-
-
-def load_submissions(
-    session: Session, course_id: int, assignment_ids: Iterable[int]
-) -> list[Submission]:
-    wanted = list(assignment_ids)
-    if not wanted:
-        return []
-    # Plain rows of the columns the domain values need, not ORM objects (and no raw JSON):
-    # several times faster at 20,000 submissions, and every sync evaluates the whole course.
-    history: dict[int, list[Attempt]] = {}
-    for a in session.execute(
-        select(
-            AttemptRow.submission_id, AttemptRow.attempt, AttemptRow.submitted_at, AttemptRow.score
-        )
-        .join(
-            SubmissionRow,
-            (SubmissionRow.course_id == AttemptRow.course_id)
-            & (SubmissionRow.id == AttemptRow.submission_id),
-        )
-        .where(AttemptRow.course_id == course_id, SubmissionRow.assignment_id.in_(wanted))
-        .order_by(AttemptRow.submission_id, AttemptRow.seq)
-    ):
-        history.setdefault(a.submission_id, []).append(Attempt(a.attempt, a.submitted_at, a.score))
-    rows = session.execute(
-        select(*_SUBMISSION_COLUMNS)
-        .where(SubmissionRow.course_id == course_id, SubmissionRow.assignment_id.in_(wanted))
-        .order_by(SubmissionRow.id)
-    )
-    return [_to_submission(r, history.get(r.id, [])) for r in rows]
-
-
-_SUBMISSION_COLUMNS = [
-    column for column in SubmissionRow.__table__.columns if column.name not in {"course_id", "raw"}
-]
-
-
-def _to_submission(r: Any, history: Sequence[Attempt]) -> Submission:
-    return Submission(
-        id=r.id,
-        student_id=r.student_id,
-        assignment_id=r.assignment_id,
-        submitted_at=r.submitted_at,
-        cached_due_date=r.cached_due_date,
-        score=r.score,
-        grade=r.grade,
-        entered_score=r.entered_score,
-        attempt=r.attempt,
-        workflow_state=r.workflow_state,
-        submission_type=r.submission_type,
-        excused=r.excused,
-        late=r.late,
-        missing=r.missing,
-        seconds_late=r.seconds_late,
-        late_policy_status=r.late_policy_status,
-        graded_at=r.graded_at,
-        grader_id=r.grader_id,
-        history=tuple(history),
-        rubric_assessment=_points_map(r.rubric_assessment),
-        comments=tuple(
-            Comment(
-                id=int(c["id"]),
-                author_id=c.get("author_id"),
-                comment=str(c.get("comment", "")),
-                created_at=_from_iso(c.get("created_at")),
-            )
-            for c in r.comments or ()
-        ),
-    )
-
-
-def _points_map(raw: Mapping[str, Any] | None) -> dict[str, float | None]:
-    return {k: (None if v is None else float(v)) for k, v in (raw or {}).items()}
 
 
 def count_rows(session: Session, course_id: int) -> dict[str, int]:
