@@ -50,14 +50,9 @@ def _make(
     message: str,
 ) -> FindingFields:
     """The fields of a finding about one (student, reading)."""
-    return {
-        "kind": kind,
-        "student_id": reading.student_id,
-        "assignment_id": reading.assignment_id,
-        "canvas_value": canvas_value,
-        "expected_value": expected_value,
-        "message": message,
-    }
+    return finding(
+        kind, reading.student_id, reading.assignment_id, canvas_value, expected_value, message
+    )
 
 
 class _Rules:

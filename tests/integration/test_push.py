@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import sqlalchemy as sa
+from integration_helpers import canvas_env
 
 from canvas_sync import service
 from canvas_sync.domain import Kind, Status
@@ -40,12 +41,7 @@ class Crash(Exception):
 
 
 def make_settings(sim: Simulator, database_url: str, **changes: Any) -> Settings:
-    env = {
-        "CANVAS_URL": sim.base_url,
-        "CANVAS_TOKEN": TOKEN,
-        "CANVAS_COURSE_ID": str(sim.course_id),
-        "CANVAS_SYNC_DATABASE_URL": database_url,
-    }
+    env = canvas_env(sim, TOKEN, database_url)
     return dataclasses.replace(load_settings(shipped_config(), env=env), **changes)
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from integration_helpers import canvas_env
 
 from canvas_sync import service
 from canvas_sync.db import Database, records, repo
@@ -25,12 +26,7 @@ TOKEN = "sim-token"
 
 
 def make_settings(sim: Simulator, database_url: str, **changes: Any) -> Settings:
-    env = {
-        "CANVAS_URL": sim.base_url,
-        "CANVAS_TOKEN": TOKEN,
-        "CANVAS_COURSE_ID": str(sim.course_id),
-        "CANVAS_SYNC_DATABASE_URL": database_url,
-    }
+    env = canvas_env(sim, TOKEN, database_url)
     settings = load_settings(shipped_config(), env=env)
     return dataclasses.replace(settings, **changes)
 
