@@ -11,6 +11,7 @@ rubric is not "use for grading": a rubric assessment never changes the score (th
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any
 
 from canvas_sync.simulator.records import Assignment, Submission
@@ -58,11 +59,19 @@ def parse_posted_grade(raw: Any, assignment: Assignment) -> float | None:
     return value
 
 
-def _apply_status(sub: Submission, data: Mapping[str, Any]) -> None:
+def _apply_status(sub: Submission, data: Mapping[str, Any], now: datetime) -> None:
+    """A teacher-set `late_policy_status`; changing it moves `graded_at`.
+
+    canvas-lms app/models/submission.rb `infer_values`:
+    `if (workflow_state_changed? && graded?) || late_policy_status_changed?` then
+    `self.graded_at = Time.zone.now`; setting a status also un-excuses.
+    """
     if "late_policy_status" in data:
         status = str(data["late_policy_status"] or "").strip() or None
         if status is not None and status not in LATE_POLICY_STATUSES:
             raise SimError(400, {"error": f"invalid late_policy_status: {status}"})
+        if status != sub.late_policy_status:
+            sub.graded_at = now
         sub.late_policy_status = status
         if status:
             sub.excused = False
@@ -91,6 +100,8 @@ def apply_update(
         sub.late_policy_status = sub.seconds_late_override = None
         sub.grader_id, sub.graded_at = grader_id, now
     elif excuse is False:
+        # Un-excusing gives no score: `did_grade` stays false, `graded_at` does not move
+        # (canvas-lms app/models/abstract_assignment.rb `save_grade_to_submission`).
         sub.excused = False
     if "posted_grade" in data and excuse is not True:
         score = parse_posted_grade(data["posted_grade"], assignment)
@@ -98,7 +109,7 @@ def apply_update(
         if not (skip_unchanged and unchanged):
             state.write_score(sub, score, grader_id, now)
             changed = changed or not unchanged
-    _apply_status(sub, data)
+    _apply_status(sub, data, now)
     rubric = data.get("rubric_assessment")
     if isinstance(rubric, Mapping) and rubric:
         sub.rubric_assessment = state.rubric_points(assignment, rubric)

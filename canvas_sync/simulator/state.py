@@ -1,7 +1,7 @@
 """The simulator's in-memory Canvas store: one course, one lock, Canvas's own semantics.
 
 Tests read and mutate it directly (guarded by `state.lock`) to play students and humans:
-`submit` (a new attempt), `grade` (a TA grades, bumping `graded_at`), `set_due`, `add_override`,
+`submit` (a new attempt), `grade` (a TA grades or clears a grade), `set_due`, `add_override`,
 `set_enrollment_state`. HTTP handlers call the same methods, so both paths share one rule set.
 """
 
@@ -220,7 +220,7 @@ class CanvasState:
         comment: str | None = None,
         graded_at: datetime | None = None,
     ) -> Submission:
-        """A human grades: sets the score, grader and `graded_at` (always bumped), posts it."""
+        """A human grades: sets the score and grader, posts it; `graded_at` as in `write_score`."""
         with self.lock:
             sub = self.submission(assignment_id, user_id)
             when = (graded_at or self.now()).astimezone(UTC).replace(microsecond=0)
@@ -271,17 +271,25 @@ class CanvasState:
     def write_score(
         self, sub: Submission, score: float | None, grader_id: int, when: datetime
     ) -> None:
-        """Record a grade as Canvas does: grader, graded_at, posted, matches current attempt."""
+        """Record a grade as Canvas does: grader, graded_at, posted, matches current attempt.
+
+        `graded_at` moves only when a score is given: canvas-lms
+        app/models/abstract_assignment.rb `save_grade_to_submission` sets it under
+        `did_grade = true if score.present? || submission.excused?`, so clearing a grade
+        (score None) leaves `graded_at` as it was, and a `graded_since` query misses the change.
+        """
         sub.entered_score = score
         sub.excused = False
         sub.grader_id = grader_id
-        sub.graded_at = when
-        sub.grade_matches_current_submission = True
-        if score is not None and sub.posted_at is None:
-            sub.posted_at = when  # the course posts grades automatically
+        if score is not None:
+            sub.graded_at = when
+            sub.grade_matches_current_submission = True
+            if sub.posted_at is None:
+                sub.posted_at = when  # the course posts grades automatically
         if sub.latest is not None:
             sub.latest.entered_score = score
-            sub.latest.graded_at = when
+            if score is not None:
+                sub.latest.graded_at = when
             sub.latest.grader_id = grader_id
 
     def rubric_points(

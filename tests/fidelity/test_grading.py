@@ -239,3 +239,29 @@ def test_state_api_mirrors_humans(sim: Simulator, http: httpx.Client) -> None:
         sim.state.grade(1028, R(1), 0.0, grader_id=2, comment="Late.")
     regraded = fetch(http, 1028, R(1))
     assert regraded["graded_at"] == "2026-05-20T17:00:00Z" and regraded["grader_id"] == 2
+
+
+def test_graded_at_moves_exactly_when_canvas_moves_it(sim: Simulator, http: httpx.Client) -> None:
+    """canvas-lms abstract_assignment.rb `save_grade_to_submission` (score given or excused)
+    and submission.rb `infer_values` (late_policy_status changed) move `graded_at`; clearing
+    a grade or un-excusing does not (canvas-api.md §10 item 18)."""
+    url = f"/courses/598/assignments/{R(12)}/submissions/1030"
+    steps = [
+        ({"submission[posted_grade]": "7"}, True),
+        ({"submission[posted_grade]": ""}, False),  # grade cleared
+        ({"submission[excuse]": "true"}, True),
+        ({"submission[excuse]": "false"}, False),  # un-excused
+        ({"submission[late_policy_status]": "late"}, True),
+        ({"submission[late_policy_status]": "late"}, False),  # unchanged status
+        ({"submission[late_policy_status]": "none"}, True),
+    ]
+    previous = fetch(http, 1030, R(12))["graded_at"]
+    try:
+        for hour, (form, moves) in enumerate(steps, start=1):
+            sim.now = NOW + timedelta(hours=hour)
+            body = http.put(url, data=form).json()
+            expected = (NOW + timedelta(hours=hour)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            assert body["graded_at"] == (expected if moves else previous), form
+            previous = body["graded_at"]
+    finally:
+        sim.now = NOW
