@@ -46,6 +46,15 @@ class Status(enum.Enum):
     LATE = "late"
     MISSING = "missing"
     PENDING = "pending"
+    # Canvas assigns the reading to every student it applies to and keeps a row for each
+    # (canvas-lms lib/submission_lifecycle_manager.rb). No row received for an assigned
+    # student: what Canvas holds is unknown, so the policy never scores it and push never
+    # writes to it (reported as `submission_not_seen`).
+    UNKNOWN = "unknown"
+    # Canvas does not assign the reading to this student (only_visible_to_overrides with no
+    # override for them, or an `unassign_item` override): no row exists, and the reading is
+    # out of the student's pool like excused work (canvas-lms lib/effective_due_dates.rb).
+    UNASSIGNED = "unassigned"
 
 
 class Selection(enum.Enum):
@@ -77,6 +86,8 @@ class Kind(enum.Enum):
     GROUP_RULE_MISMATCH = "group_rule_mismatch"
     ASSIGNMENT_MISSING = "assignment_missing"
     LATE_POLICY_CONFLICT = "late_policy_conflict"
+    SUBMISSION_NOT_SEEN = "submission_not_seen"
+    UNUSABLE_RECORD = "unusable_record"
 
     @property
     def severity(self) -> Severity:
@@ -99,6 +110,8 @@ KIND_SEVERITY: dict[Kind, Severity] = {
     Kind.GROUP_RULE_MISMATCH: Severity.WARNING,
     Kind.ASSIGNMENT_MISSING: Severity.ERROR,
     Kind.LATE_POLICY_CONFLICT: Severity.WARNING,
+    Kind.SUBMISSION_NOT_SEEN: Severity.ERROR,
+    Kind.UNUSABLE_RECORD: Severity.ERROR,
 }
 
 
@@ -170,7 +183,14 @@ class RubricCriterion:
 
 @dataclass(frozen=True)
 class Override:
-    """An assignment override; `student_ids` set for ad hoc (individual) overrides."""
+    """An assignment override; `student_ids` set for ad hoc (individual) overrides.
+
+    `due_at_overridden` False: the override sets no due date and the assignment's `due_at`
+    applies (Canvas sends `due_at` only when the override sets one, canvas-lms
+    lib/api/v1/assignment_override.rb); True with `due_at` None: "no due date".
+    `course_id` is set for a Course ("everyone") override; `unassign_item` overrides take
+    the assignment away from their targets.
+    """
 
     id: int
     assignment_id: int
@@ -179,6 +199,9 @@ class Override:
     course_section_id: int | None = None
     group_id: int | None = None
     title: str = ""
+    due_at_overridden: bool = True
+    course_id: int | None = None
+    unassign_item: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,6 +216,7 @@ class Assignment:
     submission_types: tuple[str, ...] = ("online_text_entry",)
     rubric: tuple[RubricCriterion, ...] = ()
     overrides: tuple[Override, ...] = ()
+    only_visible_to_overrides: bool = False
 
 
 @dataclass(frozen=True)
@@ -313,10 +337,13 @@ class StudentResult:
     ungraded_count: int
     at_risk: bool
     submitted_count: int = 0
+    # Readings whose Canvas row was not seen (Status.UNKNOWN): the total is not final, and
+    # push writes no total or column for the student until they are seen.
+    unknown_count: int = 0
 
     @property
     def provisional(self) -> bool:
-        return self.ungraded_count > 0
+        return self.ungraded_count > 0 or self.unknown_count > 0
 
 
 @dataclass(frozen=True)

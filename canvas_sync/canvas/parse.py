@@ -106,7 +106,12 @@ def parse_group(data: Json) -> AssignmentGroup:
 
 
 def parse_override(data: Json, assignment_id: int | None = None) -> Override:
-    """An assignment override; `due_at` is only present when the override sets a due date."""
+    """An assignment override (canvas-lms lib/api/v1/assignment_override.rb).
+
+    `due_at` is only in the JSON when the override sets a due date (`due_at_overridden`);
+    without it the assignment's date applies. A Course override carries `course_id`; an
+    `unassign_item` override removes the assignment for its targets.
+    """
     return Override(
         id=_id(data["id"]),
         assignment_id=_id(data.get("assignment_id", assignment_id)),
@@ -115,6 +120,9 @@ def parse_override(data: Json, assignment_id: int | None = None) -> Override:
         course_section_id=_opt_id(data.get("course_section_id")),
         group_id=_opt_id(data.get("group_id")),
         title=str(data.get("title") or ""),
+        due_at_overridden="due_at" in data,
+        course_id=_opt_id(data.get("course_id")),
+        unassign_item=bool(data.get("unassign_item") or False),
     )
 
 
@@ -140,6 +148,7 @@ def parse_assignment(data: Json) -> Assignment:
         submission_types=tuple(str(t) for t in data.get("submission_types") or ()),
         rubric=tuple(_criterion(c) for c in data.get("rubric") or ()),
         overrides=tuple(parse_override(o, assignment_id) for o in data.get("overrides") or ()),
+        only_visible_to_overrides=bool(data.get("only_visible_to_overrides") or False),
     )
 
 

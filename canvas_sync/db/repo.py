@@ -258,7 +258,12 @@ def save_assignments(
                     student_ids=list(override.student_ids),
                     course_section_id=override.course_section_id,
                     group_id=override.group_id,
-                    raw={"title": override.title},
+                    raw={
+                        "title": override.title,
+                        "due_at_overridden": override.due_at_overridden,
+                        "course_id": override.course_id,
+                        "unassign_item": override.unassign_item,
+                    },
                 )
             )
         changed += 1
@@ -283,6 +288,9 @@ def load_assignments(session: Session, course_id: int) -> list[Assignment]:
                 course_section_id=o.course_section_id,
                 group_id=o.group_id,
                 title=str((o.raw or {}).get("title", "")),
+                due_at_overridden=bool((o.raw or {}).get("due_at_overridden", True)),
+                course_id=(o.raw or {}).get("course_id"),
+                unassign_item=bool((o.raw or {}).get("unassign_item", False)),
             )
         )
     rows = session.scalars(
@@ -303,6 +311,7 @@ def load_assignments(session: Session, course_id: int) -> list[Assignment]:
                 for c in r.rubric or ()
             ),
             overrides=tuple(overrides.get(r.id, ())),
+            only_visible_to_overrides=bool((r.raw or {}).get("only_visible_to_overrides")),
         )
         for r in rows
     ]

@@ -14,12 +14,13 @@ from typing import Any, NamedTuple
 
 from canvas_sync.domain import Assignment, PolicyConfig, Status, Student, Submission
 
-from .status import classify, effective_due_date, whole_seconds
+from .status import assigned_to, classify, effective_due_date, whole_seconds
 
 __all__ = ["NEVER", "Counts", "Plan", "PlannedReading", "Row", "rows"]
 
 _ON_TIME, _RESUBMITTED = Status.ON_TIME, Status.LATE_RESUBMISSION
 _EXCUSED, _PENDING = Status.EXCUSED, Status.PENDING
+_UNKNOWN, _UNASSIGNED = Status.UNKNOWN, Status.UNASSIGNED
 # Sorts after every real date: "no due date" comes last.
 NEVER = datetime.max.replace(tzinfo=UTC)
 
@@ -92,6 +93,7 @@ class Counts(NamedTuple):
     ungraded: int  # on time but no Canvas score yet
     pending: int
     submitted: int  # non-excused readings with a `submitted_at`
+    unknown: int  # no row from Canvas for an assigned reading (UNKNOWN)
 
 
 def rows(
@@ -110,7 +112,7 @@ def rows(
     in_order = plan.in_order
     out: list[Row] = []
     append = out.append
-    excused = on_time = ungraded = pending = submitted = 0
+    excused = on_time = ungraded = pending = submitted = unknown = 0
     any_exempt = bool(exempt)  # most students have no exemption
     for reading, sub in zip(plan.readings, submissions, strict=True):
         usual_due = reading.due
@@ -120,7 +122,10 @@ def rows(
                 effective_due_date(reading.assignment, student) if reading.overridden else usual_due
             )
             submitted_at = score = None
-            status, policy, exempted = classify(None, due, now, grace, exempted)
+            if assigned_to(reading.assignment, student):
+                status, policy = _UNKNOWN, None
+            else:
+                status, policy, exempted = _UNASSIGNED, None, False
         else:
             due, submitted_at, score = sub.cached_due_date, sub.submitted_at, sub.score
             if (
@@ -139,8 +144,11 @@ def rows(
                 ungraded += 1
             if submitted_at:
                 submitted += 1
-        elif status is _EXCUSED:
+        elif status is _EXCUSED or status is _UNASSIGNED:
+            # Not assigned to the student: out of their pool, as excused work is.
             excused += 1
+        elif status is _UNKNOWN:
+            unknown += 1
         else:
             if status is _PENDING:
                 pending += 1
@@ -161,7 +169,7 @@ def rows(
         append(row)
     if not in_order:
         out = _by_own_due_date(out, plan.readings)
-    return out, Counts(excused, on_time, ungraded, pending, submitted)
+    return out, Counts(excused, on_time, ungraded, pending, submitted, unknown)
 
 
 def _by_own_due_date(table: list[Row], readings: Sequence[PlannedReading]) -> list[Row]:

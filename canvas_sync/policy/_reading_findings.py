@@ -1,9 +1,9 @@
 """Reading-level discrepancies (SPEC §3): one student's readings against the policy and rubric.
 
 late_graded, missing_ungraded, late_resubmission, ungraded, graded_without_submission,
-score_out_of_range and rubric_mismatch. A course has 190,000 (student, reading) pairs at 10,000
-students and most have no finding, so `ReadingChecks.run` decides that with as little work as
-possible and formats messages only for the findings that exist.
+score_out_of_range, rubric_mismatch and submission_not_seen. A course has 190,000 (student,
+reading) pairs at 10,000 students and most have no finding, so `ReadingChecks.run` decides that
+with as little work as possible and formats messages only for the findings that exist.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ __all__ = ["ReadingChecks"]
 # paid for every (student, reading) of a course.
 _EXCUSED, _ON_TIME, _LATE_RESUBMISSION = Status.EXCUSED, Status.ON_TIME, Status.LATE_RESUBMISSION
 _LATE, _MISSING = Status.LATE, Status.MISSING
+_UNKNOWN, _UNASSIGNED = Status.UNKNOWN, Status.UNASSIGNED
 _LATE_GRADED, _MISSING_UNGRADED = Kind.LATE_GRADED, Kind.MISSING_UNGRADED
 _ASSIGNMENT_ID = attrgetter("assignment_id")
 _NO_SUBMISSIONS: Mapping[int, Submission] = {}
@@ -114,7 +115,7 @@ class ReadingChecks:
         rules = map(self.rules.get, ids)
         for reading, rule, sub in zip(readings, rules, map(per_student.get, ids), strict=True):
             status = reading.status
-            if status is _EXCUSED or rule is None:
+            if status is _EXCUSED or status is _UNASSIGNED or rule is None:
                 continue
             score = reading.canvas_score
             # Graded on-time work has no status finding: the common case skips the call.
@@ -166,6 +167,16 @@ class ReadingChecks:
             return _make(_MISSING_UNGRADED, reading, None, "0", message)
         if status is _LATE_RESUBMISSION and sub is not None:
             return _late_resubmission(reading, sub, self.grace, clock)
+        if status is _UNKNOWN:
+            return _make(
+                Kind.SUBMISSION_NOT_SEEN,
+                reading,
+                None,
+                None,
+                f"Not seen: Canvas sent no submission for this reading (due "
+                f"{clock.show(reading.due_at)}), though it keeps one for every assigned student; "
+                "the grade is unknown, so it is not scored and push leaves it alone.",
+            )
         return None
 
     def _on_time_finding(self, reading: ReadingResult, score: float | None) -> FindingFields | None:

@@ -17,6 +17,10 @@ Order (SPEC §2, refined by the lead):
 7. Not submitted and `now` > due + grace → MISSING, 0.
 8. Otherwise PENDING, no policy score.
 
+No submission row at all: Canvas keeps one for every assigned student (canvas-lms
+lib/submission_lifecycle_manager.rb), so an absent row is UNKNOWN (never scored, never zeroed),
+or UNASSIGNED when Canvas does not assign the reading to the student (out of their pool).
+
 A local exemption (SPEC §4) lifts the late rule: work that would be LATE or LATE_RESUBMISSION is
 ON_TIME with its Canvas score, and work that would be MISSING stays PENDING ("exempted and excused
 work is never zeroed"). `exempted` is reported on every non-excused reading that has one.
@@ -37,7 +41,14 @@ from canvas_sync.domain import (
     Submission,
 )
 
-__all__ = ["Classification", "classify", "effective_due_date", "reading_status", "whole_seconds"]
+__all__ = [
+    "Classification",
+    "assigned_to",
+    "classify",
+    "effective_due_date",
+    "reading_status",
+    "whole_seconds",
+]
 
 # (status, policy score, exempted): the part of a ReadingResult the status table decides.
 Classification = tuple[Status, float | None, bool]
@@ -51,36 +62,72 @@ _TEACHER_MISSING = "missing"
 # (student, reading) of a course (benchmarks/bench_policy.py).
 _EXCUSED, _ON_TIME, _LATE_RESUBMISSION = Status.EXCUSED, Status.ON_TIME, Status.LATE_RESUBMISSION
 _LATE, _MISSING, _PENDING = Status.LATE, Status.MISSING, Status.PENDING
+_UNKNOWN, _UNASSIGNED = Status.UNKNOWN, Status.UNASSIGNED
 
 
 def effective_due_date(assignment: Assignment, student: Student) -> datetime | None:
     """The student's due date when Canvas sent no submission row (SPEC §2, canvas-api.md §6).
 
-    Mirrors Canvas's `cached_due_date`: an ad hoc override naming the student beats a section
-    override for one of the student's sections, which beats the assignment's `due_at`. Within a
-    level the latest date wins, and an override without a due date beats any dated one.
+    Mirrors Canvas's `cached_due_date` (canvas-lms lib/effective_due_dates.rb): an ad hoc
+    override naming the student beats a section override for one of the student's sections,
+    which beats a Course override, which beats the assignment's `due_at`. An override that sets
+    no due date (`due_at_overridden` false: its JSON has no `due_at`) gives the assignment's date
+    (`CASE WHEN o.due_at_overridden THEN o.due_at ELSE a.due_at END`). Within a level the latest
+    date wins, and "no due date" beats any dated one (`due_at DESC NULLS FIRST`).
+    `unassign_item` overrides set no date: they take the reading away (`assigned_to`).
 
     Group overrides are not applied: group membership is not part of the snapshot, and reading
     summaries are individual work. Canvas stores `cached_due_date` without microseconds (its
     "fancy midnight" keeps 23:59:59.999999 on `due_at`), so the result is truncated the same way.
     """
-    ad_hoc = [o for o in assignment.overrides if student.id in o.student_ids]
-    if ad_hoc:
-        return whole_seconds(_latest_due(ad_hoc))
+    for level in _levels(assignment, student):
+        dated = [o for o in level if not o.unassign_item]
+        if dated:
+            return whole_seconds(_latest_due(assignment, dated))
+    return whole_seconds(assignment.due_at)
+
+
+def assigned_to(assignment: Assignment, student: Student) -> bool:
+    """Whether Canvas assigns `assignment` to `student` (and so keeps a submission row).
+
+    canvas-lms lib/effective_due_dates.rb: a student is assigned through an override that
+    applies to them, or through "Everyone else" unless `only_visible_to_overrides`; an
+    `unassign_item` override removes the item for its targets (canvas-api.md §10 item 23).
+    The most specific level that names the student decides (ad hoc, section, course). With
+    group overrides on an assignment only visible to overrides the answer needs group
+    membership, which the snapshot lacks: the student counts as assigned, so a missing row is
+    reported rather than silently ignored.
+    """
+    for level in _levels(assignment, student):
+        if level:
+            return any(not o.unassign_item for o in level)
+    if assignment.only_visible_to_overrides:
+        return any(o.group_id is not None and not o.unassign_item for o in assignment.overrides)
+    return True
+
+
+def _levels(assignment: Assignment, student: Student) -> tuple[list[Override], ...]:
+    """The overrides that apply to `student`, most specific level first."""
+    if not assignment.overrides:
+        return ()
     sections = set(student.section_ids)
+    ad_hoc = [o for o in assignment.overrides if student.id in o.student_ids]
     by_section = [
         o
         for o in assignment.overrides
         if not o.student_ids and o.course_section_id is not None and o.course_section_id in sections
     ]
-    if by_section:
-        return whole_seconds(_latest_due(by_section))
-    return whole_seconds(assignment.due_at)
+    by_course = [
+        o
+        for o in assignment.overrides
+        if not o.student_ids and o.course_section_id is None and o.course_id is not None
+    ]
+    return (ad_hoc, by_section, by_course)
 
 
-def _latest_due(overrides: Iterable[Override]) -> datetime | None:
-    """Latest due date of one override level; an undated override means "no due date" and wins."""
-    dates = [o.due_at for o in overrides]
+def _latest_due(assignment: Assignment, overrides: Iterable[Override]) -> datetime | None:
+    """Latest due date of one override level; "no due date" wins over any dated one."""
+    dates = [o.due_at if o.due_at_overridden else assignment.due_at for o in overrides]
     dated = [d for d in dates if d is not None]
     if len(dated) < len(dates):
         return None
@@ -101,12 +148,14 @@ def reading_status(
     config: PolicyConfig,
     exempted: bool = False,
     student_id: int | None = None,
+    assigned: bool = True,
 ) -> ReadingResult:
     """Status of one (student, reading) under SPEC §2; `counted` is left False (see totals).
 
     `due_at` is the student's due date (the submission's `cached_due_date`, or
     `effective_due_date` when Canvas sent no row). `student_id` is only needed when
-    `submission` is None, since the result must name its student.
+    `submission` is None, since the result must name its student. With no row the reading is
+    UNKNOWN (never scored), or UNASSIGNED when `assigned` is False (see `assigned_to`).
     """
     if submission is not None:
         student_id = submission.student_id
@@ -115,6 +164,8 @@ def reading_status(
     status, policy, exempt = classify(
         submission, due_at, now, timedelta(seconds=config.grace_seconds), exempted
     )
+    if submission is None and not assigned:
+        status, exempt = _UNASSIGNED, False
     return ReadingResult(
         student_id=student_id,
         assignment_id=assignment.id,
@@ -140,9 +191,11 @@ def classify(
     `exempted` in the result is True when a local exemption exists for a non-excused reading,
     whether or not it changed the outcome, so reports can show it.
     """
-    deadline = None if due_at is None else due_at + grace
     if submission is None:
-        return _not_submitted(None, deadline, now, exempted)
+        # No row: Canvas keeps one for every assigned student, so what it holds is unknown.
+        # Never zeroed (an absent row is not missing work).
+        return (_UNKNOWN, None, exempted)
+    deadline = None if due_at is None else due_at + grace
     if submission.excused:
         return (_EXCUSED, None, False)
     if submission.submitted_at is not None:

@@ -95,8 +95,10 @@ def _evaluate(
             "weighted": percent * config.weight / 100.0,
             "on_time_count": counts.on_time,
             "ungraded_count": counts.ungraded,
-            "at_risk": counts.on_time + counts.pending < r_eff,
+            # A reading not seen may still be on time: it never makes a student at risk.
+            "at_risk": counts.on_time + counts.pending + counts.unknown < r_eff,
             "submitted_count": counts.submitted,
+            "unknown_count": counts.unknown,
         },
     )
 

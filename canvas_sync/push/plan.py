@@ -10,7 +10,9 @@ Rules (SPEC §4, issue 4):
 - The total assignment receives the student's `percent` (2 decimals); a changed total also gets a
   short explanation comment (student-visible). The custom column gets a compact line of counted
   and zeroed readings.
-- Only differences are planned. Exempted and excused readings are never touched.
+- Only differences are planned. Exempted and excused readings are never touched, nor readings
+  whose Canvas row was not seen (UNKNOWN: only `late` and `missing` are ever zeroed); a student
+  with such a reading gets no total or column write until it is seen.
 - A comment is never posted twice: this service's comments end with `MARKER`.
 - Humans win: if the journal says this service last wrote X to a cell and Canvas now holds
   Y != X, nothing is planned for the cell and a `ManualOverride` fact is emitted instead.
@@ -335,7 +337,10 @@ def build_plan(inputs: PlanInputs) -> PushPlan:
     overrides: list[ManualOverride] = []
     for result in inputs.results:
         found = [_reading_action(result, r, inputs) for r in result.readings]
-        found += [_total_action(result, inputs), _column_action(result, inputs)]
+        if not result.unknown_count:
+            # A reading whose Canvas row was not seen makes the total unknowable: write
+            # neither the total nor the column until the next sync sees it.
+            found += [_total_action(result, inputs), _column_action(result, inputs)]
         for action, fact in found:
             if action is not None:
                 actions.append(action)

@@ -61,12 +61,12 @@ def fmt_fixed(value: float | None) -> str:
 def reading_cell(reading: ReadingResult) -> str:
     """One reading in a grid: status then policy score ("late 0", "on_time ungraded").
 
-    Excused and pending readings have no policy score by definition (SPEC §2), so they show
+    Excused, pending, unknown and unassigned readings have no policy score, so they show
     the bare status; a local late-rule exemption (SPEC §4) adds "exempt"; "*" marks a reading
     that counts towards the total.
     """
     status = reading.status.value
-    if reading.status in (Status.EXCUSED, Status.PENDING):
+    if reading.status in (Status.EXCUSED, Status.PENDING, Status.UNKNOWN, Status.UNASSIGNED):
         text = status
     elif reading.policy_score is None:
         text = f"{status} ungraded"

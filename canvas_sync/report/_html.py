@@ -44,6 +44,8 @@ _STATUS_LABEL = {
     Status.MISSING: "missing",
     Status.EXCUSED: "excused",
     Status.PENDING: "pending",
+    Status.UNKNOWN: "not seen",
+    Status.UNASSIGNED: "not assigned",
 }
 
 # No url(), no @import, no web fonts: the file must render identically offline.

@@ -174,7 +174,9 @@ def test_parse_assignment_with_rubric_and_overrides() -> None:
     )
     assert assignment.overrides == (
         Override(9001, 5011, utc(2026, 1, 24, 5, 59, 59), student_ids=(1003,), title="1 student"),
-        Override(9002, 5011, None, course_section_id=3302, title="Section B"),
+        Override(
+            9002, 5011, None, course_section_id=3302, title="Section B", due_at_overridden=False
+        ),
     )
 
 

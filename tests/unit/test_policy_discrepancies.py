@@ -67,10 +67,22 @@ class Case:
     config: PolicyConfig = dataclasses.field(default_factory=PolicyConfig)
     now: datetime = NOW
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Canvas sends an unsubmitted row for every assigned student and reading
+    # (lib/submission_lifecycle_manager.rb): add them unless a case is about their absence.
+    placeholders: bool = True
 
     def run(self) -> list[Finding]:
+        subs = self.subs
+        if self.placeholders:
+            given = {(s.student_id, s.assignment_id) for s in subs}
+            subs += tuple(
+                Submission(50_000 + 100 * i + j, st.id, a.id, None, a.due_at)
+                for i, st in enumerate(self.students)
+                for j, a in enumerate(self.readings)
+                if (st.id, a.id) not in given
+            )
         snap = CourseSnapshot(
-            Course(598, "CS 598"), self.students, self.readings, self.subs, self.groups,
+            Course(598, "CS 598"), self.students, self.readings, subs, self.groups,
             self.late_policy,
         )  # fmt: skip
         results = evaluate_course(snap, now=self.now, config=self.config)
@@ -102,6 +114,34 @@ CASES: list[tuple[str, Kind, Callable[[], Case], tuple[str | None, str | None] |
     ),
     ("late-ungraded", Kind.LATE_GRADED, lambda: Case((sub(submitted_at=LATE, score=None),)), None),
     ("missing-ungraded", Kind.MISSING_UNGRADED, lambda: Case(()), (None, "0")),
+    (
+        "missing-not-seen",
+        Kind.MISSING_UNGRADED,
+        lambda: Case((), placeholders=False),
+        None,
+    ),
+    (
+        "submission-not-seen",
+        Kind.SUBMISSION_NOT_SEEN,
+        lambda: Case((), placeholders=False),
+        (None, None),
+    ),
+    (
+        "submission-seen",
+        Kind.SUBMISSION_NOT_SEEN,
+        lambda: Case(()),
+        None,
+    ),
+    (
+        "submission-not-assigned",
+        Kind.SUBMISSION_NOT_SEEN,
+        lambda: Case(
+            (),
+            readings=(dataclasses.replace(READING, only_visible_to_overrides=True),),
+            placeholders=False,
+        ),
+        None,
+    ),
     (
         "missing-zeroed",
         Kind.MISSING_UNGRADED,
@@ -396,7 +436,8 @@ def test_each_kind(
 
 def test_every_kind_but_manual_override_is_covered() -> None:
     covered = {c[1] for c in CASES if c[3] is not None}
-    assert covered == set(Kind) - {Kind.MANUAL_OVERRIDE}
+    # manual_override comes from the push journal, unusable_record from the pull.
+    assert covered == set(Kind) - {Kind.MANUAL_OVERRIDE, Kind.UNUSABLE_RECORD}
 
 
 def test_late_message_uses_course_time_zone() -> None:

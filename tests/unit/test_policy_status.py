@@ -133,7 +133,8 @@ STATUS_ROWS = [
      Status.PENDING, None, False),
     # 7. missing
     ("missing", sub(), DUE, NOW_LATE, 0, False, Status.MISSING, 0.0, False),
-    ("missing-no-row", None, DUE, NOW_LATE, 0, False, Status.MISSING, 0.0, False),
+    # No row at all: Canvas keeps one for every assigned student, so the grade is unknown.
+    ("unknown-no-row-past-due", None, DUE, NOW_LATE, 0, False, Status.UNKNOWN, None, False),
     ("missing-one-second-after", sub(), DUE, AFTER, 0, False, Status.MISSING, 0.0, False),
     ("missing-exempted", sub(), DUE, NOW_LATE, 0, True, Status.PENDING, None, True),
     # 8. pending
@@ -143,7 +144,7 @@ STATUS_ROWS = [
     ("pending-before-due", sub(), DUE, NOW_EARLY, 0, False, Status.PENDING, None, False),
     ("pending-no-due", sub(cached_due_date=None), None, NOW_LATE, 0, False,
      Status.PENDING, None, False),
-    ("pending-no-row", None, DUE, NOW_EARLY, 0, False, Status.PENDING, None, False),
+    ("unknown-no-row-not-due", None, DUE, NOW_EARLY, 0, False, Status.UNKNOWN, None, False),
 ]  # fmt: skip
 
 

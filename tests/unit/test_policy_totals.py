@@ -54,10 +54,15 @@ def excused(i: int) -> Submission:
     return Submission(1000 + i, ADA.id, READINGS[i].id, None, due(i), excused=True)
 
 
+def rows_of(subs: list[Submission]) -> dict[int, Submission]:
+    """The student's rows as Canvas sends them: an unsubmitted placeholder for every reading
+    not in `subs` (canvas-lms lib/submission_lifecycle_manager.rb)."""
+    rows = {r.id: Submission(1000 + i, ADA.id, r.id, None, due(i)) for i, r in enumerate(READINGS)}
+    return rows | {s.assignment_id: s for s in subs}
+
+
 def evaluate(subs: list[Submission], config: PolicyConfig = BEST, **kw: Any) -> StudentResult:
-    return evaluate_student(
-        ADA, READINGS, {s.assignment_id: s for s in subs}, now=NOW, config=config, **kw
-    )
+    return evaluate_student(ADA, READINGS, rows_of(subs), now=NOW, config=config, **kw)
 
 
 def counted_ids(result: StudentResult) -> set[int]:
@@ -171,9 +176,7 @@ def test_everything_excused_gives_zero_percent_not_an_error() -> None:
 def test_pending_keeps_student_off_at_risk() -> None:
     now = due(9) + timedelta(hours=2)  # readings 10-18 not yet due
     subs = [on_time(i, 10.0) for i in range(5)]  # 5 on time, 0-4; 5-9 missing
-    result = evaluate_student(
-        ADA, READINGS, {s.assignment_id: s for s in subs}, now=now, config=BEST
-    )
+    result = evaluate_student(ADA, READINGS, rows_of(subs), now=now, config=BEST)
     pending = sum(1 for r in result.readings if r.status is Status.PENDING)
     assert pending == 9
     assert result.on_time_count == 5
@@ -184,14 +187,10 @@ def test_pending_keeps_student_off_at_risk() -> None:
 def test_at_risk_boundary() -> None:
     now = due(9) + timedelta(hours=2)
     subs = [on_time(i, 10.0) for i in range(4)]  # 4 on time + 9 pending = 13 < 14
-    result = evaluate_student(
-        ADA, READINGS, {s.assignment_id: s for s in subs}, now=now, config=BEST
-    )
+    result = evaluate_student(ADA, READINGS, rows_of(subs), now=now, config=BEST)
     assert result.at_risk
     subs.append(on_time(4, None))  # ungraded still counts as on time: 14, not at risk
-    result = evaluate_student(
-        ADA, READINGS, {s.assignment_id: s for s in subs}, now=now, config=BEST
-    )
+    result = evaluate_student(ADA, READINGS, rows_of(subs), now=now, config=BEST)
     assert not result.at_risk and result.on_time_count == 5
 
 
@@ -222,16 +221,43 @@ def test_exemption_turns_late_into_on_time_and_missing_into_pending() -> None:
     assert {r.assignment_id - 100: r.status for r in plain.readings}[18] is Status.MISSING
 
 
-def test_no_submission_row_uses_effective_due_date() -> None:
+def test_no_submission_row_is_unknown_never_missing() -> None:
+    """Canvas keeps a row for every assigned student: without one the grade is unknown, and
+    an unknown reading is never zeroed, never counted and never puts a student at risk."""
     later = NOW + timedelta(days=1)
     overridden = Assignment(
         100, "Reading 0", 7, 10.0, START, overrides=(Override(1, 100, later, student_ids=(5,)),)
     )
     result = evaluate_student(ADA, (overridden,), {}, now=NOW, config=BEST)
-    assert result.readings[0].status is Status.PENDING
+    assert result.readings[0].status is Status.UNKNOWN
     assert result.readings[0].due_at == later
-    result = evaluate_student(ADA, (READINGS[0],), {}, now=NOW, config=BEST)
-    assert result.readings[0].status is Status.MISSING
+    result = evaluate_student(ADA, READINGS, {}, now=NOW, config=BEST)
+    assert {r.status for r in result.readings} == {Status.UNKNOWN}
+    assert {r.policy_score for r in result.readings} == {None}
+    assert result.points == 0.0 and result.possible == 140.0
+    assert result.unknown_count == 19 and result.provisional and not result.at_risk
+
+
+def test_reading_not_assigned_to_the_student_leaves_their_pool() -> None:
+    """only_visible_to_overrides without an override for the student, or an unassign_item
+    override naming them (canvas-lms lib/effective_due_dates.rb): no row, out of the pool."""
+    hidden = Assignment(100, "Reading 0", 7, 10.0, START, only_visible_to_overrides=True)
+    unassigned = Assignment(
+        101, "Reading 1", 7, 10.0, START,
+        overrides=(Override(2, 101, None, student_ids=(5,), unassign_item=True),),
+    )  # fmt: skip
+    readings = (hidden, unassigned, *READINGS[2:])
+    subs = {s.assignment_id: s for s in (on_time(i, 10.0) for i in range(2, 19))}
+    result = evaluate_student(ADA, readings, subs, now=NOW, config=BEST)
+    status = {r.assignment_id: r.status for r in result.readings}
+    assert status[100] is status[101] is Status.UNASSIGNED
+    assert result.possible == 140.0 and result.points == 140.0 and result.unknown_count == 0
+    shown = Assignment(
+        100, "Reading 0", 7, 10.0, START, only_visible_to_overrides=True,
+        overrides=(Override(3, 100, later_due := START + timedelta(days=2), student_ids=(5,)),),
+    )  # fmt: skip
+    result = evaluate_student(ADA, (shown,), {}, now=NOW, config=BEST)
+    assert (result.readings[0].status, result.readings[0].due_at) == (Status.UNKNOWN, later_due)
 
 
 def test_readings_sorted_by_own_due_date_none_last() -> None:
@@ -290,7 +316,7 @@ def test_submissions_for_other_assignments_are_ignored() -> None:
     snap = CourseSnapshot(Course(598, "CS 598"), (ADA,), READINGS[:1], (other,))
     (result,) = evaluate_course(snap, now=NOW, config=BEST)
     assert [r.assignment_id for r in result.readings] == [READINGS[0].id]
-    assert result.readings[0].status is Status.MISSING
+    assert result.readings[0].status is Status.UNKNOWN  # its own row was not seen
 
 
 def _small_course() -> CourseSnapshot:

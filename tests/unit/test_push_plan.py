@@ -459,3 +459,27 @@ def test_plan_is_pure_and_apply_has_no_sqlalchemy() -> None:
     ]
     assert plan_bad == [] and "sqlalchemy" not in imports("plan.py")
     assert not [m for m in imports("apply.py") if m.startswith("sqlalchemy")]
+
+
+def test_a_reading_not_seen_is_never_written_nor_is_its_students_total() -> None:
+    """An UNKNOWN reading (no Canvas row seen) is not zeroed, even over a graded cell, and the
+    student's total and column wait until the row is seen."""
+    unseen = replace(reading(2, Status.UNKNOWN, None), policy_score=None)
+    inputs = PlanInputs(
+        results=[
+            replace(result(reading(1, Status.MISSING, None), unseen, percent=10.0), unknown_count=1)
+        ],
+        submissions={(STUDENT.id, TOTAL): sub(TOTAL, 55.0)},
+        total_assignment_id=TOTAL,
+        column_values={},
+    )
+    plan = build_plan(inputs)
+    assert [(a.target, a.assignment_id, a.to_value) for a in plan.actions] == [
+        (Target.GRADE, 1, "0")
+    ]
+    seen = replace(inputs, results=[replace(inputs.results[0], unknown_count=0)])
+    assert {a.target for a in build_plan(seen).actions} == {
+        Target.GRADE,
+        Target.TOTAL,
+        Target.COLUMN,
+    }
