@@ -13,6 +13,7 @@ __all__ = [
     "CanvasUnavailable",
     "ConfigError",
     "Forbidden",
+    "IncompleteListing",
     "LockTimeout",
     "NotFound",
     "PushFailed",
@@ -74,6 +75,10 @@ class RateLimited(CanvasError):
 
 class CanvasUnavailable(CanvasError):
     """5xx, timeout, connection failure or a non-JSON answer; retried with backoff."""
+
+
+class IncompleteListing(CanvasError):
+    """A Canvas list ended before its last row (no `rel="next"` link where more rows exist)."""
 
 
 class PushFailed(CanvasSyncError):

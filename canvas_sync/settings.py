@@ -124,6 +124,9 @@ class _Schedule(_Strict):
     interval_minutes: float = Field(default=30.0, gt=0)
     after_due_minutes: float = Field(default=5.0, ge=0)
     lock_wait_seconds: float = Field(default=60.0, ge=0)
+    # Hours between the daemon's full pulls: since-filters miss what Canvas changes without
+    # moving `graded_at` (a cleared grade, an un-excuse, a late-policy re-score).
+    full_pull_hours: float = Field(default=24.0, gt=0)
 
 
 class _Logging(_Strict):
@@ -179,6 +182,7 @@ class Settings:
     interval_minutes: float = 30.0
     after_due_minutes: float = 5.0
     lock_wait_seconds: float = 60.0
+    full_pull_hours: float = 24.0
     http_timeout: float = 60.0
     max_attempts: int = 6
     concurrency: int = 2
@@ -311,6 +315,7 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         interval_minutes=parsed.schedule.interval_minutes,
         after_due_minutes=parsed.schedule.after_due_minutes,
         lock_wait_seconds=parsed.schedule.lock_wait_seconds,
+        full_pull_hours=parsed.schedule.full_pull_hours,
         http_timeout=parsed.canvas.timeout_seconds,
         max_attempts=parsed.canvas.max_attempts,
         concurrency=parsed.canvas.concurrency,

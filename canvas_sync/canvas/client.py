@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from canvas_sync.canvas import _translate as tr
 from canvas_sync.canvas._http import PER_PAGE, HttpCore, Params
-from canvas_sync.errors import NotFound, PushFailed
+from canvas_sync.errors import CanvasError, IncompleteListing, NotFound, PushFailed
 
 __all__ = ["ASSIGNMENT_CHUNK", "MAX_STUDENT_IDS", "PER_PAGE", "CanvasClient", "Params"]
 
@@ -37,8 +37,19 @@ _ALL_ENROLLMENT_STATES = (
 )
 
 
+#: Page sizes Canvas may really use for `per_page=100`: 100, or 50 on an older Canvas whose
+#: maximum came from a setting (canvas-api.md §10 item 24). A list whose length is a multiple
+#: of these may have ended on a full page, so its completeness is checked (`_listing`).
+_PAGE_SIZE_UNIT = 50
+
+
 def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+def _too_many_students(error: CanvasError) -> bool:
+    """Canvas's 400 `{"error": "too many students"}` for a long `student_ids[]` list."""
+    return type(error) is CanvasError and "too many students" in error.message
 
 
 class CanvasClient(HttpCore):
@@ -54,6 +65,13 @@ class CanvasClient(HttpCore):
             course = canvas.get_course(598)
     """
 
+    #: `student_ids[]` per request: 100, or what a 400 "too many students" taught this client.
+    _student_limit: int = MAX_STUDENT_IDS
+
+    @property
+    def student_limit(self) -> int:
+        return self._student_limit
+
     def get_course(self, course_id: int) -> dict[str, Any]:
         """`GET /courses/:id` (canvas-api.md §4)."""
         return self._expect(self.get(f"/courses/{course_id}"), dict, f"course {course_id}")
@@ -68,7 +86,7 @@ class CanvasClient(HttpCore):
             "include[]": ["assignments", "overrides"],
             "override_assignment_dates": False,
         }
-        return list(self.paginate(f"/courses/{course_id}/assignment_groups", params))
+        return self._listing(f"/courses/{course_id}/assignment_groups", params)
 
     def enrollments(self, course_id: int) -> list[dict[str, Any]]:
         """Student and test-student enrollments in every state; filtering is the policy's job."""
@@ -76,7 +94,7 @@ class CanvasClient(HttpCore):
             "type[]": ["StudentEnrollment", "StudentViewEnrollment"],
             "state[]": list(_ALL_ENROLLMENT_STATES),
         }
-        return list(self.paginate(f"/courses/{course_id}/enrollments", params))
+        return self._listing(f"/courses/{course_id}/enrollments", params)
 
     def student_submissions(
         self,
@@ -101,7 +119,7 @@ class CanvasClient(HttpCore):
             "graded_since": graded_since,
         }
         students: list[list[int | str]] = (
-            [["all"]] if student_ids is None else _chunks(list(student_ids), MAX_STUDENT_IDS)
+            [["all"]] if student_ids is None else _chunks(list(student_ids), self.student_limit)
         )
         jobs = [
             {**base, "student_ids[]": chunk, "assignment_ids[]": assignments}
@@ -109,8 +127,49 @@ class CanvasClient(HttpCore):
             for chunk in students
         ]
         path = f"/courses/{course_id}/students/submissions"
-        pages = self._map(lambda params: list(self.paginate(path, params)), jobs)
+        pages = self._map(lambda params: self._chunk_listing(path, params), jobs)
         return [row for page in pages for row in page]
+
+    def _chunk_listing(self, path: str, params: dict[str, tr.ParamValue]) -> list[dict[str, Any]]:
+        """One chunk's rows; a 400 "too many students" (an older Canvas allows 50 ids, not
+        100: canvas-api.md §10 item 24) halves the chunk and asks for each half."""
+        try:
+            return self._listing(path, params)
+        except CanvasError as error:
+            students = params["student_ids[]"]
+            if not _too_many_students(error) or not isinstance(students, list):
+                raise
+            if len(students) < 2:
+                raise
+            half = len(students) // 2
+            # Later requests of this client start at the size that Canvas accepts.
+            self._student_limit = min(self.student_limit, half)
+            return [
+                row
+                for part in (students[:half], students[half:])
+                for row in self._chunk_listing(path, {**params, "student_ids[]": part})
+            ]
+
+    def _listing(self, path: str, params: Params) -> list[Any]:
+        """Every row of a list endpoint, checked to be complete.
+
+        A list that ends without `rel="next"` on a page that may be full (its length a multiple
+        of a page size Canvas uses) may have been cut short: a proxy that strips the `Link`
+        header makes every list look one page long. One probe with `per_page=1` tells: Canvas
+        always links a next page when one exists (canvas-lms lib/api.rb), so a probe without
+        one means the links are lost and the list cannot be trusted (IncompleteListing).
+        """
+        rows = list(self.paginate(path, params))
+        if not rows or len(rows) % _PAGE_SIZE_UNIT:
+            return rows
+        probe = self.send("GET", path, params=tr.encode_params({**params, "per_page": 1}))
+        if "next" not in probe.links:
+            raise IncompleteListing(
+                f"Canvas ended GET {path} after {len(rows)} rows with no link to the next "
+                "page although more exist (a proxy may be removing the Link header): let "
+                "Link headers through, then sync again."
+            )
+        return rows
 
     def late_policy(self, course_id: int) -> dict[str, Any] | None:
         """The course Late Policy, or None when the course has none (Canvas answers 404)."""
@@ -125,12 +184,12 @@ class CanvasClient(HttpCore):
     def custom_columns(self, course_id: int) -> list[dict[str, Any]]:
         """Custom gradebook columns, hidden ones too (so we never create a duplicate)."""
         params: Params = {"include_hidden": True}
-        return list(self.paginate(f"/courses/{course_id}/custom_gradebook_columns", params))
+        return self._listing(f"/courses/{course_id}/custom_gradebook_columns", params)
 
     def column_data(self, course_id: int, column_id: int) -> list[dict[str, Any]]:
         """`[{user_id, content}]` of one column (only users with content)."""
         path = f"/courses/{course_id}/custom_gradebook_columns/{column_id}/data"
-        return list(self.paginate(path, {"include_hidden": True}))
+        return self._listing(path, {"include_hidden": True})
 
     def bulk_update_grades(
         self, course_id: int, assignment_id: int, grade_data: Mapping[int, Mapping[str, Any]]

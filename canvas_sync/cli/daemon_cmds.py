@@ -108,15 +108,28 @@ def _when(moment: object) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment is not None else "-"
 
 
+def _full_pull_line(item: service.CourseStatus) -> str:
+    """When everything was last pulled from Canvas, and when the daemon does it next."""
+    if item.last_full_pull is None:
+        return "Last full pull: never (the next scheduled sync pulls everything)."
+    return (
+        f"Last full pull: {_when(item.last_full_pull)}; "
+        f"the daemon pulls everything again from {_when(item.full_pull_due)}."
+    )
+
+
 def _print_course(app: AppContext, item: service.CourseStatus) -> None:
     out = app.out
     out.print(f"[bold]Course {item.course_id}[/bold] {item.name}")
-    runs = Table("run", "trigger", "started (UTC)", "seconds", "outcome", "requests", "changed")
+    runs = Table(
+        "run", "trigger", "pull", "started (UTC)", "seconds", "outcome", "requests", "changed"
+    )
     for run in item.runs:
         took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
         runs.add_row(
             str(run.id),
             run.trigger,
+            run.mode,
             _when(run.started_at),
             f"{took:.1f}" if took is not None else "-",
             run.status + (f": {run.error}" if run.error else ""),
@@ -124,6 +137,7 @@ def _print_course(app: AppContext, item: service.CourseStatus) -> None:
             str(run.changed),
         )
     out.print(runs if item.runs else "No runs yet.")
+    out.print(_full_pull_line(item))
     if item.next_runs:
         upcoming = ", ".join(f"{_when(n.at)} ({n.kind})" for n in item.next_runs)
         out.print(f"Next runs: {upcoming}")

@@ -45,6 +45,7 @@ __all__ = [
     "save_students",
     "save_submissions",
     "set_watermarks",
+    "submission_pairs",
 ]
 
 
@@ -322,6 +323,16 @@ def assignment_raws(session: Session, course_id: int) -> dict[int, dict[str, Any
         select(AssignmentRow.id, AssignmentRow.raw).where(AssignmentRow.course_id == course_id)
     )
     return {row_id: raw or {} for row_id, raw in rows}
+
+
+def submission_pairs(session: Session, course_id: int) -> frozenset[tuple[int, int]]:
+    """(student id, assignment id) of every stored submission row of the course."""
+    rows = session.execute(
+        select(SubmissionRow.student_id, SubmissionRow.assignment_id).where(
+            SubmissionRow.course_id == course_id
+        )
+    )
+    return frozenset((student, assignment) for student, assignment in rows)
 
 
 def count_rows(session: Session, course_id: int) -> dict[str, int]:

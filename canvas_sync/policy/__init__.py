@@ -7,10 +7,11 @@ No I/O, clock, ORM or HTTP: only the stdlib, `canvas_sync.domain` and `canvas_sy
 from __future__ import annotations
 
 from .discrepancies import find_discrepancies, format_score
-from .status import effective_due_date, reading_status
+from .status import assigned_to, effective_due_date, reading_status
 from .totals import evaluate_course, evaluate_student
 
 __all__ = [
+    "assigned_to",
     "effective_due_date",
     "evaluate_course",
     "evaluate_student",

@@ -49,7 +49,8 @@ __all__ = [
     "upgrade_database",
 ]
 
-# manual_override comes from the push journal, not from the course data.
+# manual_override comes from the push journal, not from the course data; unusable_record
+# comes from the pull and is stored with the policy's findings.
 POLICY_KINDS = tuple(k for k in Kind if k is not Kind.MANUAL_OVERRIDE)
 
 
@@ -147,6 +148,7 @@ def _sync_state(database: Database, course_id: int) -> SyncState:
             graded_watermark=row.graded_watermark,
             reading_fingerprints={i: fingerprint(raw) for i, raw in raws.items()},
             known_student_ids=frozenset(s.id for s in students if s.included),
+            known_pairs=repo.submission_pairs(session, course_id),
         )
 
 
@@ -199,8 +201,13 @@ def _sync_locked(
             with database.transaction() as session:
                 changed = _save_pulled(session, course_id, pulled, started)
                 evaluation = evaluate_stored(session, settings, now())
+                # Records skipped by the pull are reported beside the policy's findings.
                 records.store_findings(
-                    session, course_id, evaluation.findings, now(), kinds=POLICY_KINDS
+                    session,
+                    course_id,
+                    [*evaluation.findings, *pulled.findings],
+                    now(),
+                    kinds=POLICY_KINDS,
                 )
                 open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
             seconds = time.monotonic() - clock

@@ -32,6 +32,8 @@ __all__ = [
     "default_holder",
     "due_instants",
     "format_event",
+    "full_pull_due",
+    "last_full_pull",
     "log_event",
     "record_daemon",
     "run_request",
@@ -163,22 +165,51 @@ def _recent_success(settings: Settings, within: float) -> RunRecord | None:
     )
 
 
+def last_full_pull(settings: Settings) -> datetime | None:
+    """When the course's last successful full pull started (None: never)."""
+    database = open_database(settings)
+    try:
+        with database.transaction() as session:
+            row = repo.load_course_row(session, settings.course_id)
+            return None if row is None else row.last_full_sync_at
+    finally:
+        database.dispose()
+
+
+def full_pull_due(settings: Settings, now: datetime | None = None) -> bool:
+    """A scheduled sync pulls everything when the last full pull is `schedule.full_pull_hours`
+    old, or when the course never had one.
+
+    Canvas does not move `graded_at` when a grade is cleared, work is un-excused, the late
+    policy re-scores or due dates are recalculated (canvas-api.md §10 item 18), so the
+    incremental since-filters never see those changes: only a full pull does.
+    """
+    last = last_full_pull(settings)
+    if last is None:
+        return True
+    moment = now or _now()
+    return moment - last.astimezone(UTC) >= timedelta(hours=settings.full_pull_hours)
+
+
 def run_sync_job(
     settings: Settings,
     trigger: str,
     *,
-    full: bool = False,
+    full: bool | None = None,
     lock_wait: float = 0.0,
     stopping: threading.Event | None = None,
     skip_if_recent: float | None = None,
 ) -> SyncSummary | None:
     """A scheduled sync: skipped (None) when the course is busy or was synced moments ago.
 
-    Scheduled runs do not queue behind another process's sync (`lock_wait` 0): that process is
-    doing the same work, which is how several daemons on one database split it (SPEC §9).
+    `full` None: a full pull when one is due (`full_pull_due`), else incremental. Scheduled
+    runs do not queue behind another process's sync (`lock_wait` 0): that process is doing
+    the same work, which is how several daemons on one database split it (SPEC §9).
     """
     course = settings.course_id
-    if skip_if_recent is not None:
+    if full is None:
+        full = full_pull_due(settings)
+    if skip_if_recent is not None and not full:
         recent = _recent_success(settings, skip_if_recent)
         if recent is not None:
             log_event("run_skipped", course=course, trigger=trigger, reason="recent", run=recent.id)

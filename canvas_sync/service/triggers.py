@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from canvas_sync.db import Session, locks, records, requests
+from canvas_sync.db import Session, locks, records, repo, requests
 from canvas_sync.db.locks import LockInfo
 from canvas_sync.db.records import RunRecord
 from canvas_sync.db.requests import SyncRequest
@@ -152,6 +152,10 @@ class CourseStatus:
     lock: LockInfo | None
     daemons: tuple[str, ...]
     triggers: tuple[SyncRequest, ...] = ()  # the latest trigger requests, newest first
+    # Start of the last successful full pull (None: never), and when the daemon pulls in full
+    # again (`schedule.full_pull_hours` later; now, if never).
+    last_full_pull: datetime | None = None
+    full_pull_due: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -171,6 +175,8 @@ def status(settings_list: Sequence[Settings], *, runs: int = 5, upcoming: int = 
                 last = records.last_runs(session, settings.course_id, limit=runs)
                 items = records.list_discrepancies(session, settings.course_id, state="open")
                 triggers = requests.recent(session, settings.course_id, limit=runs)
+                course_row = repo.load_course_row(session, settings.course_id)
+                last_full = None if course_row is None else course_row.last_full_sync_at
                 daemons = requests.live_daemons(
                     session, since=now - timedelta(seconds=DAEMON_STALE_SECONDS)
                 )
@@ -200,6 +206,8 @@ def status(settings_list: Sequence[Settings], *, runs: int = 5, upcoming: int = 
                 lock,
                 tuple(d.holder for d in serving),
                 tuple(triggers),
+                last_full,
+                now if last_full is None else last_full + timedelta(hours=settings.full_pull_hours),
             )
         )
     return StatusView(now, tuple(found))

@@ -92,6 +92,10 @@ class Simulator:
         self.tokens = {token: TEACHER_ID, TA_TOKEN: TA_ID}
         self.throttle = Throttle()
         self.faults = Faults(fault_rate, fault_seed, stall_seconds)
+        # Not Canvas: a proxy in front of it that drops the `Link` header (and so every
+        # rel="next"), as header-stripping proxies do. Canvas itself always sends it when a
+        # next page exists (canvas-lms lib/api.rb `build_links`).
+        self.drop_link_header = False
         self.request_log: list[LogEntry] = []
         self._log_lock = threading.Lock()
         self._map, self._endpoints = _build_map()
@@ -213,6 +217,8 @@ class Simulator:
             remaining = self.throttle.end(key, cost)
         response.headers["X-Request-Cost"] = f"{cost:.4f}"
         response.headers["X-Rate-Limit-Remaining"] = f"{remaining:.4f}"
+        if self.drop_link_header:
+            response.headers.pop("Link", None)
         return response
 
     def _authorized(self, request: Request, token: str | None) -> Response:

@@ -84,6 +84,14 @@ class CanvasState:
         self.late_policy: LatePolicy | None = None
         self.progresses: dict[int, Progress] = {}
         self._counters: dict[str, Iterator[int]] = {}
+        # Canvas's per_page maximum and `students/submissions` student_ids limit: a constant
+        # 100 today; an older self-hosted Canvas read both from a setting defaulting to 50
+        # (canvas-lms lib/api.rb `max_per_page`, submissions_api_controller.rb `for_students`;
+        # canvas-api.md §10 item 24). Tests set 50 to play that Canvas.
+        self.api_limit = 100
+        # Not Canvas: (assignment id, user id) → JSON keys sent in place of the real ones, for
+        # tests of unusable records (see Renderer.submission).
+        self.record_faults: dict[tuple[int, int], dict[str, Any]] = {}
 
     # ----------------------------------------------------------------- ids and time
     def next_id(self, kind: str, start: int = 1) -> int:

@@ -154,7 +154,7 @@ def json_response(data: Any, status: int = 200, links: str | None = None) -> Res
 
 def _per_page(ctx: Ctx) -> int:
     wanted = as_int(ctx.params.get("per_page"), DEFAULT_PER_PAGE) or DEFAULT_PER_PAGE
-    return max(1, min(wanted, MAX_PER_PAGE))
+    return max(1, min(wanted, MAX_PER_PAGE, ctx.state.api_limit))
 
 
 def _page_url(ctx: Ctx, page: str, per_page: int) -> str:

@@ -30,20 +30,23 @@ from canvas_sync.canvas import (
     parse_group,
     parse_late_policy,
     parse_students,
-    parse_submission,
 )
 from canvas_sync.domain import (
     Assignment,
     AssignmentGroup,
     Course,
+    Finding,
     LatePolicy,
     Student,
     Submission,
 )
+from canvas_sync.policy import assigned_to
+from canvas_sync.sync.checks import clean_text, usable_enrollments, usable_submissions
 from canvas_sync.sync.discover import ReadingMatch, SyllabusReading, find_readings
 
 __all__ = [
     "OVERLAP",
+    "REFETCH_CHUNK",
     "CanvasSource",
     "Pulled",
     "ReadingRules",
@@ -56,6 +59,9 @@ __all__ = [
 # Canvas's since-filters are strict `>` and a row can commit after a later one is visible:
 # ask again for a few minutes before each watermark and de-duplicate by id.
 OVERLAP = timedelta(minutes=5)
+#: Students per direct re-fetch of one reading's missing rows: each request then fits on one
+#: page even of an older Canvas (50 rows a page), so no lost next link can cut it short.
+REFETCH_CHUNK = 50
 
 
 class CanvasSource(Protocol):
@@ -85,6 +91,8 @@ class SyncState:
     graded_watermark: datetime | None = None
     reading_fingerprints: Mapping[int, str] = field(default_factory=dict)
     known_student_ids: frozenset[int] = frozenset()
+    # (student id, assignment id) of every stored submission row.
+    known_pairs: frozenset[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -112,6 +120,10 @@ class Pulled:
     fingerprints: dict[int, str]
     submitted_watermark: datetime | None
     graded_watermark: datetime | None
+    # unusable_record findings: records skipped because the service cannot store them.
+    findings: list[Finding] = field(default_factory=list)
+    # Included (student, reading) pairs Canvas sent no usable row for, even when asked directly.
+    unseen: frozenset[tuple[int, int]] = frozenset()
 
 
 def fingerprint(raw_assignment: Mapping[str, Any]) -> str:
@@ -131,7 +143,10 @@ def fingerprint(raw_assignment: Mapping[str, Any]) -> str:
 def merge_enrollments(
     raw_enrollments: Iterable[Mapping[str, Any]],
 ) -> list[tuple[Student, dict[str, Any]]]:
-    """One Student per user (a user in two sections has two enrollments), with the raw ones."""
+    """One Student per user (a user in two sections has two enrollments), with the raw ones.
+
+    The enrollments must be usable (`checks.usable_enrollments`).
+    """
     raws = [dict(raw) for raw in raw_enrollments]
     by_user: dict[int, list[dict[str, Any]]] = {}
     for raw in raws:
@@ -153,10 +168,10 @@ def pull_course(
     course = None
     if not incremental:
         note("course")
-        raw_course = client.get_course(course_id)
+        raw_course = clean_text(client.get_course(course_id))
         course = (parse_course(raw_course), raw_course)
     note("assignments")
-    raw_groups = client.assignment_groups(course_id)
+    raw_groups = clean_text(client.assignment_groups(course_id))
     groups, assignments = _split_groups(raw_groups)
     readings = find_readings(
         [a for a, _ in assignments],
@@ -171,7 +186,8 @@ def pull_course(
     wanted = set(pulled_ids)
     fingerprints = {a.id: fingerprint(raw) for a, raw in assignments if a.id in wanted}
     note("students")
-    students = merge_enrollments(client.enrollments(course_id))
+    raw_enrollments, findings = usable_enrollments(client.enrollments(course_id))
+    students = merge_enrollments(raw_enrollments)
     included = sorted(s.id for s, _ in students if s.included)
     note("late policy")
     raw_policy = client.late_policy(course_id)
@@ -185,7 +201,23 @@ def pull_course(
         raw_subs = client.student_submissions(course_id, pulled_ids, included) if included else []
     # `student_ids[]=all` also returns the test student and non-active enrollments (gotcha 10).
     enrolled = set(included)
-    submissions = [pair for pair in _dedupe(raw_subs) if pair[0].student_id in enrolled]
+    parsed, bad = usable_submissions(raw_subs)
+    submissions = [pair for pair in _dedupe(parsed) if pair[0].student_id in enrolled]
+    missing = _missing_pairs(
+        [s for s, _ in students if s.included],
+        [a for a, _ in assignments if a.id in set(readings.reading_ids) and a.id in wanted],
+        {(sub.student_id, sub.assignment_id) for sub, _ in submissions}
+        | (state.known_pairs if incremental else frozenset()),
+    )
+    if missing:
+        note("missing submissions")
+        more, bad_more = usable_submissions(_refetch(client, course_id, missing))
+        bad += bad_more
+        submissions = [
+            pair for pair in _dedupe([*submissions, *more]) if pair[0].student_id in enrolled
+        ]
+        missing -= {(sub.student_id, sub.assignment_id) for sub, _ in more}
+    findings = list({f.key: f for f in [*findings, *bad]}.values())
     return Pulled(
         mode="incremental" if incremental else "full",
         course=course,
@@ -201,7 +233,41 @@ def pull_course(
             state.submitted_watermark, (s.submitted_at for s, _ in submissions)
         ),
         graded_watermark=_newest(state.graded_watermark, (s.graded_at for s, _ in submissions)),
+        findings=findings,
+        unseen=frozenset(missing),
     )
+
+
+def _missing_pairs(
+    included: Sequence[Student], readings: Sequence[Assignment], have: set[tuple[int, int]]
+) -> set[tuple[int, int]]:
+    """Included (student, reading) pairs Canvas should have a row for that we do not hold.
+
+    canvas-lms lib/submission_lifecycle_manager.rb keeps a row for every student an assignment
+    is assigned to (policy `assigned_to`, after lib/effective_due_dates.rb).
+    """
+    return {
+        (student.id, reading.id)
+        for reading in readings
+        for student in included
+        if (student.id, reading.id) not in have and assigned_to(reading, student)
+    }
+
+
+def _refetch(
+    client: CanvasSource, course_id: int, missing: set[tuple[int, int]]
+) -> list[dict[str, Any]]:
+    """Ask Canvas directly for the missing rows: per reading, `REFETCH_CHUNK` students a
+    request, so every answer fits on one page and no lost next link can shorten it."""
+    by_reading: dict[int, list[int]] = {}
+    for student_id, reading_id in sorted(missing):
+        by_reading.setdefault(reading_id, []).append(student_id)
+    rows: list[dict[str, Any]] = []
+    for reading_id, student_ids in sorted(by_reading.items()):
+        for start in range(0, len(student_ids), REFETCH_CHUNK):
+            chunk = student_ids[start : start + REFETCH_CHUNK]
+            rows += client.student_submissions(course_id, [reading_id], chunk)
+    return rows
 
 
 def _pulled_ids(
@@ -256,11 +322,13 @@ def _split_groups(
     return groups, assignments
 
 
-def _dedupe(raw_subs: Iterable[dict[str, Any]]) -> list[tuple[Submission, dict[str, Any]]]:
-    """The overlap window and the two since-queries return some rows twice: keep one per id."""
+def _dedupe(
+    pairs: Iterable[tuple[Submission, dict[str, Any]]],
+) -> list[tuple[Submission, dict[str, Any]]]:
+    """The overlap window and the two since-queries return some rows twice: keep one per
+    (assignment, student), the last one seen."""
     by_key: dict[tuple[int, int], tuple[Submission, dict[str, Any]]] = {}
-    for raw in raw_subs:
-        sub = parse_submission(raw)
+    for sub, raw in pairs:
         by_key[(sub.assignment_id, sub.student_id)] = (sub, raw)
     return list(by_key.values())
 

@@ -177,11 +177,12 @@ def _runs_table(runs: Sequence[service.RunRecord], zone: ZoneInfo) -> Markup:
     if not runs:
         return Markup("<p>No runs yet.</p>")
     return _rows(
-        ["run", "trigger", "started", "seconds", "outcome", "requests", "changed rows"],
+        ["run", "trigger", "pull", "started", "seconds", "outcome", "requests", "changed rows"],
         (
             (
                 run.id,
                 run.trigger,
+                run.mode,
                 _when(run.started_at, zone),
                 f"{(run.finished_at - run.started_at).total_seconds():.1f}"
                 if run.finished_at
@@ -217,6 +218,14 @@ def _triggers_table(triggers: Sequence[service.SyncRequest], zone: ZoneInfo) -> 
     )
 
 
+def _full_pull(item: service.CourseStatus, zone: ZoneInfo) -> str:
+    """When everything was last pulled (incremental syncs miss cleared grades and the like)."""
+    if item.last_full_pull is None:
+        return "never (the next scheduled sync pulls everything)"
+    again = f"; next from {_when(item.full_pull_due, zone)}" if item.full_pull_due else ""
+    return f"{_when(item.last_full_pull, zone)}{again}"
+
+
 def _course_html(item: service.CourseStatus, zone: ZoneInfo, token: str) -> Markup:
     upcoming = ", ".join(f"{_when(n.at, zone)} ({n.kind})" for n in item.next_runs)
     lock = (
@@ -233,7 +242,8 @@ def _course_html(item: service.CourseStatus, zone: ZoneInfo, token: str) -> Mark
         '<label><input type="checkbox" name="full" value="1"> full pull</label></form>'
         '<p>Open discrepancies: <span class="error">{errors} error</span>, {warnings} warning, '
         "{infos} info &middot; Daemons: {daemons} &middot; Lock: {lock}</p>"
-        "<p>Next runs: {upcoming}</p><h3>Last runs</h3>{runs}<h3>Triggers</h3>{triggers}"
+        "<p>Next runs: {upcoming}</p><p>Last full pull: {full}</p>"
+        "<h3>Last runs</h3>{runs}<h3>Triggers</h3>{triggers}"
         "</section>"
     ).format(
         id=item.course_id,
@@ -245,6 +255,7 @@ def _course_html(item: service.CourseStatus, zone: ZoneInfo, token: str) -> Mark
         daemons=", ".join(item.daemons) or "none running",
         lock=lock,
         upcoming=upcoming or "none scheduled (no daemon is running for this course)",
+        full=_full_pull(item, zone),
         runs=_runs_table(item.runs, zone),
         triggers=_triggers_table(item.triggers, zone),
     )

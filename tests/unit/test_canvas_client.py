@@ -22,6 +22,7 @@ from canvas_sync.errors import (
     CanvasError,
     CanvasUnavailable,
     Forbidden,
+    IncompleteListing,
     NotFound,
     PushFailed,
     RateLimited,
@@ -186,6 +187,9 @@ def test_student_submissions_chunks_over_100_students(
 ) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         ids = query(request)["student_ids[]"]
+        if query(request)["per_page"] == ["1"]:  # the completeness probe of a full page
+            next_link = f'<{API}/courses/598/students/submissions?page=2>; rel="next"'
+            return httpx.Response(200, json=[{"user_id": int(ids[0])}], headers={"Link": next_link})
         return httpx.Response(200, json=[{"user_id": int(i)} for i in ids])
 
     route = api.get("/courses/598/students/submissions").mock(side_effect=answer)
@@ -193,7 +197,7 @@ def test_student_submissions_chunks_over_100_students(
     since = datetime(2026, 3, 8, 2, 30, tzinfo=timezone(timedelta(hours=-6)))
     rows = client.student_submissions(598, [11, 12], students, submitted_since=since)
     assert [row["user_id"] for row in rows] == students  # every row, in chunk order
-    sent = [query(call.request) for call in route.calls]
+    sent = [query(call.request) for call in route.calls if query(call.request)["per_page"] != ["1"]]
     assert sorted(len(q["student_ids[]"]) for q in sent) == [50, 100, 100]
     for params in sent:
         assert params["assignment_ids[]"] == ["11", "12"]
@@ -604,3 +608,39 @@ def test_aware_datetimes_are_sent_as_utc_z(client: CanvasClient, api: respx.Mock
     route = api.get("/courses/1/students/submissions").respond(json=[])
     client.student_submissions(1, [1], graded_since=datetime(2026, 2, 1, 12, 0, 5, 9, tzinfo=UTC))
     assert query(route.calls.last.request)["graded_since"] == ["2026-02-01T12:00:05Z"]
+
+
+def test_a_list_ending_on_a_full_page_without_next_link_is_incomplete(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    """A proxy that strips `Link` makes every list one page long: a full last page is checked
+    with a `per_page=1` probe, and a probe without rel="next" fails the pull in one sentence."""
+    route = api.get("/courses/598/enrollments").respond(json=[{"id": i} for i in range(100)])
+    with pytest.raises(IncompleteListing, match="Link header") as caught:
+        client.enrollments(598)
+    assert "\n" not in str(caught.value)
+    assert [query(c.request)["per_page"] for c in route.calls] == [["100"], ["1"]]
+    short = api.get("/courses/598/assignment_groups").respond(json=[{"id": i} for i in range(7)])
+    assert len(client.assignment_groups(598)) == 7  # a partial page is the end: no probe
+    assert short.call_count == 1
+
+
+def test_too_many_students_halves_the_chunk_and_remembers(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    """An older Canvas allows 50 `student_ids[]` (canvas-api.md §10 item 24): a 400 "too many
+    students" halves the chunk, and later requests start at the size that worked."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        ids = query(request)["student_ids[]"]
+        if len(ids) > 50:
+            return httpx.Response(400, json={"error": "too many students"})
+        return httpx.Response(200, json=[{"user_id": int(i)} for i in ids[:49]])
+
+    route = api.get("/courses/598/students/submissions").mock(side_effect=answer)
+    rows = client.student_submissions(598, [11], list(range(1, 101)))
+    assert len(rows) == 98
+    assert [len(query(c.request)["student_ids[]"]) for c in route.calls] == [100, 50, 50]
+    before = len(route.calls)
+    client.student_submissions(598, [11], list(range(1, 101)))
+    assert [len(query(c.request)["student_ids[]"]) for c in route.calls[before:]] == [50, 50]

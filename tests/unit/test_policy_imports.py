@@ -59,6 +59,7 @@ def test_import_check_catches_forbidden_imports(tmp_path: Path) -> None:
 
 def test_public_surface() -> None:
     assert sorted(policy.__all__) == [
+        "assigned_to",
         "effective_due_date",
         "evaluate_course",
         "evaluate_student",

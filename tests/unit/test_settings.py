@@ -80,6 +80,14 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[canvas]\ncourse_id = 1\n[course]\ntime_zone = 'Mars/Olympus'\n", "unknown time zone"),
         ("[canvas]\ncourse_id = 1\nurl = 'ftp://x'\n", "key 'canvas.url' is invalid"),
         ("[canvas]\n", "key 'canvas.course_id' is missing"),
+        (
+            "[canvas]\ncourse_id = 1\n[schedule]\nfull_pull_hours = 0\n",
+            "key 'schedule.full_pull_hours' is invalid",
+        ),
+        (
+            "[canvas]\ncourse_id = 1\n[schedule]\nfull_pull_hours = 'daily'\n",
+            "key 'schedule.full_pull_hours' is invalid",
+        ),
         ("[canvas\n", "not valid TOML"),
     ],
 )

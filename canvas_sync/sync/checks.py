@@ -1,0 +1,189 @@
+"""Canvas records the database cannot take, found before they are stored (issue: bad records).
+
+One unusable record never aborts a sync: it is skipped and reported as an `unusable_record`
+error naming the student, assignment, field and value (escaped and shortened), and since its
+row is then absent, its cell is unknown to the policy (never zeroed). Text PostgreSQL refuses
+(a NUL character, in a column or in JSON) is stored with U+FFFD in its place; names longer than
+their column are shortened; every other record is stored as Canvas sent it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from canvas_sync.canvas import parse_submission, parse_time
+from canvas_sync.domain import Finding, Kind, Submission
+
+__all__ = [
+    "MAX_ID",
+    "NAME_LENGTH",
+    "clean_text",
+    "submission_problem",
+    "unusable",
+    "usable_enrollments",
+    "usable_submissions",
+    "valid_id",
+]
+
+#: Canvas ids are signed 64-bit integers (canvas-api.md §9); the database columns are BIGINT.
+MAX_ID = 2**63 - 1
+#: Longest user or assignment name the database keeps (db/models.py `String(400)`).
+NAME_LENGTH = 400
+_NUL = "\x00"
+_ID_FIELDS = ("id", "user_id", "assignment_id")
+_NUMBER_FIELDS = ("score", "entered_score", "seconds_late")
+_TIME_FIELDS = ("submitted_at", "cached_due_date", "graded_at")
+# Short enumerations and grades (db/models.py column lengths): longer text is not Canvas's.
+_TEXT_LIMITS = {"grade": 64, "workflow_state": 32, "submission_type": 64, "late_policy_status": 32}
+_SHOWN = 60
+
+Json = Mapping[str, Any]
+
+
+def clean_text(value: Any) -> Any:
+    """`value` (a JSON tree) with every NUL character replaced by U+FFFD.
+
+    PostgreSQL refuses NUL in text columns and in JSON strings alike; nothing else is changed.
+    """
+    if isinstance(value, str):
+        return value.replace(_NUL, "\ufffd") if _NUL in value else value
+    if isinstance(value, dict):
+        return {clean_text(k): clean_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_text(v) for v in value]
+    return value
+
+
+def valid_id(value: Any) -> int | None:
+    """A Canvas id (an int or a digit string, 1..2**63-1), or None when it is not one."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and value.strip().isdigit():
+        number = int(value)
+    else:
+        return None
+    return number if 0 < number <= MAX_ID else None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+def _bad_number(value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return True
+    try:
+        return not math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def _bad_time(value: Any) -> bool:
+    if value is None or value == "":
+        return False
+    try:
+        parse_time(value)
+    except (TypeError, ValueError, AttributeError):
+        return True
+    return False
+
+
+def submission_problem(raw: Json) -> tuple[str, Any] | None:
+    """The first (field, value) of a submission row the service cannot use, or None."""
+    for name in _ID_FIELDS:
+        if valid_id(raw.get(name)) is None:
+            return name, raw.get(name)
+    if raw.get("grader_id") is not None and valid_id(abs_id(raw.get("grader_id"))) is None:
+        return "grader_id", raw.get("grader_id")
+    for name in _NUMBER_FIELDS:
+        if _bad_number(raw.get(name)):
+            return name, raw.get(name)
+    for name in _TIME_FIELDS:
+        if _bad_time(raw.get(name)):
+            return name, raw.get(name)
+    for name, limit in _TEXT_LIMITS.items():
+        value = raw.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            return name, value
+    return None
+
+
+def abs_id(value: Any) -> Any:
+    """Grader ids are negative for autograders (canvas-api.md §6): check the magnitude."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return abs(value)
+    if isinstance(value, str) and value.startswith("-"):
+        return value[1:]
+    return value
+
+
+def unusable(what: str, raw: Json, field: str, value: Any) -> Finding:
+    """The `unusable_record` finding for one skipped record."""
+    student = valid_id(raw.get("user_id"))
+    assignment = valid_id(raw.get("assignment_id"))
+    record = valid_id(raw.get("id"))
+    who = f"student {student}" if student is not None else "an unknown student"
+    where = f"assignment {assignment}" if assignment is not None else "an unknown assignment"
+    number = f" {record}" if record is not None else ""
+    shown = _shown(value)
+    return Finding(
+        kind=Kind.UNUSABLE_RECORD,
+        student_id=student,
+        assignment_id=assignment,
+        canvas_value=f"{field}={shown}"[:255],
+        expected_value=None,
+        message=(
+            f"Unusable Canvas record: {what}{number} of {who} for {where} has {field} = "
+            f"{shown}; it was skipped and its grade is left alone until Canvas sends a "
+            "usable one."
+        ),
+    )
+
+
+def usable_submissions(
+    raws: Iterable[Json],
+) -> tuple[list[tuple[Submission, dict[str, Any]]], list[Finding]]:
+    """Parsed rows (raw JSON cleaned of NUL), and a finding for each row that is skipped."""
+    rows: list[tuple[Submission, dict[str, Any]]] = []
+    findings: list[Finding] = []
+    for original in raws:
+        raw = clean_text(dict(original))
+        problem = submission_problem(raw)
+        if problem is None:
+            try:
+                rows.append((parse_submission(raw), raw))
+                continue
+            except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+                # Nested parts (history, rubric, comments) the field checks do not cover.
+                problem = ("record", f"{type(exc).__name__}: {exc}")
+        findings.append(unusable("submission", raw, *problem))
+    return rows, findings
+
+
+def usable_enrollments(raws: Iterable[Json]) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Enrollments cleaned of NUL with names cut to fit, and a finding for each skipped one.
+
+    An enrollment is skipped when its user id is not a Canvas id: without one it cannot be
+    tied to any submission.
+    """
+    kept: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for original in raws:
+        raw = clean_text(dict(original))
+        user = raw.get("user") if isinstance(raw.get("user"), dict) else {}
+        uid = user.get("id", raw.get("user_id"))
+        if valid_id(uid) is None:
+            findings.append(unusable("enrollment", {"id": raw.get("id")}, "user_id", uid))
+            continue
+        for key in ("name", "sortable_name", "short_name"):
+            if isinstance(user.get(key), str) and len(user[key]) > NAME_LENGTH:
+                user[key] = user[key][: NAME_LENGTH - 1] + "…"
+        kept.append(raw)
+    return kept, findings
