@@ -32,7 +32,16 @@ Row = dict[str, Any]
 class PlannedReading:
     """One reading as every student's row needs it, prepared once per course."""
 
-    __slots__ = ("assignment", "due", "fields", "id", "name", "overridden", "position")
+    __slots__ = (
+        "assignment",
+        "due",
+        "fields",
+        "id",
+        "name",
+        "overridden",
+        "position",
+        "restricted",
+    )
 
     def __init__(self, assignment: Assignment, position: int) -> None:
         self.assignment = assignment
@@ -41,6 +50,11 @@ class PlannedReading:
         # A student with no override and no submission row is due at the assignment's due date.
         self.due = whole_seconds(assignment.due_at)
         self.overridden = bool(assignment.overrides)
+        # Not assigned to everyone: a student it is not assigned to is UNASSIGNED even if an
+        # old row of theirs is stored (Canvas soft-deletes it, lib/submission_lifecycle_manager).
+        self.restricted = assignment.only_visible_to_overrides or any(
+            o.unassign_item for o in assignment.overrides
+        )
         # Input position: breaks ties exactly as a stable sort of the input would.
         self.position = position
         # A student's row starts as a copy of this: ReadingResult's fields, in field order.
@@ -117,6 +131,8 @@ def rows(
     for reading, sub in zip(plan.readings, submissions, strict=True):
         usual_due = reading.due
         exempted = any_exempt and reading.id in exempt
+        if sub is not None and reading.restricted and not assigned_to(reading.assignment, student):
+            sub = None  # a stale row of a student Canvas no longer assigns it to
         if sub is None:
             due = (
                 effective_due_date(reading.assignment, student) if reading.overridden else usual_due

@@ -204,6 +204,7 @@ def create_override(ctx: Ctx, course_id: int, assignment_id: int) -> Response:
     )
     _override_fields(ctx, override, fields)
     ctx.state.overrides[override.id] = override
+    ctx.state.refresh_rows(assignment_id)  # SubmissionLifecycleManager runs on the change
     return json_response(ctx.render.override(override), status=201)
 
 
@@ -215,12 +216,14 @@ def update_override(ctx: Ctx, course_id: int, assignment_id: int, override_id: i
     override = _override(ctx, assignment_id, override_id)
     fields = ctx.params.get("assignment_override")
     _override_fields(ctx, override, fields if isinstance(fields, dict) else {})
+    ctx.state.refresh_rows(assignment_id)
     return json_response(ctx.render.override(override))
 
 
 def delete_override(ctx: Ctx, course_id: int, assignment_id: int, override_id: int) -> Response:
     override = _override(ctx, assignment_id, override_id)
     del ctx.state.overrides[override.id]
+    ctx.state.refresh_rows(assignment_id)
     return json_response(ctx.render.override(override))
 
 

@@ -93,6 +93,9 @@ class Assignment:
     rubric: list[dict[str, Any]] | None = None
     deleted: bool = False
     updated_at: datetime | None = None
+    # Assigned only to the students its overrides name (canvas-lms lib/effective_due_dates.rb
+    # leaves out "Everyone else" when set).
+    only_visible_to_overrides: bool = False
 
 
 @dataclass
@@ -105,6 +108,11 @@ class Override:
     student_ids: list[int] | None = None
     section_id: int | None = None
     dates: dict[str, datetime | None] = field(default_factory=dict)
+    # set_type Course: applies to every student of the course (JSON `course_id`,
+    # canvas-lms lib/api/v1/assignment_override.rb).
+    course: bool = False
+    # Removes the assignment for the override's targets (canvas-api.md §10 item 23).
+    unassign_item: bool = False
 
 
 @dataclass

@@ -111,7 +111,7 @@ class Renderer:
             "hide_in_gradebook": False,
             "post_manually": False,
             "allowed_attempts": -1,
-            "only_visible_to_overrides": False,
+            "only_visible_to_overrides": a.only_visible_to_overrides,
             "has_overrides": bool(own),
             "grading_standard_id": None,
             "html_url": f"{self.course_url}/assignments/{a.id}",
@@ -156,6 +156,10 @@ class Renderer:
             body["student_ids"] = list(o.student_ids)
         if o.section_id is not None:
             body["course_section_id"] = o.section_id
+        if o.course:
+            body["course_id"] = self.state.course.id
+        if o.unassign_item:
+            body["unassign_item"] = True
         # Date keys appear only when the override overrides them (canvas-api.md §4).
         for key, value in o.dates.items():
             body[key] = iso(value)

@@ -28,7 +28,7 @@ from canvas_sync.simulator.records import (
     Submission,
     User,
 )
-from canvas_sync.simulator.tardiness import effective_due
+from canvas_sync.simulator.tardiness import effective_due, is_assigned
 
 __all__ = ["STUDENT_TYPES", "CanvasState", "SimError"]
 
@@ -80,6 +80,9 @@ class CanvasState:
         self.assignments: dict[int, Assignment] = {}
         self.overrides: dict[int, Override] = {}
         self.submissions: dict[tuple[int, int], Submission] = {}
+        # Rows of students no longer assigned: soft-deleted, restored when assigned again
+        # (canvas-lms lib/submission_lifecycle_manager.rb).
+        self.deleted_submissions: dict[tuple[int, int], Submission] = {}
         self.columns: dict[int, Column] = {}
         self.late_policy: LatePolicy | None = None
         self.progresses: dict[int, Progress] = {}
@@ -171,7 +174,7 @@ class CanvasState:
             self.enrollments[enrollment.id] = enrollment
             if type_ in STUDENT_TYPES:
                 for assignment in self.assignments.values():
-                    self._placeholder(assignment.id, user_id)
+                    self.refresh_rows(assignment.id, [user_id])
             return enrollment
 
     def add_group(self, group: Group) -> Group:
@@ -184,15 +187,37 @@ class CanvasState:
         with self.lock:
             assignment.updated_at = assignment.updated_at or assignment.created_at
             self.assignments[assignment.id] = assignment
-            for enrollment in self.student_enrollments():
-                self._placeholder(assignment.id, enrollment.user_id)
+            self.refresh_rows(assignment.id)
             return assignment
 
-    def _placeholder(self, assignment_id: int, user_id: int) -> None:
-        key = (assignment_id, user_id)
-        if key not in self.submissions:
-            sid = self.next_id("submission", 700001)
-            self.submissions[key] = Submission(id=sid, user_id=user_id, assignment_id=assignment_id)
+    def refresh_rows(self, assignment_id: int, user_ids: list[int] | None = None) -> None:
+        """One row per assigned student, as canvas-lms lib/submission_lifecycle_manager.rb
+        keeps them: an unsubmitted placeholder for a newly assigned student (or the row it had,
+        restored), a soft delete for a student no longer assigned. `user_ids`: only these."""
+        with self.lock:
+            assignment = self.assignments[assignment_id]
+            overrides = self.overrides_for(assignment_id)
+            sections: dict[int, list[int]] = {}
+            for e in self.enrollments.values():
+                sections.setdefault(e.user_id, []).append(e.section_id)
+            students = {e.user_id for e in self.student_enrollments()}
+            for uid in sorted(students if user_ids is None else students & set(user_ids)):
+                key = (assignment_id, uid)
+                if is_assigned(assignment, overrides, uid, sections.get(uid, [])):
+                    if key not in self.submissions:
+                        restored = self.deleted_submissions.pop(key, None)
+                        self.submissions[key] = restored or self._placeholder(assignment_id, uid)
+                elif key in self.submissions:
+                    self.deleted_submissions[key] = self.submissions.pop(key)
+
+    def _placeholder(self, assignment_id: int, user_id: int) -> Submission:
+        sid = self.next_id("submission", 700001)
+        return Submission(id=sid, user_id=user_id, assignment_id=assignment_id)
+
+    def set_only_visible_to_overrides(self, assignment_id: int, value: bool) -> None:
+        with self.lock:
+            self.assignment(assignment_id).only_visible_to_overrides = value
+            self.refresh_rows(assignment_id)
 
     # ----------------------------------------------------------------- test API
     def submit(
@@ -252,8 +277,14 @@ class CanvasState:
         due_at: datetime | None = None,
         section_id: int | None = None,
         title: str | None = None,
+        *,
+        sets_due: bool = True,
+        course: bool = False,
+        unassign_item: bool = False,
     ) -> Override:
-        """An ad hoc (student_ids) or section override setting `due_at` (None = no due date)."""
+        """An ad hoc (student_ids), section or Course override setting `due_at` (None = no due
+        date), or, with `sets_due` False, keeping the assignment's date; `unassign_item` takes
+        the assignment away from its targets."""
         with self.lock:
             self.assignment(assignment_id)
             if title is None:
@@ -264,9 +295,12 @@ class CanvasState:
                 title=title,
                 student_ids=list(student_ids) if student_ids else None,
                 section_id=section_id,
-                dates={"due_at": due_at},
+                dates={"due_at": due_at} if sets_due and not unassign_item else {},
+                course=course,
+                unassign_item=unassign_item,
             )
             self.overrides[override.id] = override
+            self.refresh_rows(assignment_id)
             return override
 
     def set_enrollment_state(self, user_id: int, state: str) -> None:

@@ -15,6 +15,7 @@ from canvas_sync.simulator.records import Assignment, LatePolicy, Override, Subm
 __all__ = [
     "effective_due",
     "format_grade",
+    "is_assigned",
     "is_late",
     "is_missing",
     "points_deducted",
@@ -39,26 +40,51 @@ def _level_due(dates: list[datetime | None]) -> datetime | None:
     return max(d for d in dates if d is not None)
 
 
+def _levels(
+    assignment: Assignment, overrides: Iterable[Override], user_id: int, section_ids: Iterable[int]
+) -> list[list[Override]]:
+    """The student's overrides of `assignment`, most specific level first: ad hoc, section,
+    course (lib/effective_due_dates.rb)."""
+    sections = set(section_ids)
+    own = [o for o in overrides if o.assignment_id == assignment.id]
+    return [
+        [o for o in own if o.student_ids and user_id in o.student_ids],
+        [o for o in own if not o.student_ids and o.section_id in sections],
+        [o for o in own if not o.student_ids and o.section_id is None and o.course],
+    ]
+
+
+def is_assigned(
+    assignment: Assignment, overrides: Iterable[Override], user_id: int, section_ids: Iterable[int]
+) -> bool:
+    """Whether the assignment is assigned to the student (and so has a submission row).
+
+    canvas-lms lib/effective_due_dates.rb: through an override that applies to the student, or
+    "Everyone else" unless `only_visible_to_overrides`; the most specific level naming the
+    student decides, and an `unassign_item` override there takes the assignment away.
+    """
+    for level in _levels(assignment, list(overrides), user_id, section_ids):
+        if level:
+            return any(not o.unassign_item for o in level)
+    return not assignment.only_visible_to_overrides
+
+
 def effective_due(
     assignment: Assignment,
     overrides: Iterable[Override],
     user_id: int,
     section_ids: Iterable[int],
 ) -> datetime | None:
-    """The student's due date: ad hoc override > section override > the everyone date.
+    """The student's due date: ad hoc override > section override > Course override > the
+    everyone date; an override without `due_at` gives the assignment's date
+    (lib/effective_due_dates.rb `CASE WHEN o.due_at_overridden ...`).
 
     Canvas stores it as `cached_due_date` with microseconds dropped (canvas-api.md §6).
     """
-    sections = set(section_ids)
-    own = [o for o in overrides if o.assignment_id == assignment.id]
-    adhoc = [
-        _override_due(o, assignment) for o in own if o.student_ids and user_id in o.student_ids
-    ]
-    if adhoc:
-        return _strip(_level_due(adhoc))
-    by_section = [_override_due(o, assignment) for o in own if o.section_id in sections]
-    if by_section:
-        return _strip(_level_due(by_section))
+    for level in _levels(assignment, list(overrides), user_id, section_ids):
+        dated = [_override_due(o, assignment) for o in level if not o.unassign_item]
+        if dated:
+            return _strip(_level_due(dated))
     return _strip(assignment.due_at)
 
 

@@ -214,3 +214,52 @@ def test_unusable_records_are_skipped_reported_and_never_zeroed(
         assert reading.status is Status.UNKNOWN and reading.policy_score is None
     plan = service.plan_push(settings, now=lambda: NOW, refresh=False)
     assert not [a for a in plan.actions if (a.assignment_id, a.student_id) in set(cells)]
+
+
+def test_unassigned_readings_leave_the_pool_and_are_not_reported(
+    sim: Simulator, database_url: str
+) -> None:
+    """An `unassign_item` override (Canvas soft-deletes the row) and an assignment only visible
+    to overrides: the readings leave those students' pools, with no finding and no write."""
+    settings = make_settings(sim, database_url)
+    service.sync(settings, now=lambda: NOW)
+    aid, uid = sorted(graded(sim))[0]
+    sim.state.add_override(aid, [uid], title="not for this student", unassign_item=True)
+    hidden = READING_IDS[-1]
+    chosen = sorted({e.user_id for e in sim.state.student_enrollments()})[:3]
+    sim.state.add_override(hidden, chosen, title="three students", sets_due=False)
+    sim.state.set_only_visible_to_overrides(hidden, True)
+    service.sync(settings, now=lambda: NOW)
+    evaluation = service.evaluate(settings, now=NOW)
+    by_student = {r.student.id: r for r in evaluation.results}
+    (reading,) = [r for r in by_student[uid].readings if r.assignment_id == aid]
+    assert reading.status is Status.UNASSIGNED
+    # Assigned: the three, and students another override of the reading names (extensions).
+    assigned = {uid for (a, uid) in sim.state.submissions if a == hidden}
+    assert set(chosen) <= assigned and len(assigned) < 10
+    for result in evaluation.results:
+        (last,) = [r for r in result.readings if r.assignment_id == hidden]
+        assert (last.status is Status.UNASSIGNED) is (result.student.id not in assigned)
+    assert not [f for f in evaluation.findings if f.kind is Kind.SUBMISSION_NOT_SEEN]
+    plan = service.plan_push(settings, now=lambda: NOW, refresh=False)
+    assert not [a for a in plan.actions if (a.assignment_id, a.student_id) == (aid, uid)]
+    assert not [a for a in plan.actions if a.assignment_id == hidden and a.student_id not in chosen]
+
+
+def test_an_older_canvas_with_a_50_student_limit_gives_the_same_course(
+    database_url: str, tmp_path: Any
+) -> None:
+    """A 400 "too many students" halves the chunk (canvas-api.md §10 item 24)."""
+    with Simulator(students=70, seed=598, now=NOW, token=TOKEN) as sim:
+        reference = f"sqlite:///{tmp_path / 'reference.db'}"
+        service.sync(make_settings(sim, reference), now=lambda: NOW)
+        sim.state.api_limit = 50
+        sim.reset_request_log()
+        service.sync(make_settings(sim, database_url), now=lambda: NOW)
+        refused = [path for _, path, _, status in sim.request_log if status == 400]
+        assert refused and all(p.endswith("/students/submissions") for p in refused)
+        assert stored(database_url)[0] == stored(reference)[0]
+        mine = service.evaluate(make_settings(sim, database_url), now=NOW)
+        theirs = service.evaluate(make_settings(sim, reference), now=NOW)
+        assert len(mine.results) > 50
+        assert [r.points for r in mine.results] == [r.points for r in theirs.results]

@@ -248,6 +248,7 @@ def test_reading_not_assigned_to_the_student_leaves_their_pool() -> None:
     )  # fmt: skip
     readings = (hidden, unassigned, *READINGS[2:])
     subs = {s.assignment_id: s for s in (on_time(i, 10.0) for i in range(2, 19))}
+    subs[101] = late(1)  # a stale row: Canvas soft-deleted it when the student was unassigned
     result = evaluate_student(ADA, readings, subs, now=NOW, config=BEST)
     status = {r.assignment_id: r.status for r in result.readings}
     assert status[100] is status[101] is Status.UNASSIGNED
