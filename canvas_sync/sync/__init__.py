@@ -3,6 +3,7 @@
 from canvas_sync.sync.discover import ReadingMatch, SyllabusReading, find_readings, normalize_title
 from canvas_sync.sync.pull import (
     OVERLAP,
+    REFETCH_CHUNK,
     CanvasSource,
     Pulled,
     ReadingRules,
@@ -14,6 +15,7 @@ from canvas_sync.sync.pull import (
 
 __all__ = [
     "OVERLAP",
+    "REFETCH_CHUNK",
     "CanvasSource",
     "Pulled",
     "ReadingMatch",

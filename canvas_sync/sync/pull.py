@@ -12,6 +12,12 @@ way to see due-date, override and enrollment changes), then only submissions cha
 watermarks (`submitted_since`, `graded_since`, strict `>` in Canvas, so with an overlap window).
 Readings whose due dates or overrides changed, new readings and new students get a full pull of
 their own, since Canvas recomputes `cached_due_date` without touching either timestamp.
+
+Completeness (a sync only believes what it saw): Canvas keeps a row for every student an
+assignment is assigned to, so after either pull every included (student, reading) pair without
+a row, pulled or stored, is asked for directly; pairs Canvas still does not send are `unseen`
+(the policy's UNKNOWN: never zeroed). A list cut short (no next link) fails the pull in the
+client (`IncompleteListing`). Unusable records are skipped and reported (`sync/checks.py`).
 """
 
 from __future__ import annotations
@@ -171,16 +177,8 @@ def pull_course(
         raw_course = clean_text(client.get_course(course_id))
         course = (parse_course(raw_course), raw_course)
     note("assignments")
-    raw_groups = clean_text(client.assignment_groups(course_id))
-    groups, assignments = _split_groups(raw_groups)
-    readings = find_readings(
-        [a for a, _ in assignments],
-        [g for g, _ in groups],
-        rules.syllabus,
-        group_name=rules.group_name,
-        match_titles=rules.match_titles,
-        explicit_ids=rules.explicit_ids,
-    )
+    groups, assignments = _split_groups(clean_text(client.assignment_groups(course_id)))
+    readings = _readings(groups, assignments, rules)
     total_id = next((a.id for a, _ in assignments if a.name == rules.total_assignment), None)
     pulled_ids = _pulled_ids(assignments, readings.reading_ids, total_id)
     wanted = set(pulled_ids)
@@ -199,24 +197,14 @@ def pull_course(
         )
     else:
         raw_subs = client.student_submissions(course_id, pulled_ids, included) if included else []
-    # `student_ids[]=all` also returns the test student and non-active enrollments (gotcha 10).
-    enrolled = set(included)
-    parsed, bad = usable_submissions(raw_subs)
-    submissions = [pair for pair in _dedupe(parsed) if pair[0].student_id in enrolled]
-    missing = _missing_pairs(
+    # Canvas keeps a row for every assigned student: rows neither pulled nor stored are
+    # asked for directly, and what is still not sent stays unknown (`Pulled.unseen`).
+    gaps = _Gaps(
         [s for s, _ in students if s.included],
         [a for a, _ in assignments if a.id in set(readings.reading_ids) and a.id in wanted],
-        {(sub.student_id, sub.assignment_id) for sub, _ in submissions}
-        | (state.known_pairs if incremental else frozenset()),
+        state.known_pairs if incremental else frozenset(),
     )
-    if missing:
-        note("missing submissions")
-        more, bad_more = usable_submissions(_refetch(client, course_id, missing))
-        bad += bad_more
-        submissions = [
-            pair for pair in _dedupe([*submissions, *more]) if pair[0].student_id in enrolled
-        ]
-        missing -= {(sub.student_id, sub.assignment_id) for sub, _ in more}
+    submissions, bad, missing = gaps.fill(client, course_id, raw_subs, note)
     findings = list({f.key: f for f in [*findings, *bad]}.values())
     return Pulled(
         mode="incremental" if incremental else "full",
@@ -238,20 +226,66 @@ def pull_course(
     )
 
 
-def _missing_pairs(
-    included: Sequence[Student], readings: Sequence[Assignment], have: set[tuple[int, int]]
-) -> set[tuple[int, int]]:
-    """Included (student, reading) pairs Canvas should have a row for that we do not hold.
+def _readings(
+    groups: Sequence[tuple[AssignmentGroup, dict[str, Any]]],
+    assignments: Sequence[tuple[Assignment, dict[str, Any]]],
+    rules: ReadingRules,
+) -> ReadingMatch:
+    return find_readings(
+        [a for a, _ in assignments],
+        [g for g, _ in groups],
+        rules.syllabus,
+        group_name=rules.group_name,
+        match_titles=rules.match_titles,
+        explicit_ids=rules.explicit_ids,
+    )
 
-    canvas-lms lib/submission_lifecycle_manager.rb keeps a row for every student an assignment
-    is assigned to (policy `assigned_to`, after lib/effective_due_dates.rb).
-    """
-    return {
-        (student.id, reading.id)
-        for reading in readings
-        for student in included
-        if (student.id, reading.id) not in have and assigned_to(reading, student)
-    }
+
+@dataclass(frozen=True)
+class _Gaps:
+    """The included students and readings of a pull, and the rows already stored."""
+
+    included: Sequence[Student]
+    readings: Sequence[Assignment]
+    stored: frozenset[tuple[int, int]]
+
+    def fill(
+        self,
+        client: CanvasSource,
+        course_id: int,
+        raw_subs: Sequence[dict[str, Any]],
+        note: Callable[[str], None],
+    ) -> tuple[list[tuple[Submission, dict[str, Any]]], list[Finding], set[tuple[int, int]]]:
+        """(usable rows, unusable_record findings, pairs still not seen).
+
+        Canvas keeps a row for every assigned student (canvas-lms
+        lib/submission_lifecycle_manager.rb): a pair with no row, stored or pulled, is asked
+        for directly; what Canvas still does not send stays unknown.
+        """
+        # `student_ids[]=all` also returns the test student and non-active enrollments.
+        enrolled = {s.id for s in self.included}
+        parsed, bad = usable_submissions(raw_subs)
+        rows = [pair for pair in _dedupe(parsed) if pair[0].student_id in enrolled]
+        missing = self.missing({(sub.student_id, sub.assignment_id) for sub, _ in rows})
+        if missing:
+            note("missing submissions")
+            more, bad_more = usable_submissions(_refetch(client, course_id, missing))
+            bad += bad_more
+            more = [pair for pair in more if pair[0].student_id in enrolled]
+            rows = _dedupe([*rows, *more])
+            missing -= {(sub.student_id, sub.assignment_id) for sub, _ in more}
+        return rows, bad, missing
+
+    def missing(self, pulled: set[tuple[int, int]]) -> set[tuple[int, int]]:
+        """Included (student, reading) pairs Canvas should have a row for that we lack: the
+        reading is assigned to the student (policy `assigned_to`, lib/effective_due_dates.rb)."""
+        have = pulled | self.stored
+        return {
+            (student.id, reading.id)
+            for reading in self.readings
+            for student in self.included
+            if (student.id, reading.id) not in have and assigned_to(reading, student)
+        }
 
 
 def _refetch(

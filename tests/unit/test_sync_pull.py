@@ -1,0 +1,121 @@
+"""The pull's completeness step with a fake Canvas (issue 9): rows a list did not bring are
+asked for directly, one reading and at most REFETCH_CHUNK students a request; what Canvas still
+does not send is unseen, and unusable records are reported."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from canvas_sync.domain import Kind
+from canvas_sync.sync import REFETCH_CHUNK, ReadingRules, SyncState, pull_course
+
+READINGS = [11, 12]
+STUDENTS = list(range(1, 121))
+
+
+class FakeCanvas:
+    """A course of 120 students and two readings whose big lists lose some rows."""
+
+    def __init__(self, lost: set[tuple[int, int]], gone: set[tuple[int, int]]) -> None:
+        self.lost = lost  # missing from the big list, there when asked directly
+        self.gone = gone  # never sent
+        self.direct: list[tuple[list[int], list[int]]] = []
+
+    def get_course(self, course_id: int) -> dict[str, Any]:
+        return {"id": course_id, "name": "CS 598"}
+
+    def assignment_groups(self, course_id: int) -> list[dict[str, Any]]:
+        assignments = [
+            {"id": a, "name": f"Summary {a}", "assignment_group_id": 7, "points_possible": 10}
+            for a in READINGS
+        ]
+        return [{"id": 7, "name": "Reading Summaries", "assignments": assignments}]
+
+    def enrollments(self, course_id: int) -> list[dict[str, Any]]:
+        users = [{"id": s, "name": f"S{s}", "sortable_name": f"S{s}"} for s in STUDENTS]
+        return [{"id": 5000 + u["id"], "user": u, "enrollment_state": "active"} for u in users]
+
+    def late_policy(self, course_id: int) -> dict[str, Any] | None:
+        return None
+
+    def student_submissions(
+        self,
+        course_id: int,
+        assignment_ids: Sequence[int],
+        student_ids: Sequence[int] | None = None,
+        *,
+        submitted_since: datetime | None = None,
+        graded_since: datetime | None = None,
+    ) -> list[dict[str, Any]]:
+        students = list(student_ids or STUDENTS)
+        small = len(assignment_ids) == 1 and len(students) <= REFETCH_CHUNK
+        if small:
+            self.direct.append((list(assignment_ids), students))
+        skip = self.gone | (set() if small else self.lost)
+        return [
+            {"id": 100 * s + a, "user_id": s, "assignment_id": a, "workflow_state": "unsubmitted"}
+            for a in assignment_ids
+            for s in students
+            if (s, a) not in skip
+        ]
+
+
+RULES = ReadingRules(syllabus=(), match_titles=False)
+
+
+def test_rows_a_list_lost_are_recovered_and_the_rest_are_unseen() -> None:
+    lost = {(s, 11) for s in range(1, 61)} | {(7, 12)}
+    gone = {(100, 12), (101, 12)}
+    canvas = FakeCanvas(lost, gone)
+    pulled = pull_course(canvas, 598, SyncState(), RULES)
+    pairs = {(sub.student_id, sub.assignment_id) for sub, _ in pulled.submissions}
+    assert lost <= pairs and not gone & pairs
+    assert pulled.unseen == gone
+    assert len(pairs) == 2 * len(STUDENTS) - len(gone)
+    # Per reading, at most REFETCH_CHUNK students a request: each answer fits on one page.
+    assert all(len(ids) <= REFETCH_CHUNK and len(a) == 1 for a, ids in canvas.direct)
+    asked = {(s, a[0]) for a, ids in canvas.direct for s in ids}
+    assert asked == lost | gone
+
+
+def test_stored_rows_are_not_asked_for_again_on_an_incremental_pull() -> None:
+    canvas = FakeCanvas(set(), set())
+    full = pull_course(canvas, 598, SyncState(), RULES)
+    assert canvas.direct == [] and full.unseen == frozenset()
+    known = frozenset((sub.student_id, sub.assignment_id) for sub, _ in full.submissions)
+    state = SyncState(
+        has_course=True,
+        submitted_watermark=datetime.fromisoformat("2026-05-01T00:00:00+00:00"),
+        reading_fingerprints=full.fingerprints,
+        known_student_ids=frozenset(STUDENTS),
+        known_pairs=known - {(3, 11)},
+    )
+    canvas.gone = {(s, a) for s in STUDENTS for a in READINGS}  # since-queries bring nothing
+    incremental = pull_course(canvas, 598, state, RULES)
+    assert incremental.mode == "incremental"
+    assert canvas.direct == [([11], [3])] and incremental.unseen == {(3, 11)}
+
+
+def test_an_unusable_record_is_reported_and_its_cell_unseen() -> None:
+    canvas = FakeCanvas(set(), set())
+    original = canvas.student_submissions
+
+    def broken(*args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        rows = original(*args, **kwargs)
+        for row in rows:
+            if (row["user_id"], row["assignment_id"]) == (5, 12):
+                row["score"] = "abc"
+        return rows
+
+    canvas.student_submissions = broken  # type: ignore[method-assign]
+    pulled = pull_course(canvas, 598, SyncState(), RULES)
+    (finding,) = pulled.findings
+    assert (finding.kind, finding.student_id, finding.assignment_id) == (
+        Kind.UNUSABLE_RECORD,
+        5,
+        12,
+    )
+    assert "score = 'abc'" in finding.message and finding.canvas_value == "score='abc'"
+    assert pulled.unseen == {(5, 12)}
