@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from canvas_sync.canvas import parse_submission, parse_time
+from canvas_sync.canvas import parse_assignment, parse_submission, parse_time
 from canvas_sync.domain import Finding, Kind, Submission
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "submission_problem",
     "unusable",
     "usable_enrollments",
+    "usable_groups",
     "usable_submissions",
     "valid_id",
 ]
@@ -125,13 +126,22 @@ def abs_id(value: Any) -> Any:
 
 
 def unusable(what: str, raw: Json, field: str, value: Any) -> Finding:
-    """The `unusable_record` finding for one skipped record."""
+    """The `unusable_record` finding for one skipped record: `raw`'s `id`, `user_id` and
+    `assignment_id` name the record, its student and its assignment when they are usable."""
     student = valid_id(raw.get("user_id"))
     assignment = valid_id(raw.get("assignment_id"))
     record = valid_id(raw.get("id"))
-    who = f"student {student}" if student is not None else "an unknown student"
-    where = f"assignment {assignment}" if assignment is not None else "an unknown assignment"
-    number = f" {record}" if record is not None else ""
+    named = what + (f" {record}" if record is not None else "")
+    if "user_id" in raw or what == "submission":
+        named += f" of student {student}" if student is not None else " of an unknown student"
+    if what == "submission":
+        named += (
+            f" for assignment {assignment}"
+            if assignment is not None
+            else " for an unknown assignment"
+        )
+    elif assignment is not None:
+        named += f" {assignment}"
     shown = _shown(value)
     return Finding(
         kind=Kind.UNUSABLE_RECORD,
@@ -140,9 +150,8 @@ def unusable(what: str, raw: Json, field: str, value: Any) -> Finding:
         canvas_value=f"{field}={shown}"[:255],
         expected_value=None,
         message=(
-            f"Unusable Canvas record: {what}{number} of {who} for {where} has {field} = "
-            f"{shown}; it was skipped and its grade is left alone until Canvas sends a "
-            "usable one."
+            f"Unusable Canvas record: {named} has {field} = {shown}; it was skipped and its "
+            "grades are left alone until Canvas sends a usable one."
         ),
     )
 
@@ -180,10 +189,52 @@ def usable_enrollments(raws: Iterable[Json]) -> tuple[list[dict[str, Any]], list
         user = raw.get("user") if isinstance(raw.get("user"), dict) else {}
         uid = user.get("id", raw.get("user_id"))
         if valid_id(uid) is None:
-            findings.append(unusable("enrollment", {"id": raw.get("id")}, "user_id", uid))
+            findings.append(
+                unusable("enrollment", {"id": raw.get("id"), "user_id": uid}, "user_id", uid)
+            )
             continue
         for key in ("name", "sortable_name", "short_name"):
             if isinstance(user.get(key), str) and len(user[key]) > NAME_LENGTH:
                 user[key] = user[key][: NAME_LENGTH - 1] + "…"
+        kept.append(raw)
+    return kept, findings
+
+
+def _assignment_problem(raw: Json) -> tuple[str, Any] | None:
+    if valid_id(raw.get("id")) is None:
+        return "id", raw.get("id")
+    if _bad_number(raw.get("points_possible")):
+        return "points_possible", raw.get("points_possible")
+    for name in ("due_at", "unlock_at", "lock_at"):
+        if _bad_time(raw.get(name)):
+            return name, raw.get(name)
+    try:
+        parse_assignment(raw)
+    except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
+        return "record", f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def usable_groups(raws: Iterable[Json]) -> tuple[list[dict[str, Any]], list[Finding]]:
+    """Assignment groups with their unusable assignments (or the whole group, when its own id
+    is unusable) left out and reported; names cut to fit."""
+    kept: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for original in raws:
+        raw = clean_text(dict(original))
+        if valid_id(raw.get("id")) is None:
+            findings.append(unusable("assignment group", {}, "id", raw.get("id")))
+            continue
+        assignments = []
+        for item in raw.get("assignments") or []:
+            if isinstance(item.get("name"), str) and len(item["name"]) > NAME_LENGTH:
+                item["name"] = item["name"][: NAME_LENGTH - 1] + "…"
+            problem = _assignment_problem(item)
+            if problem is None:
+                assignments.append(item)
+            else:
+                findings.append(unusable("assignment", {"assignment_id": item.get("id")}, *problem))
+        if "assignments" in raw:
+            raw["assignments"] = assignments
         kept.append(raw)
     return kept, findings

@@ -47,7 +47,12 @@ from canvas_sync.domain import (
     Submission,
 )
 from canvas_sync.policy import assigned_to
-from canvas_sync.sync.checks import clean_text, usable_enrollments, usable_submissions
+from canvas_sync.sync.checks import (
+    clean_text,
+    usable_enrollments,
+    usable_groups,
+    usable_submissions,
+)
 from canvas_sync.sync.discover import ReadingMatch, SyllabusReading, find_readings
 
 __all__ = [
@@ -177,7 +182,8 @@ def pull_course(
         raw_course = clean_text(client.get_course(course_id))
         course = (parse_course(raw_course), raw_course)
     note("assignments")
-    groups, assignments = _split_groups(clean_text(client.assignment_groups(course_id)))
+    raw_groups, bad_groups = usable_groups(client.assignment_groups(course_id))
+    groups, assignments = _split_groups(raw_groups)
     readings = _readings(groups, assignments, rules)
     total_id = next((a.id for a, _ in assignments if a.name == rules.total_assignment), None)
     pulled_ids = _pulled_ids(assignments, readings.reading_ids, total_id)
@@ -205,7 +211,7 @@ def pull_course(
         state.known_pairs if incremental else frozenset(),
     )
     submissions, bad, missing = gaps.fill(client, course_id, raw_subs, note)
-    findings = list({f.key: f for f in [*findings, *bad]}.values())
+    findings = list({f.key: f for f in [*bad_groups, *findings, *bad]}.values())
     return Pulled(
         mode="incremental" if incremental else "full",
         course=course,

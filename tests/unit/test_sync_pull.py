@@ -119,3 +119,20 @@ def test_an_unusable_record_is_reported_and_its_cell_unseen() -> None:
     )
     assert "score = 'abc'" in finding.message and finding.canvas_value == "score='abc'"
     assert pulled.unseen == {(5, 12)}
+
+
+def test_an_unusable_assignment_is_left_out_and_reported() -> None:
+    canvas = FakeCanvas(set(), set())
+    groups = canvas.assignment_groups(598)
+    groups[0]["assignments"][1]["points_possible"] = "ten"
+    groups[0]["assignments"].append({"id": 2**70, "name": "Summary X"})
+    groups[0]["assignments"][0]["name"] = "S" * 500
+    canvas.assignment_groups = lambda course_id: groups  # type: ignore[method-assign]
+    pulled = pull_course(canvas, 598, SyncState(), RULES)
+    assert [a.id for a, _ in pulled.assignments] == [11]
+    assert len(pulled.assignments[0][0].name) == 400
+    messages = sorted(f.message for f in pulled.findings)
+    assert [f.kind for f in pulled.findings] == [Kind.UNUSABLE_RECORD] * 2
+    assert messages[0].startswith("Unusable Canvas record: assignment 12 has points_possible")
+    assert messages[1].startswith(f"Unusable Canvas record: assignment has id = {2**70}")
+    assert {sub.assignment_id for sub, _ in pulled.submissions} == {11}
