@@ -66,9 +66,26 @@ def sync_cmd(app: AppContext, full: bool) -> None:
     show_default=True,
     help="The token the simulator accepts (or $CANVAS_TOKEN).",
 )
+@click.option(
+    "--drop-link-header",
+    is_flag=True,
+    help="Act like a proxy that strips Link headers (lists look one page long).",
+)
+@click.option(
+    "--old-limits",
+    is_flag=True,
+    help="Act like an older Canvas: 50 rows a page and 50 student_ids a request.",
+)
 @handle_errors
 def simulate_cmd(
-    port: int, students: int, latency_ms: int, faults: float, seed: int, token: str
+    port: int,
+    students: int,
+    latency_ms: int,
+    faults: float,
+    seed: int,
+    token: str,
+    drop_link_header: bool,
+    old_limits: bool,
 ) -> None:
     """Run the bundled Canvas simulator with the CS 598 course until Ctrl-C.
 
@@ -79,6 +96,9 @@ def simulate_cmd(
     sim = Simulator(
         students=students, latency_ms=latency_ms, fault_rate=faults, fault_seed=seed, token=token
     )
+    sim.drop_link_header = drop_link_header
+    if old_limits:
+        sim.state.api_limit = 50
     url = sim.start(port=port)
     click.echo(f"Canvas simulator at {url} (course {sim.course_id}, {students} students).")
     click.echo("Use it with CANVAS_URL set to that address and CANVAS_TOKEN set to its token.")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from canvas_sync.canvas import CanvasClient, parse_submission
+from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, records, repo
 from canvas_sync.db import journal as jr
 from canvas_sync.domain import DiscrepancyRecord, Kind
@@ -35,6 +35,7 @@ from canvas_sync.push.apply import Hook
 from canvas_sync.service.core import evaluate, make_client, open_database, sync
 from canvas_sync.service.targets import Targets, ensure_targets
 from canvas_sync.settings import Settings
+from canvas_sync.sync import usable_submissions
 
 __all__ = [
     "PushSummary",
@@ -195,11 +196,11 @@ def _store_overrides(database: Database, course_id: int, plan: PushPlan, now: da
 def _store_fresh(database: Database, course_id: int, raw: Sequence[dict[str, Any]]) -> None:
     """Keep the database equal to Canvas after a push, so the next plan starts from the truth."""
     if raw:
-        by_id = {int(r["id"]): r for r in raw}
+        # An unusable record is left out here; the next sync reports it (unusable_record).
+        rows, _unusable = usable_submissions(raw)
+        by_id = {sub.id: (sub, r) for sub, r in rows}
         with database.transaction() as session:
-            repo.save_submissions(
-                session, course_id, [(parse_submission(r), r) for r in by_id.values()]
-            )
+            repo.save_submissions(session, course_id, list(by_id.values()))
 
 
 def plan_push(

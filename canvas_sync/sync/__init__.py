@@ -1,5 +1,6 @@
 """Pulling a course from Canvas: reading discovery and the watermarked pull."""
 
+from canvas_sync.sync.checks import usable_submissions
 from canvas_sync.sync.discover import ReadingMatch, SyllabusReading, find_readings, normalize_title
 from canvas_sync.sync.pull import (
     OVERLAP,
@@ -27,4 +28,5 @@ __all__ = [
     "merge_enrollments",
     "normalize_title",
     "pull_course",
+    "usable_submissions",
 ]
