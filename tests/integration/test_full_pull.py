@@ -9,18 +9,23 @@ had a full pull. On the simulator over real HTTP, SQLite and PostgreSQL.
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 from integration_helpers import canvas_env
+from werkzeug.test import Client
 
 from canvas_sync import service
 from canvas_sync.db import Database, records, repo
 from canvas_sync.service import daemon as jobs
 from canvas_sync.settings import Settings, load_settings, shipped_config
 from canvas_sync.simulator import READING_IDS, TA_TOKEN, Simulator
+from canvas_sync.web import Dashboard
 
 NOW = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
 TOKEN = "sim-token"
@@ -96,3 +101,14 @@ def test_cleared_grade_and_unexcuse_are_caught_by_the_scheduled_full_pull(
     view = service.status([settings]).courses[0]
     assert view.last_full_pull is not None and view.full_pull_due is not None
     assert (view.full_pull_due - view.last_full_pull).total_seconds() == 24 * 3600
+    shown = subprocess.run(
+        [sys.executable, "-m", "canvas_sync", "--config", str(shipped_config()), "status"],
+        env={**os.environ, **env, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert f"Last full pull: {view.last_full_pull:%Y-%m-%d %H:%M:%S}Z" in shown
+    assert "incremental" in shown and "full" in shown
+    page = Client(Dashboard([settings])).get("/").get_data(as_text=True)
+    assert "Last full pull: " in page and "never" not in page.split("Last full pull: ")[1][:20]
