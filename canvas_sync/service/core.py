@@ -68,16 +68,23 @@ class SyncSummary:
     at_risk: int
     provisional: int
     open_by_severity: dict[str, int]
+    # Included (student, reading) rows Canvas did not send, even when asked directly.
+    unseen: int = 0
 
     def line(self) -> str:
         sev = self.open_by_severity
+        unseen = (
+            f" Not seen in Canvas: {self.unseen} submissions (left alone until seen)."
+            if self.unseen
+            else ""
+        )
         return (
             f"Synced ({self.mode}): {self.students} students, {self.readings} readings, "
             f"{self.submissions} submissions, {self.changed} changed rows, "
             f"{self.requests} requests, {self.seconds:.1f} s. "
             f"At risk: {self.at_risk}, provisional totals: {self.provisional}. "
             f"Open discrepancies: {sev.get('error', 0)} error, {sev.get('warning', 0)} warning, "
-            f"{sev.get('info', 0)} info."
+            f"{sev.get('info', 0)} info.{unseen}"
         )
 
 
@@ -314,6 +321,7 @@ def _summary(
         at_risk=sum(1 for r in results if r.at_risk),
         provisional=sum(1 for r in results if r.provisional),
         open_by_severity=open_counts,
+        unseen=sum(r.unknown_count for r in results),
     )
 
 

@@ -125,7 +125,8 @@ def test_rows_canvas_never_sends_are_unknown_and_never_zeroed(
     for key in gone:
         del sim.state.submissions[key]
     settings = make_settings(sim, database_url)
-    service.sync(settings, now=lambda: NOW)
+    summary = service.sync(settings, now=lambda: NOW)
+    assert summary.unseen == len(gone) and f"Not seen in Canvas: {len(gone)}" in summary.line()
     direct = [
         query
         for method, path, query, _ in sim.request_log
