@@ -352,3 +352,18 @@ def test_evaluation_keeps_a_freeze_the_program_made() -> None:
         assert gc.isenabled()
     finally:
         gc.unfreeze()
+
+
+def test_override_dates_resolve_as_canvas_does() -> None:
+    """canvas-lms lib/effective_due_dates.rb: an override without `due_at` gives the
+    assignment's date (not "no due date"); a Course override applies below sections; an
+    override that does set "no due date" still wins its level."""
+    later = START + timedelta(days=4)
+    keeps = Override(1, 100, None, student_ids=(5,), due_at_overridden=False)
+    course = Override(2, 100, later, course_id=598)
+    undated = Override(3, 100, None, student_ids=(5,))
+    cases = [((keeps,), START), ((course,), later), ((keeps, course), START), ((undated,), None)]
+    for overrides, expected in cases:
+        reading = Assignment(100, "Reading 0", 7, 10.0, START, overrides=overrides)
+        result = evaluate_student(ADA, (reading,), {}, now=NOW, config=BEST)
+        assert result.readings[0].due_at == expected, overrides
