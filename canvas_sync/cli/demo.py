@@ -79,3 +79,9 @@ def _demo_push(app: AppContext, settings: Settings) -> None:
         f"Second push: {again.planned} changes, {again.write_requests} write requests "
         "(Canvas already holds the policy's grades)."
     )
+    after = service.sync(settings, trigger="demo")
+    sev = after.open_by_severity
+    click.echo(
+        f"Sync after the push: open discrepancies: {sev.get('error', 0)} error, "
+        f"{sev.get('warning', 0)} warning, {sev.get('info', 0)} info."
+    )

@@ -128,7 +128,14 @@ class ReadingChecks:
                 and (found := _score_finding(reading, rule, score)) is not None
             ):
                 append(found)
-            if sub is not None and sub.rubric_assessment:
+            # A reading the policy zeroes (late or missing) is not checked against its rubric:
+            # after push writes that 0, the items still add up to the grade it replaced.
+            if (
+                sub is not None
+                and sub.rubric_assessment
+                and status is not _LATE
+                and status is not _MISSING
+            ):
                 assessment, rubric = sub.rubric_assessment, rule.rubric
                 # What the grader entered (before any Late Policy deduction) is what the
                 # rubric adds up to.

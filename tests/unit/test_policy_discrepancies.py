@@ -199,6 +199,19 @@ CASES: list[tuple[str, Kind, Callable[[], Case], tuple[str | None, str | None] |
         ("8", "9"),
     ),
     (
+        # Push wrote the policy's 0 over a late 8: the items no longer sum, and that is fine.
+        "rubric-late-zeroed-by-policy",
+        Kind.RUBRIC_MISMATCH,
+        lambda: Case((sub(submitted_at=LATE, score=0.0, rubric_assessment=rubric(2, 2, 2, 1, 1)),)),
+        None,
+    ),
+    (
+        "rubric-missing-zeroed-by-policy",
+        Kind.RUBRIC_MISMATCH,
+        lambda: Case((sub(submitted_at=None, score=0.0, rubric_assessment=rubric(2, 2, 2, 1, 1)),)),
+        None,
+    ),
+    (
         "rubric-comment-only",
         Kind.RUBRIC_MISMATCH,
         lambda: Case((sub(score=7.0, rubric_assessment=rubric(None, None)),)),
