@@ -77,6 +77,7 @@ class Kind(enum.Enum):
     GROUP_RULE_MISMATCH = "group_rule_mismatch"
     ASSIGNMENT_MISSING = "assignment_missing"
     LATE_POLICY_CONFLICT = "late_policy_conflict"
+    POOL_MISMATCH = "pool_mismatch"
 
     @property
     def severity(self) -> Severity:
@@ -99,6 +100,7 @@ KIND_SEVERITY: dict[Kind, Severity] = {
     Kind.GROUP_RULE_MISMATCH: Severity.WARNING,
     Kind.ASSIGNMENT_MISSING: Severity.ERROR,
     Kind.LATE_POLICY_CONFLICT: Severity.WARNING,
+    Kind.POOL_MISMATCH: Severity.ERROR,
 }
 
 

@@ -17,7 +17,7 @@ from canvas_sync.domain import (
 from ._build import FindingFields, finding
 from ._text import Clock, clip, format_score, utc_iso
 
-__all__ = ["course_findings"]
+__all__ = ["course_findings", "pool_mismatch"]
 
 
 def course_findings(
@@ -138,3 +138,30 @@ def _late_policy_conflict(policy: LatePolicy) -> Iterator[FindingFields]:
             f"Late policy conflict: the Canvas course Late Policy deducts points too "
             f"({', '.join(active)}); turn it off so late work is not penalised twice.",
         )
+
+
+def pool_mismatch(
+    pool: int, configured: int | None, extras: Sequence[str], missing: Sequence[str]
+) -> Iterator[FindingFields]:
+    """pool_mismatch: the pool found in Canvas is not the configured readings, in number.
+
+    An extra assignment in the reading group (say, a total Canvas put there) would count as a
+    reading and change every total, so this is an error and push refuses to run until it is
+    fixed. Names the extra assignments and the configured readings with no assignment.
+    """
+    if configured is None or pool == configured:
+        return
+    parts = [f"{pool} readings in Canvas, {configured} configured"]
+    if extras:
+        parts.append("extra: " + ", ".join(repr(n) for n in extras))
+    if missing:
+        parts.append("missing: " + ", ".join(repr(t) for t in missing))
+    yield finding(
+        Kind.POOL_MISMATCH,
+        None,
+        None,
+        str(pool),
+        str(configured),
+        f"Pool mismatch: {'; '.join(parts)}; move or remove the extra assignments (or fix the "
+        "readings in the config) so the pool is the configured readings.",
+    )

@@ -131,6 +131,7 @@ def _rules(settings: Settings) -> ReadingRules:
         match_titles=settings.match_titles,
         explicit_ids=settings.reading_ids,
         total_assignment=settings.total_assignment,
+        exclude=(settings.total_column,),
     )
 
 
@@ -332,6 +333,7 @@ def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Eval
         group_name=settings.readings_group,
         match_titles=settings.match_titles,
         explicit_ids=settings.reading_ids,
+        exclude_names=(settings.total_assignment, settings.total_column),
     )
     by_id = {a.id: a for a in assignments}
     readings = tuple(by_id[i] for i in match.reading_ids)
@@ -365,6 +367,8 @@ def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Eval
         reading_group_id=match.group_id,
         total_scores=total_scores,
         time_zone=settings.time_zone,
+        configured_pool=len(settings.readings) or None,
+        extra_readings=match.extra_names,
     )
     return Evaluation(snapshot, match, results, findings)
 

@@ -96,6 +96,8 @@ class ReadingRules:
     match_titles: bool = True
     explicit_ids: tuple[int, ...] = ()
     total_assignment: str = "Reading Summaries Total"
+    #: Names that are never readings: the service's own total assignment and column.
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass
@@ -165,6 +167,7 @@ def pull_course(
         group_name=rules.group_name,
         match_titles=rules.match_titles,
         explicit_ids=rules.explicit_ids,
+        exclude_names=(rules.total_assignment, *rules.exclude),
     )
     total_id = next((a.id for a, _ in assignments if a.name == rules.total_assignment), None)
     pulled_ids = _pulled_ids(assignments, readings.reading_ids, total_id)

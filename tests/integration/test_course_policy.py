@@ -74,7 +74,7 @@ def course(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Settings, service.Evaluation]]:
     path: Path = tmp_path_factory.mktemp("course") / "course.db"
-    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as sim:
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN, total_assignment=True) as sim:
         env = {
             "CANVAS_URL": sim.base_url,
             "CANVAS_TOKEN": TOKEN,

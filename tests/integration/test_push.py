@@ -47,7 +47,7 @@ def make_settings(sim: Simulator, database_url: str, **changes: Any) -> Settings
 
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
-    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as simulator:
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN, total_assignment=True) as simulator:
         yield simulator
 
 
@@ -71,7 +71,7 @@ def baseline(
         url = postgres_databases.create()
     else:
         url = f"sqlite:///{tmp_path_factory.mktemp('push') / 'base.db'}"
-    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as first:
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN, total_assignment=True) as first:
         service.sync(make_settings(first, url), now=lambda: NOW)
     yield url
     if request.param == "postgresql":
@@ -328,7 +328,9 @@ def test_push_killed_mid_flight_converges_on_the_next_push(tmp_path: Path) -> No
     `sent`, Progress not yet confirmed); the next push reconciles from Canvas, sends nothing
     twice and posts no comment twice."""
     url = f"sqlite:///{tmp_path / 'killed.db'}"
-    with Simulator(students=40, seed=598, now=NOW, token=TOKEN, latency_ms=15) as slow:
+    with Simulator(
+        students=40, seed=598, now=NOW, token=TOKEN, latency_ms=15, total_assignment=True
+    ) as slow:
         settings = make_settings(slow, url)
         service.sync(settings, now=lambda: NOW)
         env = {

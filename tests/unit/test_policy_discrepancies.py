@@ -374,6 +374,23 @@ CASES: list[tuple[str, Kind, Callable[[], Case], tuple[str | None, str | None] |
         None,
     ),
     ("no-late-policy", Kind.LATE_POLICY_CONFLICT, lambda: Case((sub(),)), None),
+    (
+        # The total assignment landed in the reading group: one reading too many.
+        "pool-larger-than-configured",
+        Kind.POOL_MISMATCH,
+        lambda: Case(
+            (sub(),),
+            readings=(READING, FIVE[0]),
+            kwargs={"configured_pool": 1, "extra_readings": ("Reading Summaries Total",)},
+        ),
+        ("2", "1"),
+    ),
+    (
+        "pool-as-configured",
+        Kind.POOL_MISMATCH,
+        lambda: Case((sub(),), kwargs={"configured_pool": 1}),
+        None,
+    ),
 ]
 
 STUDENT_KINDS = {Kind.OVER_SUBMITTED, Kind.AT_RISK, Kind.TOTAL_MISMATCH}
@@ -381,6 +398,7 @@ COURSE_KINDS = {
     Kind.GROUP_RULE_MISMATCH,
     Kind.ASSIGNMENT_MISSING,
     Kind.LATE_POLICY_CONFLICT,
+    Kind.POOL_MISMATCH,
 }
 
 
@@ -507,3 +525,19 @@ def test_long_values_are_clipped_to_the_stored_width() -> None:
     assert finding.expected_value.endswith("…")
     assert all(t in finding.message for t in titles)
     assert "19 readings" in finding.message
+
+
+def test_pool_mismatch_names_the_extra_and_the_missing_assignments() -> None:
+    case = Case(
+        (sub(),),
+        readings=(READING, FIVE[0]),
+        kwargs={
+            "configured_pool": 3,
+            "extra_readings": ("Reading Summaries Total",),
+            "unmatched_titles": ("LoRA", "AWQ"),
+        },
+    )
+    (found,) = [f for f in case.run() if f.kind is Kind.POOL_MISMATCH]
+    assert found.severity is Severity.ERROR
+    assert "'Reading Summaries Total'" in found.message
+    assert "'LoRA', 'AWQ'" in found.message
