@@ -78,6 +78,7 @@ class Kind(enum.Enum):
     ASSIGNMENT_MISSING = "assignment_missing"
     LATE_POLICY_CONFLICT = "late_policy_conflict"
     POOL_MISMATCH = "pool_mismatch"
+    MISSING_POLICY_CONFLICT = "missing_policy_conflict"
 
     @property
     def severity(self) -> Severity:
@@ -101,6 +102,7 @@ KIND_SEVERITY: dict[Kind, Severity] = {
     Kind.ASSIGNMENT_MISSING: Severity.ERROR,
     Kind.LATE_POLICY_CONFLICT: Severity.WARNING,
     Kind.POOL_MISMATCH: Severity.ERROR,
+    Kind.MISSING_POLICY_CONFLICT: Severity.WARNING,
 }
 
 

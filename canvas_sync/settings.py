@@ -118,6 +118,8 @@ class _Push(_Strict):
     total_column: str = "Counted reading summaries"
     comment_missing: bool = False
     progress_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Push even though the Canvas course Late Policy deducts from late work too.
+    allow_canvas_late_policy: bool = False
 
 
 class _Schedule(_Strict):
@@ -176,6 +178,7 @@ class Settings:
     total_column: str = "Counted reading summaries"
     comment_missing: bool = False
     progress_timeout: float = 120.0
+    allow_canvas_late_policy: bool = False
     interval_minutes: float = 30.0
     after_due_minutes: float = 5.0
     lock_wait_seconds: float = 60.0
@@ -308,6 +311,7 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         total_column=parsed.push.total_column,
         comment_missing=parsed.push.comment_missing,
         progress_timeout=parsed.push.progress_timeout_seconds,
+        allow_canvas_late_policy=parsed.push.allow_canvas_late_policy,
         interval_minutes=parsed.schedule.interval_minutes,
         after_due_minutes=parsed.schedule.after_due_minutes,
         lock_wait_seconds=parsed.schedule.lock_wait_seconds,

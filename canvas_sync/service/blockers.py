@@ -1,7 +1,10 @@
 """What stops a push before it plans anything: facts that would make its grades wrong.
 
 A `pool_mismatch` (the pool is not the configured readings) would put a wrong total in every
-student's gradebook; push refuses until it is fixed. One sentence, exit code 2.
+student's gradebook; push refuses until it is fixed. A `late_policy_conflict` (Canvas's own
+Late Policy deducts from late work, API-written grades included, canvas-api.md §10 item 4)
+would penalise late work twice; push refuses unless `push.allow_canvas_late_policy` is set.
+One sentence, exit code 2.
 """
 
 from __future__ import annotations
@@ -24,4 +27,13 @@ def refuse_blocked_push(settings: Settings, findings: Iterable[Finding]) -> None
             f"Push refused: {pool.message.removeprefix('Pool mismatch: ').rstrip('.')} "
             "(pool_mismatch); push runs again once the next sync finds exactly the configured "
             "readings."
+        )
+    late = kinds.get(Kind.LATE_POLICY_CONFLICT)
+    if late is not None and not settings.allow_canvas_late_policy:
+        raise UsageError(
+            f"Push refused: the course's Canvas Late Policy also deducts from late work "
+            f"({late.canvas_value}), so late summaries would be penalised twice; turn off "
+            "'Automatically apply deduction to late submissions' in the Canvas Gradebook "
+            "settings (Late Policies tab), or set push.allow_canvas_late_policy = true to keep "
+            "both."
         )

@@ -15,6 +15,7 @@ from typing import Any
 
 from canvas_sync.simulator.records import Assignment, Submission
 from canvas_sync.simulator.state import CanvasState, SimError
+from canvas_sync.simulator.tardiness import is_late, points_deducted, seconds_late
 
 __all__ = ["LATE_POLICY_STATUSES", "apply_update", "as_bool", "bulk_job", "parse_posted_grade"]
 
@@ -94,7 +95,15 @@ def apply_update(
         sub.excused = False
     if "posted_grade" in data and excuse is not True:
         score = parse_posted_grade(data["posted_grade"], assignment)
-        unchanged = score == sub.entered_score and not sub.excused and sub.grader_id is not None
+        # The bulk job compares the resulting score, after the Late Policy deduction, with the
+        # current one (canvas-lms app/models/submission.rb `process_bulk_update`, canvas-api.md
+        # §10 item 21): with a 100% deduction, 0 over an entered 8 is "unchanged" and skipped.
+        unchanged = (
+            _after_deduction(state, assignment, sub, score)
+            == _after_deduction(state, assignment, sub, sub.entered_score)
+            and not sub.excused
+            and sub.grader_id is not None
+        )
         if not (skip_unchanged and unchanged):
             state.write_score(sub, score, grader_id, now)
             changed = changed or not unchanged
@@ -106,6 +115,20 @@ def apply_update(
     if text:
         state.add_comment(sub, grader_id, str(text), now)
     return changed
+
+
+def _after_deduction(
+    state: CanvasState, assignment: Assignment, sub: Submission, entered: float | None
+) -> float | None:
+    """The `score` Canvas would hold for `entered`: minus the Late Policy deduction, which
+    applies to API-written grades too (app/models/submission.rb `apply_late_policy`)."""
+    if entered is None:
+        return None
+    submitted = sub.submitted_at
+    late_seconds = seconds_late(sub, state.due_for(assignment, sub.user_id), state.now(), submitted)
+    late = is_late(sub, late_seconds, submitted)
+    deducted = points_deducted(state.late_policy, assignment, entered, late_seconds if late else 0)
+    return round(entered - (deducted or 0.0), 2)
 
 
 def bulk_job(

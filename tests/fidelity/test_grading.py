@@ -239,3 +239,27 @@ def test_state_api_mirrors_humans(sim: Simulator, http: httpx.Client) -> None:
         sim.state.grade(1028, R(1), 0.0, grader_id=2, comment="Late.")
     regraded = fetch(http, 1028, R(1))
     assert regraded["graded_at"] == "2026-05-20T17:00:00Z" and regraded["grader_id"] == 2
+
+
+def test_bulk_skips_a_zero_the_late_deduction_already_gives(
+    sim: Simulator, http: httpx.Client
+) -> None:
+    """100% late deduction: 1003's R3 (3 h late, entered 8) already scores 0, so a bulk 0 is
+    "unchanged" and skipped; entered_score stays 8 (submission.rb `process_bulk_update`)."""
+    with sim.state.lock:
+        policy = sim.state.late_policy
+        assert policy is not None
+        saved = policy.late_submission_deduction
+        policy.late_submission_deduction = 100.0
+    try:
+        before = fetch(http, 1003, R(3))
+        assert (before["entered_score"], before["score"]) == (8.0, 0.0)
+        body = {"grade_data": {str(R(3)): {"1003": {"posted_grade": "0"}}}}
+        done = poll(http, http.post("/courses/598/submissions/update_grades", json=body).json())
+        assert done["workflow_state"] == "completed"
+        after = fetch(http, 1003, R(3))
+        assert (after["entered_score"], after["score"]) == (8.0, 0.0)
+        assert after["graded_at"] == before["graded_at"] and after["grader_id"] == 2
+    finally:
+        with sim.state.lock:
+            policy.late_submission_deduction = saved

@@ -7,6 +7,7 @@ app/controllers/assignments_api_controller.rb `create`), so push must name a gro
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,7 @@ from canvas_sync.domain import Kind, Status
 from canvas_sync.errors import UsageError
 from canvas_sync.push import MARKER
 from canvas_sync.settings import Settings, load_settings, shipped_config
-from canvas_sync.simulator import TA_TOKEN, Simulator
+from canvas_sync.simulator import READING_IDS, TA_TOKEN, Simulator
 
 NOW = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
 TOKEN = "sim-token"
@@ -34,9 +35,15 @@ def sim() -> Iterator[Simulator]:
 
 
 @pytest.fixture
-def settings(sim: Simulator, database_url: str) -> Settings:
-    env = canvas_env(sim, TOKEN, database_url)
-    return load_settings(shipped_config(), env=env)
+def shipped(sim: Simulator, database_url: str) -> Settings:
+    """The shipped config as is: push stops on the course's Canvas Late Policy (10%/day)."""
+    return load_settings(shipped_config(), env=canvas_env(sim, TOKEN, database_url))
+
+
+@pytest.fixture
+def settings(shipped: Settings) -> Settings:
+    """The shipped config, allowing the course's Canvas Late Policy."""
+    return dataclasses.replace(shipped, allow_canvas_late_policy=True)
 
 
 def run_push(settings: Settings, **kw: Any) -> service.PushSummary:
@@ -116,3 +123,33 @@ def test_an_extra_assignment_in_the_pool_stops_push(sim: Simulator, settings: Se
     assert refused.value.exit_code == 2
     assert "'Week 3 quiz'" in str(refused.value) and "\n" not in str(refused.value)
     assert not [p for m, p in writes(sim) if p.endswith("/update_grades")]
+
+
+def test_a_canvas_late_policy_stops_push_by_default(sim: Simulator, shipped: Settings) -> None:
+    service.sync(shipped, now=lambda: NOW)
+    sim.reset_request_log()
+    with pytest.raises(UsageError) as refused:
+        run_push(shipped)
+    text = str(refused.value)
+    assert refused.value.exit_code == 2 and "\n" not in text
+    assert "Automatically apply deduction to late submissions" in text
+    assert "push.allow_canvas_late_policy" in text
+    assert not [p for m, p in writes(sim) if p.endswith("/update_grades")]
+
+
+def test_a_zero_canvas_already_gives_is_not_pushed_again(
+    sim: Simulator, settings: Settings
+) -> None:
+    """A 100% Canvas late deduction: late work already scores 0 with its entered grade kept;
+    Canvas skips posting 0 over it, so push must not plan it again and again."""
+    with sim.state.lock:
+        assert sim.state.late_policy is not None
+        sim.state.late_policy.late_submission_deduction = 100.0
+    service.sync(settings, now=lambda: NOW)
+    held = sim.state.submissions[(READING_IDS[2], 1003)]  # 1003's R3: 3 h late, graded 8
+    run_push(settings)
+    assert held.entered_score == 8.0
+    sim.reset_request_log()
+    second = run_push(settings)
+    assert second.planned == 0 and writes(sim) == []
+    assert not [d for d in service.list_discrepancies(settings) if d.kind is Kind.MANUAL_OVERRIDE]

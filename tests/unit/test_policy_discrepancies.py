@@ -354,18 +354,42 @@ CASES: list[tuple[str, Kind, Callable[[], Case], tuple[str | None, str | None] |
         "late-policy-deducts",
         Kind.LATE_POLICY_CONFLICT,
         lambda: Case((sub(),), late_policy=LatePolicy(True, 10.0)),
-        ("late_submission_deduction=10%", "no Canvas late or missing deduction"),
+        ("late_submission_deduction=10%", "no Canvas late deduction"),
     ),
     (
-        "missing-policy-deducts",
-        Kind.LATE_POLICY_CONFLICT,
+        # Canvas scores missing work 10 × (1 − 70%) = 3 itself; the syllabus says 0.
+        "missing-policy-deducts-less-than-all",
+        Kind.MISSING_POLICY_CONFLICT,
+        lambda: Case(
+            (sub(),),
+            late_policy=LatePolicy(
+                missing_submission_deduction_enabled=True, missing_submission_deduction=70.0
+            ),
+        ),
+        ("missing_submission_deduction=70%", "missing_submission_deduction=100% or off"),
+    ),
+    (
+        # A 100% missing deduction scores missing work 0, as the syllabus does: no conflict.
+        "missing-policy-deducts-all",
+        Kind.MISSING_POLICY_CONFLICT,
         lambda: Case(
             (sub(),),
             late_policy=LatePolicy(
                 missing_submission_deduction_enabled=True, missing_submission_deduction=100.0
             ),
         ),
-        ("missing_submission_deduction=100%", "no Canvas late or missing deduction"),
+        None,
+    ),
+    (
+        "missing-policy-is-not-a-late-policy-conflict",
+        Kind.LATE_POLICY_CONFLICT,
+        lambda: Case(
+            (sub(),),
+            late_policy=LatePolicy(
+                missing_submission_deduction_enabled=True, missing_submission_deduction=70.0
+            ),
+        ),
+        None,
     ),
     (
         "late-policy-zero",
@@ -399,6 +423,7 @@ COURSE_KINDS = {
     Kind.ASSIGNMENT_MISSING,
     Kind.LATE_POLICY_CONFLICT,
     Kind.POOL_MISMATCH,
+    Kind.MISSING_POLICY_CONFLICT,
 }
 
 
