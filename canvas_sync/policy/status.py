@@ -14,6 +14,8 @@ Order (SPEC §2, refined by the lead):
 5. Submitted at/before due + grace, or no due date → ON_TIME, Canvas score (None while ungraded).
 6. No `submitted_at` but a non-zero score (graded on paper) → ON_TIME with the score. A 0 with
    no submission is treated as no score (rows 7-8): it is the zero written for missing work.
+   A score Canvas's missing policy gave (no grader, Canvas still says `missing`) is not a paper
+   grade: the work is MISSING (rows 7-8).
 7. Not submitted and `now` > due + grace → MISSING, 0.
 8. Otherwise PENDING, no policy score.
 
@@ -147,6 +149,9 @@ def classify(
         return (_EXCUSED, None, False)
     if submission.submitted_at is not None:
         return _submitted(submission, submission.submitted_at, deadline, exempted)
+    if submission.score and _scored_by_missing_policy(submission):
+        # Canvas's missing policy scored it, not a grader: still missing work (0 here).
+        return _not_submitted(_TEACHER_MISSING, deadline, now, exempted)
     if submission.score:
         return _graded_without_submission(submission, submission.score, exempted)
     # Nothing submitted and no score, or a 0: a 0 with no submission is what the push (or
@@ -181,6 +186,15 @@ def _earlier_on_time(submission: Submission, deadline: datetime) -> bool:
     """True when `submission_history` holds an attempt at or before the deadline."""
     return any(
         a.submitted_at is not None and a.submitted_at <= deadline for a in submission.history
+    )
+
+
+def _scored_by_missing_policy(submission: Submission) -> bool:
+    """A score Canvas's missing policy gave (canvas-api.md §10 item 19): no grader, and Canvas
+    still calls the work missing (lib/missing_policy_applicator.rb sets `grader_id` null and
+    leaves the status alone; a grade someone enters clears `missing`)."""
+    return submission.grader_id is None and (
+        submission.missing or submission.late_policy_status == _TEACHER_MISSING
     )
 
 

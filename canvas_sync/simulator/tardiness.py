@@ -18,6 +18,7 @@ __all__ = [
     "is_late",
     "is_missing",
     "points_deducted",
+    "points_for_missing",
     "seconds_late",
 ]
 
@@ -123,6 +124,16 @@ def points_deducted(
     raw = entered * 100 / possible
     percent = min(percent, max(raw - minimum, 0.0), 100.0)
     return round(possible * percent / 100, 2)
+
+
+def points_for_missing(policy: LatePolicy, assignment: Assignment) -> float:
+    """`LatePolicy#points_for_missing` (canvas-lms app/models/late_policy.rb): the score the
+    missing policy gives, points × (1 − deduction%), 0 for pass/fail or no points."""
+    possible = assignment.points_possible
+    if possible <= 0 or assignment.grading_type == "pass_fail":
+        return 0.0
+    deducted = possible * policy.missing_submission_deduction / 100
+    return round(possible - deducted, 2)
 
 
 def format_grade(score: float | None, assignment: Assignment) -> str | None:

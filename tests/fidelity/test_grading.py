@@ -5,7 +5,7 @@ These tests write to the module's simulator; each one touches its own (student, 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -263,3 +263,27 @@ def test_bulk_skips_a_zero_the_late_deduction_already_gives(
     finally:
         with sim.state.lock:
             policy.late_submission_deduction = saved
+
+
+def test_missing_policy_applicator_scores_recently_missing_work() -> None:
+    """lib/missing_policy_applicator.rb: missing work due within the last day gets
+    points × (1 − deduction%), grader_id null, state graded, still `missing`; older or
+    submitted work is left alone."""
+    due = datetime(2026, 4, 24, 4, 59, 59, tzinfo=UTC)  # R19
+    with Simulator(students=19, now=due + timedelta(hours=3)) as fresh:
+        state = fresh.state
+        with state.lock:
+            assert state.late_policy is not None
+            state.late_policy.missing_submission_deduction_enabled = True
+            state.late_policy.missing_submission_deduction = 70.0
+        assert state.apply_missing_deductions() > 0
+        with httpx.Client(
+            base_url=fresh.base_url + "/api/v1", headers={"Authorization": "Bearer sim-token"}
+        ) as client:
+            row = fetch(client, 1001, R(19))  # Alice wrote R1–R14 only
+            older = fetch(client, 1013, R(14))  # missing since April 7: outside the window
+            submitted = fetch(client, 1001, R(1))
+        assert (row["score"], row["grader_id"], row["workflow_state"]) == (3.0, None, "graded")
+        assert row["missing"] is True and row["late_policy_status"] is None
+        assert row["submitted_at"] is None and row["graded_at"] == "2026-04-24T07:59:59Z"
+        assert older["score"] is None and submitted["grader_id"] == 2

@@ -126,6 +126,14 @@ STATUS_ROWS = [
     ("graded-on-paper", sub(score=7.0), DUE, NOW_LATE, 0, False, Status.ON_TIME, 7.0, False),
     ("graded-on-paper-before-due", sub(score=7.0), DUE, NOW_EARLY, 0, False,
      Status.ON_TIME, 7.0, False),
+    # Canvas's missing policy scored it (70% deduction: 3 of 10, no grader, still `missing`):
+    # missing work, not a paper grade counted in the best 14
+    ("missing-policy-score", sub(score=3.0, missing=True, workflow_state="graded"), DUE,
+     NOW_LATE, 0, False, Status.MISSING, 0.0, False),
+    ("missing-policy-score-exempted", sub(score=3.0, missing=True), DUE, NOW_LATE, 0, True,
+     Status.PENDING, None, True),
+    ("paper-grade-by-a-grader", sub(score=3.0, grader_id=2), DUE, NOW_LATE, 0, False,
+     Status.ON_TIME, 3.0, False),
     # a 0 with no submission is the zero written for missing work: still missing / pending
     ("zero-without-submission", sub(score=0.0), DUE, NOW_LATE, 0, False, Status.MISSING, 0.0,
      False),

@@ -1,0 +1,76 @@
+"""Canvas's own grading rules read as Canvas means them (issue 9), on SQLite and PostgreSQL.
+
+Each test changes the simulator's course the way an instructor or Canvas itself would, then
+syncs (and pushes) through the real HTTP server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from integration_helpers import canvas_env
+
+from canvas_sync import service
+from canvas_sync.domain import Status
+from canvas_sync.settings import Settings, load_settings, shipped_config
+from canvas_sync.simulator import READING_IDS, Simulator
+
+TOKEN = "sim-token"
+R19 = READING_IDS[18]
+# Two hours after R19 (Why Do Multi-Agent LLM Systems Fail?) was due: Apr 23 23:59:59 CDT.
+AFTER_R19 = datetime(2026, 4, 24, 4, 59, 59, tzinfo=UTC) + timedelta(hours=2)
+
+
+@pytest.fixture
+def sim() -> Iterator[Simulator]:
+    with Simulator(students=30, seed=598, now=AFTER_R19, token=TOKEN) as simulator:
+        yield simulator
+
+
+@pytest.fixture
+def settings(sim: Simulator, database_url: str) -> Settings:
+    made = load_settings(shipped_config(), env=canvas_env(sim, TOKEN, database_url))
+    return dataclasses.replace(made, allow_canvas_late_policy=True)
+
+
+def now() -> datetime:
+    return AFTER_R19
+
+
+def results_by_cell(settings: Settings) -> dict[tuple[int, int], Any]:
+    evaluation = service.evaluate(settings, now=AFTER_R19)
+    return {(r.student_id, r.assignment_id): r for s in evaluation.results for r in s.readings}
+
+
+def test_a_missing_policy_score_is_missing_work(sim: Simulator, settings: Settings) -> None:
+    """lib/missing_policy_applicator.rb scores missing R19 work 10 × (1 − 70%) = 3 with no
+    grader: the syllabus still gives 0, and the 3 never counts in the best 14."""
+    with sim.state.lock:
+        policy = sim.state.late_policy
+        assert policy is not None
+        policy.missing_submission_deduction_enabled = True
+        policy.missing_submission_deduction = 70.0
+    assert sim.state.apply_missing_deductions() > 0
+    scored = [
+        uid
+        for (aid, uid), s in sim.state.submissions.items()
+        if aid == R19 and s.entered_score == 3.0 and s.grader_id is None
+    ]
+    assert scored
+    service.sync(settings, now=now)
+    cells = results_by_cell(settings)
+    for uid in scored:
+        if (uid, R19) in cells:
+            reading = cells[(uid, R19)]
+            assert (reading.status, reading.policy_score) == (Status.MISSING, 0.0)
+            assert reading.canvas_score == 3.0
+    found = service.list_discrepancies(settings, state="open", kind="missing_policy_conflict")
+    assert len(found) == 1 and "70%" in found[0].message
+    service.push(settings, now=now, poll_interval=0.01)
+    zeroed = [uid for uid in scored if (uid, R19) in cells]
+    assert zeroed
+    assert all(sim.state.submissions[(R19, uid)].entered_score == 0.0 for uid in zeroed)
