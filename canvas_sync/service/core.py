@@ -26,6 +26,7 @@ from canvas_sync.domain import (
     StudentResult,
 )
 from canvas_sync.errors import CanvasSyncError, ConfigError, UsageError
+from canvas_sync.service.overrides import store_sync_overrides
 from canvas_sync.settings import Settings
 from canvas_sync.sync import (
     Pulled,
@@ -49,7 +50,7 @@ __all__ = [
     "upgrade_database",
 ]
 
-# manual_override comes from the push journal, not from the course data.
+# manual_override comes from the push journal (service/overrides.py), not the course data.
 POLICY_KINDS = tuple(k for k in Kind if k is not Kind.MANUAL_OVERRIDE)
 
 
@@ -202,6 +203,9 @@ def _sync_locked(
                 evaluation = evaluate_stored(session, settings, now())
                 records.store_findings(
                     session, course_id, evaluation.findings, now(), kinds=POLICY_KINDS
+                )
+                store_sync_overrides(
+                    session, settings, evaluation.results, evaluation.snapshot.submissions, now()
                 )
                 open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
             seconds = time.monotonic() - clock

@@ -11,18 +11,21 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from integration_helpers import canvas_env
 
 from canvas_sync import service
-from canvas_sync.domain import Status
+from canvas_sync.domain import Kind, Status
 from canvas_sync.settings import Settings, load_settings, shipped_config
-from canvas_sync.simulator import READING_IDS, Simulator
+from canvas_sync.simulator import READING_IDS, TA_TOKEN, Simulator
 
 TOKEN = "sim-token"
 R19 = READING_IDS[18]
 # Two hours after R19 (Why Do Multi-Agent LLM Systems Fail?) was due: Apr 23 23:59:59 CDT.
 AFTER_R19 = datetime(2026, 4, 24, 4, 59, 59, tzinfo=UTC) + timedelta(hours=2)
+# After the semester (and after every grade the generated course holds).
+TERM_OVER = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -74,3 +77,39 @@ def test_a_missing_policy_score_is_missing_work(sim: Simulator, settings: Settin
     zeroed = [uid for uid in scored if (uid, R19) in cells]
     assert zeroed
     assert all(sim.state.submissions[(R19, uid)].entered_score == 0.0 for uid in zeroed)
+
+
+def test_a_ta_edit_of_a_grade_we_wrote_is_open_after_the_next_sync(database_url: str) -> None:
+    """The service zeroed a late summary; a TA sets it to 7 in Canvas. The very next sync (not
+    only the next push) reports an open manual_override, in the sync's counts and the report."""
+    with Simulator(students=30, seed=598, now=TERM_OVER, token=TOKEN) as sim:
+        made = load_settings(shipped_config(), env=canvas_env(sim, TOKEN, database_url))
+        _ta_edit_is_found(sim, dataclasses.replace(made, allow_canvas_late_policy=True))
+
+
+def _ta_edit_is_found(sim: Simulator, settings: Settings) -> None:
+    service.sync(settings, now=lambda: TERM_OVER)
+    pushed = service.push(settings, now=lambda: TERM_OVER, poll_interval=0.01)
+    late = next(a for a in pushed.plan.actions if a.comment and a.assignment_id in READING_IDS)
+    assert late.assignment_id is not None
+    later = TERM_OVER + timedelta(hours=1)  # the TA edits an hour after the push
+    sim.now = later
+    url = f"{sim.base_url}/api/v1/courses/{sim.course_id}/assignments/{late.assignment_id}"
+    httpx.put(
+        f"{url}/submissions/{late.student_id}",
+        headers={"Authorization": f"Bearer {TA_TOKEN}"},
+        data={"submission[posted_grade]": "7"},
+    ).raise_for_status()
+    summary = service.sync(settings, now=lambda: later)
+    found = service.list_discrepancies(settings, state="open", kind="manual_override")
+    assert [(d.student_id, d.assignment_id, d.canvas_value, d.expected_value) for d in found] == [
+        (late.student_id, late.assignment_id, "7", "0")
+    ]
+    assert "user 2" in found[0].message
+    report = service.build_report(settings)
+    assert any(d.kind is Kind.MANUAL_OVERRIDE for d in report.discrepancies)
+    assert summary.open_by_severity["error"] >= 1
+    # Nothing changed since: the next sync keeps the one fact, no duplicate.
+    service.sync(settings, now=lambda: later)
+    again = service.list_discrepancies(settings, state="open", kind="manual_override")
+    assert [d.id for d in again] == [found[0].id]
