@@ -97,6 +97,8 @@ class _Policy(_Strict):
     rubric_items: list[str] = Field(default_factory=lambda: ["P1", "P2", "P3", "P4", "P5"])
     rubric_item_max: float = Field(default=2.0, gt=0)
     rubric_step: float = Field(default=1.0, gt=0)
+    # Apply the syllabus to readings with a Canvas custom grade status (default: leave them).
+    apply_to_custom_statuses: bool = False
 
 
 class _Reading(_Strict):
@@ -266,6 +268,7 @@ def _policy(parsed: _File) -> PolicyConfig:
         grace_seconds=parsed.policy.grace_seconds,
         ungraded_after_days=parsed.policy.ungraded_after_days,
         rubric_step=parsed.policy.rubric_step,
+        apply_to_custom_statuses=parsed.policy.apply_to_custom_statuses,
     )
 
 

@@ -19,6 +19,10 @@ Order (SPEC §2, refined by the lead):
 7. Not submitted and `now` > due + grace → MISSING, 0.
 8. Otherwise PENDING, no policy score.
 
+A Canvas custom grade status (`custom_grade_status_id`) makes the work neither late nor missing,
+as in Canvas: ON_TIME with its Canvas score, or PENDING with none; never zeroed. With
+`PolicyConfig.apply_to_custom_statuses` the table applies as usual.
+
 A local exemption (SPEC §4) lifts the late rule: work that would be LATE or LATE_RESUBMISSION is
 ON_TIME with its Canvas score, and work that would be MISSING stays PENDING ("exempted and excused
 work is never zeroed"). `exempted` is reported on every non-excused reading that has one.
@@ -115,7 +119,12 @@ def reading_status(
     if student_id is None:
         raise ValueError("reading_status needs a submission or an explicit student_id")
     status, policy, exempt = classify(
-        submission, due_at, now, timedelta(seconds=config.grace_seconds), exempted
+        submission,
+        due_at,
+        now,
+        timedelta(seconds=config.grace_seconds),
+        exempted,
+        apply_custom=config.apply_to_custom_statuses,
     )
     return ReadingResult(
         student_id=student_id,
@@ -136,17 +145,22 @@ def classify(
     now: datetime,
     grace: timedelta,
     exempted: bool,
+    *,
+    apply_custom: bool = False,
 ) -> Classification:
     """The SPEC §2 status table for one (student, reading): (status, policy score, exempted).
 
     `exempted` in the result is True when a local exemption exists for a non-excused reading,
-    whether or not it changed the outcome, so reports can show it.
+    whether or not it changed the outcome, so reports can show it. `apply_custom` applies the
+    table to work with a Canvas custom grade status too (otherwise it is left alone).
     """
     deadline = None if due_at is None else due_at + grace
     if submission is None:
         return _not_submitted(None, deadline, now, exempted)
     if submission.excused:
         return (_EXCUSED, None, False)
+    if submission.custom_grade_status_id is not None and not apply_custom:
+        return _custom_status(submission, exempted)
     if submission.submitted_at is not None:
         return _submitted(submission, submission.submitted_at, deadline, exempted)
     if submission.score and _scored_by_missing_policy(submission):
@@ -158,6 +172,16 @@ def classify(
     # Canvas's own missing deduction) writes for missing work, so it must stay MISSING instead
     # of turning into an on-time summary after the first push.
     return _not_submitted(submission.late_policy_status, deadline, now, exempted)
+
+
+def _custom_status(submission: Submission, exempted: bool) -> Classification:
+    """A Canvas custom grade status: Canvas treats the work as neither late nor missing and
+    clears `late_policy_status` (canvas-lms app/models/submission.rb `late?`, `missing?`,
+    `set_status_attributes`). The policy does the same: the Canvas score stands (on time), or
+    nothing is decided yet (pending); it is never zeroed."""
+    if submission.submitted_at is not None or submission.score is not None:
+        return (_ON_TIME, submission.score, exempted)
+    return (_PENDING, None, exempted)
 
 
 def _submitted(

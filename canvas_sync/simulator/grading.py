@@ -17,7 +17,13 @@ from canvas_sync.simulator.records import Assignment, Submission
 from canvas_sync.simulator.state import CanvasState, SimError
 from canvas_sync.simulator.tardiness import is_late, points_deducted, seconds_late
 
-__all__ = ["LATE_POLICY_STATUSES", "apply_update", "as_bool", "bulk_job", "parse_posted_grade"]
+__all__ = [
+    "LATE_POLICY_STATUSES",
+    "apply_update",
+    "as_bool",
+    "bulk_job",
+    "parse_posted_grade",
+]
 
 LATE_POLICY_STATUSES = ("late", "missing", "extended", "none")
 _TRUE = {"1", "t", "true", "yes", "on"}
@@ -67,6 +73,8 @@ def _apply_status(sub: Submission, data: Mapping[str, Any]) -> None:
         sub.late_policy_status = status
         if status:
             sub.excused = False
+            sub.custom_grade_status_id = None
+
     if data.get("seconds_late_override") not in (None, ""):
         sub.seconds_late_override = int(float(data["seconds_late_override"]))
     if sub.late_policy_status != "late":
@@ -89,7 +97,7 @@ def apply_update(
     if excuse is True:
         changed = not sub.excused
         sub.excused, sub.entered_score = True, None
-        sub.late_policy_status = sub.seconds_late_override = None
+        sub.late_policy_status = sub.seconds_late_override = sub.custom_grade_status_id = None
         sub.grader_id, sub.graded_at = grader_id, now
     elif excuse is False:
         sub.excused = False

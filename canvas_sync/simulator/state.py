@@ -266,6 +266,18 @@ class CanvasState:
             self.overrides[override.id] = override
             return override
 
+    def set_custom_status(self, user_id: int, assignment_id: int, status_id: int | None) -> None:
+        """A teacher picks a custom grade status in the gradebook (GraphQL
+        `updateSubmissionGradeStatus`; no REST parameter). Setting one clears
+        `late_policy_status`, its lateness override and excusal (canvas-lms
+        app/models/submission.rb `set_status_attributes`); None removes it."""
+        with self.lock:
+            sub = self.submission(assignment_id, user_id)
+            sub.custom_grade_status_id = status_id
+            if status_id is not None:
+                sub.late_policy_status = sub.seconds_late_override = None
+                sub.excused = False
+
     def set_enrollment_state(self, user_id: int, state: str) -> None:
         with self.lock:
             for enrollment in self.enrollments.values():

@@ -80,8 +80,9 @@ def seconds_late(
 
 
 def is_late(sub: Submission, late_seconds: int, submitted_at: datetime | None) -> bool:
-    """Excused → no; a set status wins; else submitted and seconds_late > 0 (latest attempt)."""
-    if sub.excused:
+    """Excused or a custom status → no (submission.rb `late?`); a set status wins; else
+    submitted and seconds_late > 0 (latest attempt)."""
+    if sub.excused or sub.custom_grade_status_id is not None:
         return False
     if sub.late_policy_status:
         return sub.late_policy_status == "late"
@@ -91,8 +92,9 @@ def is_late(sub: Submission, late_seconds: int, submitted_at: datetime | None) -
 def is_missing(
     sub: Submission, assignment: Assignment, late_seconds: int, submitted_at: datetime | None
 ) -> bool:
-    """Canvas `missing?`: a grade with no status clears it (gotcha 3); on_paper never missing."""
-    if sub.excused:
+    """Canvas `missing?`: a grade with no status clears it (gotcha 3); on_paper never missing;
+    excused or a custom status → no (submission.rb `missing?`)."""
+    if sub.excused or sub.custom_grade_status_id is not None:
         return False
     if sub.grader_id is not None and sub.late_policy_status is None:
         return False

@@ -287,3 +287,25 @@ def test_missing_policy_applicator_scores_recently_missing_work() -> None:
         assert row["missing"] is True and row["late_policy_status"] is None
         assert row["submitted_at"] is None and row["graded_at"] == "2026-04-24T07:59:59Z"
         assert older["score"] is None and submitted["grader_id"] == 2
+
+
+def test_a_custom_grade_status_is_neither_late_nor_missing() -> None:
+    """submission.rb `late?`/`missing?`: a custom status → neither, so no late deduction;
+    setting it clears `late_policy_status` (`set_status_attributes`)."""
+    with Simulator(students=19, now=NOW) as fresh:
+        state = fresh.state
+        with state.lock:
+            state.submissions[(R(3), 1003)].late_policy_status = "late"
+        state.set_custom_status(1003, R(3), 4)  # 3 h late, graded 8
+        state.set_custom_status(1013, R(14), 4)  # never submitted
+        with httpx.Client(
+            base_url=fresh.base_url + "/api/v1", headers={"Authorization": "Bearer sim-token"}
+        ) as client:
+            late, missing = fetch(client, 1003, R(3)), fetch(client, 1013, R(14))
+        assert (late["custom_grade_status_id"], late["late"], late["late_policy_status"]) == (
+            4,
+            False,
+            None,
+        )
+        assert (late["score"], late["points_deducted"]) == (8.0, None)
+        assert (missing["custom_grade_status_id"], missing["missing"]) == (4, False)

@@ -17,6 +17,7 @@ from integration_helpers import canvas_env
 
 from canvas_sync import service
 from canvas_sync.domain import Kind, Status
+from canvas_sync.push import MARKER
 from canvas_sync.settings import Settings, load_settings, shipped_config
 from canvas_sync.simulator import READING_IDS, TA_TOKEN, Simulator
 
@@ -113,3 +114,30 @@ def _ta_edit_is_found(sim: Simulator, settings: Settings) -> None:
     service.sync(settings, now=lambda: later)
     again = service.list_discrepancies(settings, state="open", kind="manual_override")
     assert [d.id for d in again] == [found[0].id]
+
+
+def test_custom_grade_statuses_are_left_alone_and_reported(database_url: str) -> None:
+    """1003's R3 is 3 h late (graded 8) and 1013's R14 was never submitted: with a Canvas
+    custom grade status on each, Canvas calls neither late nor missing, and push leaves both
+    as Canvas holds them; each is an info discrepancy."""
+    r3, r14 = READING_IDS[2], READING_IDS[13]
+    with Simulator(students=24, seed=598, now=TERM_OVER, token=TOKEN) as sim:
+        made = load_settings(shipped_config(), env=canvas_env(sim, TOKEN, database_url))
+        settings = dataclasses.replace(made, allow_canvas_late_policy=True)
+        sim.state.set_custom_status(1003, r3, 7)
+        sim.state.set_custom_status(1013, r14, 7)
+        service.sync(settings, now=lambda: TERM_OVER)
+        cells = {
+            (r.student_id, r.assignment_id): r
+            for s in service.evaluate(settings, now=TERM_OVER).results
+            for r in s.readings
+        }
+        assert (cells[(1003, r3)].status, cells[(1003, r3)].policy_score) == (Status.ON_TIME, 8.0)
+        assert cells[(1013, r14)].status is Status.PENDING
+        found = service.list_discrepancies(settings, state="open", kind="custom_grade_status")
+        assert {(d.student_id, d.assignment_id) for d in found} == {(1003, r3), (1013, r14)}
+        assert all(d.severity.value == "info" and d.canvas_value == "7" for d in found)
+        service.push(settings, now=lambda: TERM_OVER, poll_interval=0.01)
+        assert sim.state.submissions[(r3, 1003)].entered_score == 8.0
+        assert sim.state.submissions[(r14, 1013)].entered_score is None
+        assert not [c for c in sim.state.submissions[(r3, 1003)].comments if MARKER in c.comment]

@@ -399,6 +399,28 @@ CASES: list[tuple[str, Kind, Callable[[], Case], tuple[str | None, str | None] |
     ),
     ("no-late-policy", Kind.LATE_POLICY_CONFLICT, lambda: Case((sub(),)), None),
     (
+        # A late summary with a Canvas custom status: reported, never zeroed (late_graded).
+        "custom-status-on-late-work",
+        Kind.CUSTOM_GRADE_STATUS,
+        lambda: Case((sub(submitted_at=LATE, score=8.0, custom_grade_status_id=3),)),
+        ("3", None),
+    ),
+    (
+        "custom-status-is-not-late-graded",
+        Kind.LATE_GRADED,
+        lambda: Case((sub(submitted_at=LATE, score=8.0, custom_grade_status_id=3),)),
+        None,
+    ),
+    (
+        "custom-status-applied-anyway",
+        Kind.CUSTOM_GRADE_STATUS,
+        lambda: Case(
+            (sub(submitted_at=LATE, score=8.0, custom_grade_status_id=3),),
+            config=PolicyConfig(apply_to_custom_statuses=True),
+        ),
+        None,
+    ),
+    (
         # The total assignment landed in the reading group: one reading too many.
         "pool-larger-than-configured",
         Kind.POOL_MISMATCH,
