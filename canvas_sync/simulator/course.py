@@ -32,7 +32,9 @@ id    who                 data → expected SPEC §2 status / §3 discrepancy
 1012  Liam Lopez          R1–R13; R13 extended +3 days, sent 1 day after the base date →
                           on_time; R19 override to 2027-01-15, nothing sent → pending
 1013  Mia Moreno          R1–R13; R14 unsubmitted, no score → missing, `missing_ungraded`;
-                          R15 unsubmitted, scored 0 by the TA (Canvas `missing` false) → missing
+                          R15 unsubmitted, scored 0 by the TA (Canvas `missing` false) → missing;
+                          R17 unsubmitted with custom grade status 1 → pending,
+                          `custom_grade_status`
 1014  Noah Nakamura       Section B; R10 sent 2026-03-05T12:00Z, after the everyone date, before
                           the section date → on_time
 1015  <script>alert("x")</script> Tables   R1–R14 → the name must round-trip verbatim

@@ -240,6 +240,8 @@ def _history_second_half(state: CanvasState, w: _Writer) -> None:
     w.grade(1012, 12, [2, 2, 2, 2, 1])
     w.on_time(1013, range(13))
     w.grade(1013, 14, None, score=0.0)
+    # A custom grade status ("Medical", id 1) on R17, never submitted: neither late nor missing.
+    state.set_custom_status(1013, READING_IDS[16], 1)
     for uid in (1014, 1015, 1016, 1019):
         w.on_time(uid, [i for i in first14 if not (uid == 1014 and i == SECTION_B_READING)])
     state.submit(1014, READING_IDS[SECTION_B_READING], datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
