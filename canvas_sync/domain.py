@@ -88,6 +88,9 @@ class Kind(enum.Enum):
     LATE_POLICY_CONFLICT = "late_policy_conflict"
     SUBMISSION_NOT_SEEN = "submission_not_seen"
     UNUSABLE_RECORD = "unusable_record"
+    POOL_MISMATCH = "pool_mismatch"
+    MISSING_POLICY_CONFLICT = "missing_policy_conflict"
+    CUSTOM_GRADE_STATUS = "custom_grade_status"
 
     @property
     def severity(self) -> Severity:
@@ -112,6 +115,9 @@ KIND_SEVERITY: dict[Kind, Severity] = {
     Kind.LATE_POLICY_CONFLICT: Severity.WARNING,
     Kind.SUBMISSION_NOT_SEEN: Severity.ERROR,
     Kind.UNUSABLE_RECORD: Severity.ERROR,
+    Kind.POOL_MISMATCH: Severity.ERROR,
+    Kind.MISSING_POLICY_CONFLICT: Severity.WARNING,
+    Kind.CUSTOM_GRADE_STATUS: Severity.INFO,
 }
 
 
@@ -261,6 +267,8 @@ class Submission:
     history: tuple[Attempt, ...] = ()
     rubric_assessment: Mapping[str, float | None] = field(default_factory=dict)
     comments: tuple[Comment, ...] = ()
+    # A course's own grade status (Canvas "custom grade status"): neither late nor missing.
+    custom_grade_status_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -285,6 +293,8 @@ class PolicyConfig:
     grace_seconds: int = 0
     ungraded_after_days: int = 7
     rubric_step: float = 1.0
+    # False (default): a reading with a Canvas custom grade status is left as Canvas holds it.
+    apply_to_custom_statuses: bool = False
 
 
 @dataclass(frozen=True)

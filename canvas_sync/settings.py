@@ -97,6 +97,8 @@ class _Policy(_Strict):
     rubric_items: list[str] = Field(default_factory=lambda: ["P1", "P2", "P3", "P4", "P5"])
     rubric_item_max: float = Field(default=2.0, gt=0)
     rubric_step: float = Field(default=1.0, gt=0)
+    # Apply the syllabus to readings with a Canvas custom grade status (default: leave them).
+    apply_to_custom_statuses: bool = False
 
 
 class _Reading(_Strict):
@@ -118,6 +120,8 @@ class _Push(_Strict):
     total_column: str = "Counted reading summaries"
     comment_missing: bool = False
     progress_timeout_seconds: float = Field(default=120.0, gt=0)
+    # Push even though the Canvas course Late Policy deducts from late work too.
+    allow_canvas_late_policy: bool = False
 
 
 class _Schedule(_Strict):
@@ -179,6 +183,7 @@ class Settings:
     total_column: str = "Counted reading summaries"
     comment_missing: bool = False
     progress_timeout: float = 120.0
+    allow_canvas_late_policy: bool = False
     interval_minutes: float = 30.0
     after_due_minutes: float = 5.0
     lock_wait_seconds: float = 60.0
@@ -267,6 +272,7 @@ def _policy(parsed: _File) -> PolicyConfig:
         grace_seconds=parsed.policy.grace_seconds,
         ungraded_after_days=parsed.policy.ungraded_after_days,
         rubric_step=parsed.policy.rubric_step,
+        apply_to_custom_statuses=parsed.policy.apply_to_custom_statuses,
     )
 
 
@@ -312,6 +318,7 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         total_column=parsed.push.total_column,
         comment_missing=parsed.push.comment_missing,
         progress_timeout=parsed.push.progress_timeout_seconds,
+        allow_canvas_late_policy=parsed.push.allow_canvas_late_policy,
         interval_minutes=parsed.schedule.interval_minutes,
         after_due_minutes=parsed.schedule.after_due_minutes,
         lock_wait_seconds=parsed.schedule.lock_wait_seconds,

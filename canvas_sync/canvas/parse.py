@@ -259,6 +259,7 @@ def parse_submission(data: Json) -> Submission:
         missing=bool(data.get("missing") or False),
         seconds_late=round(float(data.get("seconds_late") or 0)),
         late_policy_status=_opt_str(data.get("late_policy_status")),
+        custom_grade_status_id=_opt_id(data.get("custom_grade_status_id")),
         graded_at=parse_time(data.get("graded_at")),
         grader_id=_opt_id(data.get("grader_id")),
         history=_history(data),

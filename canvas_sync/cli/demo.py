@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -68,7 +69,17 @@ def demo_cmd(app: AppContext, students: int, directory: str) -> None:
 
 
 def _demo_push(app: AppContext, settings: Settings) -> None:
-    """Push as `push --yes` would, show what changed, then show a second push writes nothing."""
+    """Push as `push --yes` would, show what changed, then show a second push writes nothing.
+
+    The demo course keeps a Canvas Late Policy (the late_policy_conflict in its report), which
+    stops a real push; the demo says so and pushes anyway, as push.allow_canvas_late_policy does.
+    """
+    click.echo(
+        "The demo course's Canvas Late Policy also deducts from late work (late_policy_conflict): "
+        "a real push stops until it is turned off; the demo pushes as with "
+        "push.allow_canvas_late_policy = true."
+    )
+    settings = replace(settings, allow_canvas_late_policy=True)
     first = service.push(settings, poll_interval=0.05)  # the simulator answers at once
     render_plan(first.plan, app.out, max_rows=15)
     for what in first.created:
@@ -78,4 +89,10 @@ def _demo_push(app: AppContext, settings: Settings) -> None:
     click.echo(
         f"Second push: {again.planned} changes, {again.write_requests} write requests "
         "(Canvas already holds the policy's grades)."
+    )
+    after = service.sync(settings, trigger="demo")
+    sev = after.open_by_severity
+    click.echo(
+        f"Sync after the push: open discrepancies: {sev.get('error', 0)} error, "
+        f"{sev.get('warning', 0)} warning, {sev.get('info', 0)} info."
     )

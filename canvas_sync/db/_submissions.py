@@ -104,6 +104,7 @@ def _submission_values(course_id: int, sub: Submission, raw: dict[str, Any]) -> 
         "missing": sub.missing,
         "seconds_late": sub.seconds_late,
         "late_policy_status": sub.late_policy_status,
+        "custom_grade_status_id": sub.custom_grade_status_id,
         "grader_id": sub.grader_id,
         "rubric_assessment": dict(sub.rubric_assessment),
         "comments": [
@@ -172,6 +173,7 @@ def _to_submission(r: Any, history: Sequence[Attempt]) -> Submission:
         missing=r.missing,
         seconds_late=r.seconds_late,
         late_policy_status=r.late_policy_status,
+        custom_grade_status_id=r.custom_grade_status_id,
         graded_at=r.graded_at,
         grader_id=r.grader_id,
         history=tuple(history),

@@ -169,6 +169,7 @@ class SubmissionRow(Base):
     missing: Mapped[bool] = mapped_column(Boolean, default=False)
     seconds_late: Mapped[int] = mapped_column(BigInteger, default=0)
     late_policy_status: Mapped[str | None] = mapped_column(String(32))
+    custom_grade_status_id: Mapped[int | None] = mapped_column(BigInteger)
     grader_id: Mapped[int | None] = mapped_column(BigInteger)
     rubric_assessment: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     comments: Mapped[list[Any]] = mapped_column(JSON, default=list)

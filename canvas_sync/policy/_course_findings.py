@@ -17,7 +17,7 @@ from canvas_sync.domain import (
 from ._build import FindingFields, finding
 from ._text import Clock, clip, format_score, utc_iso
 
-__all__ = ["course_findings"]
+__all__ = ["course_findings", "pool_mismatch"]
 
 
 def course_findings(
@@ -28,7 +28,8 @@ def course_findings(
     unmatched_titles: Sequence[str],
     reading_group_id: int | None,
 ) -> Iterator[FindingFields]:
-    """due_date_mismatch, group_rule_mismatch, assignment_missing and late_policy_conflict."""
+    """due_date_mismatch, group_rule_mismatch, assignment_missing, late_policy_conflict and
+    missing_policy_conflict."""
     yield from _due_date_mismatches(snapshot, clock, syllabus_due)
     group = next((g for g in snapshot.groups if g.id == reading_group_id), None)
     if reading_group_id is not None and group is not None:
@@ -114,27 +115,69 @@ def _assignment_missing(titles: Sequence[str]) -> FindingFields:
 
 
 def _late_policy_conflict(policy: LatePolicy) -> Iterator[FindingFields]:
-    """late_policy_conflict: Canvas would deduct from late/missing work on top of the policy.
+    """late_policy_conflict and missing_policy_conflict: Canvas scores late or missing work
+    itself, on top of (or instead of) the policy.
 
-    Canvas applies its Late Policy to grades written through the API too (canvas-api.md §10.4),
-    so a zero written for late work plus Canvas's deduction would penalise it twice.
+    Canvas applies its Late Policy to grades written through the API too (canvas-api.md §10
+    item 4), so a zero written for late work plus Canvas's deduction penalises it twice: one
+    owner per rule, and push stops until it is turned off (or explicitly allowed).
+
+    Canvas's missing policy (canvas-lms lib/missing_policy_applicator.rb) scores unsubmitted
+    past-due work `points × (1 − deduction%)` by itself. At 100% that is the syllabus's 0; below
+    it Canvas hands out points the syllabus does not. Its own kind, not a second
+    late_policy_conflict: a course-level finding is identified by its kind alone, the fix is a
+    different Canvas setting, and it does not stop push (push writes the policy's 0 over
+    Canvas's score, which the applicator never touches again once graded).
     """
-    active: list[str] = []
     if policy.late_submission_deduction_enabled and policy.late_submission_deduction > 0:
-        active.append(
-            f"late_submission_deduction={format_score(policy.late_submission_deduction)}%"
-        )
-    if policy.missing_submission_deduction_enabled:
-        active.append(
-            f"missing_submission_deduction={format_score(policy.missing_submission_deduction)}%"
-        )
-    if active:
+        shown = f"late_submission_deduction={format_score(policy.late_submission_deduction)}%"
         yield finding(
             Kind.LATE_POLICY_CONFLICT,
             None,
             None,
-            ", ".join(active),
-            "no Canvas late or missing deduction",
+            shown,
+            "no Canvas late deduction",
             f"Late policy conflict: the Canvas course Late Policy deducts points too "
-            f"({', '.join(active)}); turn it off so late work is not penalised twice.",
+            f"({shown}); turn off 'Automatically apply deduction to late submissions' so late "
+            "work is not penalised twice.",
         )
+    deduction = policy.missing_submission_deduction
+    if policy.missing_submission_deduction_enabled and deduction < 100:
+        shown = f"missing_submission_deduction={format_score(deduction)}%"
+        yield finding(
+            Kind.MISSING_POLICY_CONFLICT,
+            None,
+            None,
+            shown,
+            "missing_submission_deduction=100% or off",
+            f"Missing policy conflict: Canvas scores missing work itself ({shown}: "
+            f"{format_score(100 - deduction)}% of the points) where the syllabus gives 0; set "
+            "'Automatically apply grade for missing submissions' to 0% or turn it off.",
+        )
+
+
+def pool_mismatch(
+    pool: int, configured: int | None, extras: Sequence[str], missing: Sequence[str]
+) -> Iterator[FindingFields]:
+    """pool_mismatch: the pool found in Canvas is not the configured readings, in number.
+
+    An extra assignment in the reading group (say, a total Canvas put there) would count as a
+    reading and change every total, so this is an error and push refuses to run until it is
+    fixed. Names the extra assignments and the configured readings with no assignment.
+    """
+    if configured is None or pool == configured:
+        return
+    parts = [f"{pool} readings in Canvas, {configured} configured"]
+    if extras:
+        parts.append("extra: " + ", ".join(repr(n) for n in extras))
+    if missing:
+        parts.append("missing: " + ", ".join(repr(t) for t in missing))
+    yield finding(
+        Kind.POOL_MISMATCH,
+        None,
+        None,
+        str(pool),
+        str(configured),
+        f"Pool mismatch: {'; '.join(parts)}; move or remove the extra assignments (or fix the "
+        "readings in the config) so the pool is the configured readings.",
+    )

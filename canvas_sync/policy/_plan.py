@@ -123,6 +123,7 @@ def rows(
     for the selection to set.
     """
     now, grace, sid = plan.now, plan.grace, student.id
+    custom = plan.config.apply_to_custom_statuses
     in_order = plan.in_order
     out: list[Row] = []
     append = out.append
@@ -153,7 +154,9 @@ def rows(
                 # `classify` row 5 (submitted on time, no teacher marking), inlined: most rows.
                 status, policy = _ON_TIME, score
             else:
-                status, policy, exempted = classify(sub, due, now, grace, exempted)
+                status, policy, exempted = classify(
+                    sub, due, now, grace, exempted, apply_custom=custom
+                )
         if status is _ON_TIME or status is _RESUBMITTED:
             on_time += 1
             if score is None:

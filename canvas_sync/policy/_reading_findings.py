@@ -1,9 +1,10 @@
 """Reading-level discrepancies (SPEC §3): one student's readings against the policy and rubric.
 
 late_graded, missing_ungraded, late_resubmission, ungraded, graded_without_submission,
-score_out_of_range, rubric_mismatch and submission_not_seen. A course has 190,000 (student,
-reading) pairs at 10,000 students and most have no finding, so `ReadingChecks.run` decides that
-with as little work as possible and formats messages only for the findings that exist.
+score_out_of_range, rubric_mismatch, submission_not_seen and custom_grade_status. A course has
+190,000 (student, reading) pairs at 10,000 students and most have no finding, so
+`ReadingChecks.run` decides that with as little work as possible and formats messages only for
+the findings that exist.
 """
 
 from __future__ import annotations
@@ -118,6 +119,10 @@ class ReadingChecks:
             if status is _EXCUSED or status is _UNASSIGNED or rule is None:
                 continue
             score = reading.canvas_score
+            if sub is not None and sub.custom_grade_status_id is not None:
+                found = _custom_status(reading, sub, self.config)
+                if found is not None:
+                    append(found)
             # Graded on-time work has no status finding: the common case skips the call.
             if status is not _ON_TIME or score is None or reading.submitted_at is None:
                 found = self._status_finding(reading, status, score, sub)
@@ -129,7 +134,14 @@ class ReadingChecks:
                 and (found := _score_finding(reading, rule, score)) is not None
             ):
                 append(found)
-            if sub is not None and sub.rubric_assessment:
+            # A reading the policy zeroes (late or missing) is not checked against its rubric:
+            # after push writes that 0, the items still add up to the grade it replaced.
+            if (
+                sub is not None
+                and sub.rubric_assessment
+                and status is not _LATE
+                and status is not _MISSING
+            ):
                 assessment, rubric = sub.rubric_assessment, rule.rubric
                 # What the grader entered (before any Late Policy deduction) is what the
                 # rubric adds up to.
@@ -210,6 +222,26 @@ class ReadingChecks:
                 f"still no score {self.config.ungraded_after_days} days after the due date.",
             )
         return None
+
+
+def _custom_status(
+    reading: ReadingResult, sub: Submission, config: PolicyConfig
+) -> FindingFields | None:
+    """custom_grade_status: Canvas holds a custom grade status; the policy leaves the reading
+    alone (unless `policy.apply_to_custom_statuses`), and a TA should know."""
+    if config.apply_to_custom_statuses:
+        return None
+    status = str(sub.custom_grade_status_id)
+    shown = _shown(reading.canvas_score)
+    return _make(
+        Kind.CUSTOM_GRADE_STATUS,
+        reading,
+        status,
+        None,
+        f"Custom grade status: Canvas marks this reading with custom status {status} "
+        f"(Canvas score {shown or 'none'}), so it is neither late nor missing and canvas-sync "
+        "leaves it alone; set policy.apply_to_custom_statuses = true to apply the syllabus anyway.",
+    )
 
 
 def _late_graded(

@@ -16,7 +16,7 @@ from canvas_sync.domain import CourseSnapshot, Finding, Kind, PolicyConfig, Stat
 from canvas_sync.errors import ConfigError
 
 from ._build import FindingFields, build_all, finding, gc_paused
-from ._course_findings import course_findings
+from ._course_findings import course_findings, pool_mismatch
 from ._index import index_of
 from ._reading_findings import ReadingChecks
 from ._text import Clock, format_score
@@ -41,13 +41,17 @@ def find_discrepancies(
     reading_group_id: int | None = None,
     total_scores: Mapping[int, float | None] | None = None,
     time_zone: str = "America/Chicago",
+    configured_pool: int | None = None,
+    extra_readings: Sequence[str] = (),
 ) -> list[Finding]:
     """Every SPEC §3 discrepancy except `manual_override`, sorted deterministically.
 
     Only included students produce student-level findings. `syllabus_due` maps assignment id to
     the configured due instant; `unmatched_titles` are configured readings with no Canvas
     assignment; `total_scores` maps student id to Canvas's score of the total assignment
-    (percent), or is None when no total assignment exists.
+    (percent), or is None when no total assignment exists. `configured_pool` is the number of
+    configured readings (None: not checked) and `extra_readings` the names of pool assignments
+    matching none of them (`pool_mismatch`).
     """
     clock = _clock(time_zone)
     with gc_paused():
@@ -62,6 +66,9 @@ def find_discrepancies(
             course_findings(
                 snapshot, config, clock, syllabus_due, unmatched_titles, reading_group_id
             )
+        )
+        found.extend(
+            pool_mismatch(len(snapshot.readings), configured_pool, extra_readings, unmatched_titles)
         )
         found.sort(key=_sort_key)
         return list(build_all(Finding, found))

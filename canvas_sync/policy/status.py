@@ -14,12 +14,17 @@ Order (SPEC §2, refined by the lead):
 5. Submitted at/before due + grace, or no due date → ON_TIME, Canvas score (None while ungraded).
 6. No `submitted_at` but a non-zero score (graded on paper) → ON_TIME with the score. A 0 with
    no submission is treated as no score (rows 7-8): it is the zero written for missing work.
+   A score Canvas's missing policy gave (no grader, Canvas still says `missing`) is not a paper
+   grade: the work is MISSING (rows 7-8).
 7. Not submitted and `now` > due + grace → MISSING, 0.
 8. Otherwise PENDING, no policy score.
 
 No submission row at all: Canvas keeps one for every assigned student (canvas-lms
 lib/submission_lifecycle_manager.rb), so an absent row is UNKNOWN (never scored, never zeroed),
 or UNASSIGNED when Canvas does not assign the reading to the student (out of their pool).
+A Canvas custom grade status (`custom_grade_status_id`) makes the work neither late nor missing,
+as in Canvas: ON_TIME with its Canvas score, or PENDING with none; never zeroed. With
+`PolicyConfig.apply_to_custom_statuses` the table applies as usual.
 
 A local exemption (SPEC §4) lifts the late rule: work that would be LATE or LATE_RESUBMISSION is
 ON_TIME with its Canvas score, and work that would be MISSING stays PENDING ("exempted and excused
@@ -162,7 +167,12 @@ def reading_status(
     if student_id is None:
         raise ValueError("reading_status needs a submission or an explicit student_id")
     status, policy, exempt = classify(
-        submission, due_at, now, timedelta(seconds=config.grace_seconds), exempted
+        submission,
+        due_at,
+        now,
+        timedelta(seconds=config.grace_seconds),
+        exempted,
+        apply_custom=config.apply_to_custom_statuses,
     )
     if submission is None and not assigned:
         status, exempt = _UNASSIGNED, False
@@ -185,11 +195,14 @@ def classify(
     now: datetime,
     grace: timedelta,
     exempted: bool,
+    *,
+    apply_custom: bool = False,
 ) -> Classification:
     """The SPEC §2 status table for one (student, reading): (status, policy score, exempted).
 
     `exempted` in the result is True when a local exemption exists for a non-excused reading,
-    whether or not it changed the outcome, so reports can show it.
+    whether or not it changed the outcome, so reports can show it. `apply_custom` applies the
+    table to work with a Canvas custom grade status too (otherwise it is left alone).
     """
     if submission is None:
         # No row: Canvas keeps one for every assigned student, so what it holds is unknown.
@@ -198,14 +211,29 @@ def classify(
     deadline = None if due_at is None else due_at + grace
     if submission.excused:
         return (_EXCUSED, None, False)
+    if submission.custom_grade_status_id is not None and not apply_custom:
+        return _custom_status(submission, exempted)
     if submission.submitted_at is not None:
         return _submitted(submission, submission.submitted_at, deadline, exempted)
+    if submission.score and _scored_by_missing_policy(submission):
+        # Canvas's missing policy scored it, not a grader: still missing work (0 here).
+        return _not_submitted(_TEACHER_MISSING, deadline, now, exempted)
     if submission.score:
         return _graded_without_submission(submission, submission.score, exempted)
     # Nothing submitted and no score, or a 0: a 0 with no submission is what the push (or
     # Canvas's own missing deduction) writes for missing work, so it must stay MISSING instead
     # of turning into an on-time summary after the first push.
     return _not_submitted(submission.late_policy_status, deadline, now, exempted)
+
+
+def _custom_status(submission: Submission, exempted: bool) -> Classification:
+    """A Canvas custom grade status: Canvas treats the work as neither late nor missing and
+    clears `late_policy_status` (canvas-lms app/models/submission.rb `late?`, `missing?`,
+    `set_status_attributes`). The policy does the same: the Canvas score stands (on time), or
+    nothing is decided yet (pending); it is never zeroed."""
+    if submission.submitted_at is not None or submission.score is not None:
+        return (_ON_TIME, submission.score, exempted)
+    return (_PENDING, None, exempted)
 
 
 def _submitted(
@@ -234,6 +262,15 @@ def _earlier_on_time(submission: Submission, deadline: datetime) -> bool:
     """True when `submission_history` holds an attempt at or before the deadline."""
     return any(
         a.submitted_at is not None and a.submitted_at <= deadline for a in submission.history
+    )
+
+
+def _scored_by_missing_policy(submission: Submission) -> bool:
+    """A score Canvas's missing policy gave (canvas-api.md §10 item 19): no grader, and Canvas
+    still calls the work missing (lib/missing_policy_applicator.rb sets `grader_id` null and
+    leaves the status alone; a grade someone enters clears `missing`)."""
+    return submission.grader_id is None and (
+        submission.missing or submission.late_policy_status == _TEACHER_MISSING
     )
 
 

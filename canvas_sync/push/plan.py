@@ -206,6 +206,10 @@ class _Cell:
     wanted: str | None  # None: the policy has nothing to write here
     grader_id: int | None
     label: str
+    # A reading's score after Canvas's late deduction: when it already is the policy's value
+    # (a 100% deduction leaves score 0 over an entered 8), posting that value changes nothing
+    # (Canvas's bulk update skips an unchanged score, canvas-api.md §10 item 21).
+    held: str | None = None
 
 
 def _decide(cell: _Cell, inputs: PlanInputs) -> tuple[bool, ManualOverride | None]:
@@ -213,9 +217,10 @@ def _decide(cell: _Cell, inputs: PlanInputs) -> tuple[bool, ManualOverride | Non
     written = inputs.written.get(cell.key)
     if written is not None and written.state == "kept":
         return False, None
-    if cell.wanted is not None and same_value(cell.current, cell.wanted):
+    held = (cell.current, cell.held)
+    if cell.wanted is not None and any(same_value(v, cell.wanted) for v in held):
         return False, None
-    changed = written is not None and not same_value(cell.current, written.value)
+    changed = written is not None and not any(same_value(v, written.value) for v in held)
     if written is not None and written.state == "confirmed" and changed:
         target, student, assignment = cell.key
         fact = ManualOverride(
@@ -239,6 +244,7 @@ def _reading_action(
         "0" if zeroed else None,
         None if sub is None else sub.grader_id,
         reading.name,
+        None if sub is None or sub.excused or sub.score is None else format_score(sub.score),
     )
     write, fact = _decide(cell, inputs)
     if not write:

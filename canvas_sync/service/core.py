@@ -26,6 +26,7 @@ from canvas_sync.domain import (
     StudentResult,
 )
 from canvas_sync.errors import CanvasSyncError, ConfigError, UsageError
+from canvas_sync.service.overrides import store_sync_overrides
 from canvas_sync.settings import Settings
 from canvas_sync.sync import (
     Pulled,
@@ -49,8 +50,8 @@ __all__ = [
     "upgrade_database",
 ]
 
-# manual_override comes from the push journal, not from the course data; unusable_record
-# comes from the pull and is stored with the policy's findings.
+# manual_override comes from the push journal (service/overrides.py), not the course data;
+# unusable_record comes from the pull and is stored with the policy's findings.
 POLICY_KINDS = tuple(k for k in Kind if k is not Kind.MANUAL_OVERRIDE)
 
 
@@ -139,6 +140,7 @@ def _rules(settings: Settings) -> ReadingRules:
         match_titles=settings.match_titles,
         explicit_ids=settings.reading_ids,
         total_assignment=settings.total_assignment,
+        exclude=(settings.total_column,),
     )
 
 
@@ -215,6 +217,9 @@ def _sync_locked(
                     [*evaluation.findings, *pulled.findings],
                     now(),
                     kinds=POLICY_KINDS,
+                )
+                store_sync_overrides(
+                    session, settings, evaluation.results, evaluation.snapshot.submissions, now()
                 )
                 open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
             seconds = time.monotonic() - clock
@@ -347,6 +352,7 @@ def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Eval
         group_name=settings.readings_group,
         match_titles=settings.match_titles,
         explicit_ids=settings.reading_ids,
+        exclude_names=(settings.total_assignment, settings.total_column),
     )
     by_id = {a.id: a for a in assignments}
     readings = tuple(by_id[i] for i in match.reading_ids)
@@ -380,6 +386,8 @@ def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Eval
         reading_group_id=match.group_id,
         total_scores=total_scores,
         time_zone=settings.time_zone,
+        configured_pool=len(settings.readings) or None,
+        extra_readings=match.extra_names,
     )
     return Evaluation(snapshot, match, results, findings)
 

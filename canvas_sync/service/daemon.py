@@ -134,6 +134,7 @@ def due_instants(settings: Settings) -> list[datetime]:
                 group_name=settings.readings_group,
                 match_titles=settings.match_titles,
                 explicit_ids=settings.reading_ids,
+                exclude_names=(settings.total_assignment, settings.total_column),
             )
             wanted = set(match.reading_ids)
             found: set[datetime] = set()

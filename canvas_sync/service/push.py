@@ -32,6 +32,7 @@ from canvas_sync.push import (
     reconcile,
 )
 from canvas_sync.push.apply import Hook
+from canvas_sync.service.blockers import refuse_blocked_push
 from canvas_sync.service.core import evaluate, make_client, open_database, sync
 from canvas_sync.service.targets import Targets, ensure_targets
 from canvas_sync.settings import Settings
@@ -143,6 +144,7 @@ def _plan(
     now: datetime,
 ) -> PushPlan:
     evaluation = evaluate(settings, now=now)
+    refuse_blocked_push(settings, evaluation.findings)
     course_id = settings.course_id
     with database.transaction() as session:
         wanted = [a.id for a in evaluation.snapshot.readings]

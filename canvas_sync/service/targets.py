@@ -54,7 +54,7 @@ def ensure_targets(
 
     The total assignment is worth 100 points, `omit_from_final_grade` (the readings already count
     in the final grade), published (Canvas refuses grades on unpublished assignments), and goes
-    into a "Course Totals" group when the course has one. Both are found by name first.
+    into the "Course Totals" group (weight 0, created if missing). Both are found by name first.
     """
     http = client or make_client(settings)
     try:
@@ -93,7 +93,18 @@ def _create_total(settings: Settings, course: Any) -> int:
         "omit_from_final_grade": True,
         "published": True,
     }
-    group = next((g for g in course.get_assignment_groups() if g.name == TOTALS_GROUP), None)
-    if group is not None:
-        fields["assignment_group_id"] = group.id
+    fields["assignment_group_id"] = _totals_group(course)
     return int(course.create_assignment(fields).id)
+
+
+def _totals_group(course: Any) -> int:
+    """The id of the "Course Totals" group, created (weight 0) if the course has none.
+
+    The total must never land among the readings: Canvas puts an assignment created without a
+    group into the course's top group (canvas-lms app/controllers/assignments_api_controller.rb
+    `create`, canvas-api.md §10 item 17), which is often the reading group itself.
+    """
+    group = next((g for g in course.get_assignment_groups() if g.name == TOTALS_GROUP), None)
+    if group is None:
+        group = course.create_assignment_group(name=TOTALS_GROUP, group_weight=0)
+    return int(group.id)

@@ -6,15 +6,17 @@ below, in lecture order) are 10 points, online_text_entry, rubric P1–P5 (2 poi
 except **R12 JITServe**, due 2026-03-11T05:59:59Z, one hour late: the classic DST bug
 (`due_date_mismatch`). "Reading Summaries" has rules `{"drop_lowest": 4}` (should be 5:
 `group_rule_mismatch`); the course Late Policy deducts 10%/day (`late_policy_conflict`), so a late
-graded 8 reads `score` 7, `entered_score` 8. "Course Totals" holds the published 100-point
-"Reading Summaries Total" (id 2200, omit_from_final_grade). "Presentation Peer Review" (2103)
-is unpublished. Everyone is in Section A (11) except 1014 (Section B, 12), whose section override
-moves R10 to 2026-03-06T05:59:59Z. Users: 1 teacher "Canvas Sync Service", 2 TA.
+graded 8 reads `score` 7, `entered_score` 8. By default the course has no total assignment (a
+course before its first push); with `total_assignment=True` a "Course Totals" group holds the
+published 100-point "Reading Summaries Total" (id 2200, omit_from_final_grade), where 1001's
+total is right and 1016's is stale. "Presentation Peer Review" (2103) is unpublished.
+Everyone is in Section A (11) except 1014 (Section B, 12), whose section override moves R10
+to 2026-03-06T05:59:59Z. Users: 1 teacher "Canvas Sync Service", 2 TA.
 
 Named edge-case students:
 
 id    who                 data → expected SPEC §2 status / §3 discrepancy
-1001  Alice Anders        R1–R14 on time; Total holds her correct percent → on_time ×14
+1001  Alice Anders        R1–R14 on time; Total (if any) holds her correct percent → on_time ×14
 1002  Ben Brooks          R1–R14 on time, R1 never graded → R1 on_time, `ungraded`
 1003  Chloe Chen          R3 3 h late graded 8 (score 7 after the late policy) → late,
                           `late_graded`; R4 26 h late, ungraded → late
@@ -30,11 +32,13 @@ id    who                 data → expected SPEC §2 status / §3 discrepancy
 1012  Liam Lopez          R1–R13; R13 extended +3 days, sent 1 day after the base date →
                           on_time; R19 override to 2027-01-15, nothing sent → pending
 1013  Mia Moreno          R1–R13; R14 unsubmitted, no score → missing, `missing_ungraded`;
-                          R15 unsubmitted, scored 0 by the TA (Canvas `missing` false) → missing
+                          R15 unsubmitted, scored 0 by the TA (Canvas `missing` false) → missing;
+                          R17 unsubmitted with custom grade status 1 → pending,
+                          `custom_grade_status`
 1014  Noah Nakamura       Section B; R10 sent 2026-03-05T12:00Z, after the everyone date, before
                           the section date → on_time
 1015  <script>alert("x")</script> Tables   R1–R14 → the name must round-trip verbatim
-1016  Olivia Olsen        R1–R14; Total holds a stale 55 → `total_mismatch`
+1016  Olivia Olsen        R1–R14; Total (if any) holds a stale 55 → `total_mismatch`
 1017  Pablo Perez         inactive enrollment, R1–R5 → ignored
 1018  Quinn Quade         invited enrollment, nothing → ignored
 1019  Rosa Ruiz           completed enrollment, R1–R14 → included
@@ -93,13 +97,13 @@ __all__ = [
 ]
 
 
-def _structure(state: CanvasState) -> None:
+def _structure(state: CanvasState, total_assignment: bool) -> None:
     """Sections, staff, assignment groups, assignments, the late policy and a notes column."""
     created = datetime(2026, 1, 15, 18, 0, 0, tzinfo=UTC)
     _sections_and_staff(state)
-    _groups(state)
+    _groups(state, total_assignment)
     _readings(state, created)
-    _other_assignments(state, created)
+    _other_assignments(state, created, total_assignment)
     state.late_policy = LatePolicy(
         id=1,
         course_id=COURSE_ID,
@@ -126,8 +130,9 @@ def _sections_and_staff(state: CanvasState) -> None:
         state.enroll(uid, type_, SECTION_A)
 
 
-def _groups(state: CanvasState) -> None:
-    """The syllabus weights as groups; Reading Summaries drops 4 where 5 is meant (a mismatch)."""
+def _groups(state: CanvasState, total_assignment: bool) -> None:
+    """The syllabus weights as groups; Reading Summaries (the top group) drops 4 where 5 is
+    meant (a mismatch). "Course Totals" only comes with the pre-made total assignment."""
     groups: tuple[tuple[int, str, float, dict[str, int]], ...] = (
         (101, "Reading Summaries", 20.0, {"drop_lowest": 4}),
         (102, "Attendance", 10.0, {}),
@@ -137,6 +142,8 @@ def _groups(state: CanvasState) -> None:
         (106, "Project Report", 35.0, {}),
         (107, "Course Totals", 0.0, {}),
     )
+    if not total_assignment:
+        groups = groups[:-1]
     for position, (gid, name, weight, rules) in enumerate(groups, start=1):
         state.add_group(Group(gid, name, position, weight, rules))
 
@@ -161,8 +168,8 @@ def _readings(state: CanvasState, created: datetime) -> None:
         )
 
 
-def _other_assignments(state: CanvasState, created: datetime) -> None:
-    """The rest of the gradebook, one unpublished assignment and the total assignment."""
+def _other_assignments(state: CanvasState, created: datetime, total_assignment: bool) -> None:
+    """The rest of the gradebook, one unpublished assignment and (if asked) the total one."""
     others: tuple[tuple[int, str, int, float, list[str], datetime | None, bool], ...] = (
         (2101, "Attendance", 102, 100.0, ["on_paper"], None, True),
         (2102, "Paper Presentation", 103, 100.0, ["on_paper"], None, True),
@@ -190,6 +197,8 @@ def _other_assignments(state: CanvasState, created: datetime) -> None:
         (2108, "Final Report", 106, 20.0, ["online_upload"], syllabus_due(date(2026, 5, 9)), True),
         (TOTAL_ASSIGNMENT_ID, "Reading Summaries Total", 107, 100.0, ["none"], None, True),
     )
+    if not total_assignment:
+        others = others[:-1]
     for position, (aid, name, gid, points, types, other_due, published) in enumerate(
         others, start=1
     ):
@@ -209,8 +218,18 @@ def _other_assignments(state: CanvasState, created: datetime) -> None:
         )
 
 
-def build_course(students: int = 40, seed: int = 598, clock: Clock | None = None) -> CanvasState:
-    """Build the CS 598 course; the same (`students`, `seed`) always gives the same data."""
+def build_course(
+    students: int = 40,
+    seed: int = 598,
+    clock: Clock | None = None,
+    *,
+    total_assignment: bool = False,
+) -> CanvasState:
+    """Build the CS 598 course; the same (`students`, `seed`) always gives the same data.
+
+    `total_assignment` adds the pre-made "Course Totals" group and total assignment (2200);
+    without it the course is as before its first push (the demo's course).
+    """
     state = CanvasState(
         Course(
             COURSE_ID,
@@ -223,6 +242,6 @@ def build_course(students: int = 40, seed: int = 598, clock: Clock | None = None
         clock,
     )
     with state.lock:
-        _structure(state)
+        _structure(state, total_assignment)
         add_students(state, students, seed)
     return state

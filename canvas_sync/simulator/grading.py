@@ -16,8 +16,15 @@ from typing import Any
 
 from canvas_sync.simulator.records import Assignment, Submission
 from canvas_sync.simulator.state import CanvasState, SimError
+from canvas_sync.simulator.tardiness import is_late, points_deducted, seconds_late
 
-__all__ = ["LATE_POLICY_STATUSES", "apply_update", "as_bool", "bulk_job", "parse_posted_grade"]
+__all__ = [
+    "LATE_POLICY_STATUSES",
+    "apply_update",
+    "as_bool",
+    "bulk_job",
+    "parse_posted_grade",
+]
 
 LATE_POLICY_STATUSES = ("late", "missing", "extended", "none")
 _TRUE = {"1", "t", "true", "yes", "on"}
@@ -75,6 +82,8 @@ def _apply_status(sub: Submission, data: Mapping[str, Any], now: datetime) -> No
         sub.late_policy_status = status
         if status:
             sub.excused = False
+            sub.custom_grade_status_id = None
+
     if data.get("seconds_late_override") not in (None, ""):
         sub.seconds_late_override = int(float(data["seconds_late_override"]))
     if sub.late_policy_status != "late":
@@ -97,7 +106,7 @@ def apply_update(
     if excuse is True:
         changed = not sub.excused
         sub.excused, sub.entered_score = True, None
-        sub.late_policy_status = sub.seconds_late_override = None
+        sub.late_policy_status = sub.seconds_late_override = sub.custom_grade_status_id = None
         sub.grader_id, sub.graded_at = grader_id, now
     elif excuse is False:
         # Un-excusing gives no score: `did_grade` stays false, `graded_at` does not move
@@ -105,7 +114,15 @@ def apply_update(
         sub.excused = False
     if "posted_grade" in data and excuse is not True:
         score = parse_posted_grade(data["posted_grade"], assignment)
-        unchanged = score == sub.entered_score and not sub.excused and sub.grader_id is not None
+        # The bulk job compares the resulting score, after the Late Policy deduction, with the
+        # current one (canvas-lms app/models/submission.rb `process_bulk_update`, canvas-api.md
+        # §10 item 21): with a 100% deduction, 0 over an entered 8 is "unchanged" and skipped.
+        unchanged = (
+            _after_deduction(state, assignment, sub, score)
+            == _after_deduction(state, assignment, sub, sub.entered_score)
+            and not sub.excused
+            and sub.grader_id is not None
+        )
         if not (skip_unchanged and unchanged):
             state.write_score(sub, score, grader_id, now)
             changed = changed or not unchanged
@@ -117,6 +134,20 @@ def apply_update(
     if text:
         state.add_comment(sub, grader_id, str(text), now)
     return changed
+
+
+def _after_deduction(
+    state: CanvasState, assignment: Assignment, sub: Submission, entered: float | None
+) -> float | None:
+    """The `score` Canvas would hold for `entered`: minus the Late Policy deduction, which
+    applies to API-written grades too (app/models/submission.rb `apply_late_policy`)."""
+    if entered is None:
+        return None
+    submitted = sub.submitted_at
+    late_seconds = seconds_late(sub, state.due_for(assignment, sub.user_id), state.now(), submitted)
+    late = is_late(sub, late_seconds, submitted)
+    deducted = points_deducted(state.late_policy, assignment, entered, late_seconds if late else 0)
+    return round(entered - (deducted or 0.0), 2)
 
 
 def bulk_job(

@@ -11,7 +11,7 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from canvas_sync.simulator.grading import as_bool
-from canvas_sync.simulator.records import Assignment, Override
+from canvas_sync.simulator.records import Assignment, Group, Override
 from canvas_sync.simulator.state import SimError
 from canvas_sync.simulator.web import (
     Ctx,
@@ -73,6 +73,28 @@ def get_group(ctx: Ctx, course_id: int, group_id: int) -> Response:
     return json_response(ctx.render.group(group, nested))
 
 
+def create_group(ctx: Ctx, course_id: int) -> Response:
+    """POST assignment_groups: `name`, `position`, `group_weight`, `rules`.
+
+    canvas-lms app/controllers/assignment_groups_api_controller.rb `create`; the group goes to
+    the end of the list (acts_as_list in app/models/assignment_group.rb) unless `position` says.
+    """
+    params = ctx.params
+    state = ctx.state
+    last = max((g.position for g in state.groups.values()), default=0)
+    weight = str(params.get("group_weight") or 0)
+    rules = params.get("rules")
+    group = Group(
+        id=state.next_id("group", 201),
+        name=str(params.get("name") or "Assignments"),
+        position=as_int(params.get("position"), last + 1) or last + 1,
+        group_weight=float(weight),
+        rules=dict(rules) if isinstance(rules, dict) else {},
+    )
+    state.add_group(group)
+    return json_response(ctx.render.group(group, None))
+
+
 def list_assignments(ctx: Ctx, course_id: int) -> Response:
     include = set(str_list(ctx.params.get("include")))
     rows = _ordered_assignments(ctx)
@@ -125,11 +147,16 @@ def _apply_assignment_fields(ctx: Ctx, a: Assignment, fields: dict[str, Any]) ->
 
 
 def create_assignment(ctx: Ctx, course_id: int) -> Response:
-    """POST: unpublished unless `published` is given (draft state); placeholders for all."""
+    """POST: unpublished unless `published` is given (draft state); placeholders for all.
+
+    Without `assignment[assignment_group_id]` the assignment goes to the course's top group
+    (lowest position): canvas-lms app/controllers/assignments_api_controller.rb `create`,
+    "Defaults to the top assignment group in the course" (canvas-api.md §10 item 17).
+    """
     fields = ctx.params.get("assignment")
     if not isinstance(fields, dict):
         raise SimError(400, {"errors": {"assignment": [{"message": "assignment is required"}]}})
-    first_group = min(ctx.state.groups.values(), key=lambda g: g.position)
+    first_group = min(ctx.state.groups.values(), key=lambda g: (g.position, g.id))
     now = ctx.state.now()
     assignment = Assignment(
         id=ctx.state.next_id("assignment", 3001),
@@ -232,6 +259,7 @@ _A = _C + "/assignments/<int:assignment_id>"
 ROUTES: list[tuple[str, str, Any]] = [
     ("GET", _C, get_course),
     ("GET", _C + "/assignment_groups", list_groups),
+    ("POST", _C + "/assignment_groups", create_group),
     ("GET", _C + "/assignment_groups/<int:group_id>", get_group),
     ("GET", _C + "/assignments", list_assignments),
     ("POST", _C + "/assignments", create_assignment),

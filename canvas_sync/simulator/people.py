@@ -192,9 +192,10 @@ def _history_first_half(state: CanvasState, w: _Writer) -> None:
     """1001–1009: total, ungraded, late, resubmission, status none, excused, paper, range..."""
     first14, hours = _FIRST14, _HOURS
     alice = w.on_time(1001, first14)
-    state.grade(
-        1001, TOTAL_ASSIGNMENT_ID, round(sum(alice) / 140 * 100, 2), 1, graded_at=_TOTALS_AT
-    )
+    if TOTAL_ASSIGNMENT_ID in state.assignments:
+        state.grade(
+            1001, TOTAL_ASSIGNMENT_ID, round(sum(alice) / 140 * 100, 2), 1, graded_at=_TOTALS_AT
+        )
     w.on_time(1002, range(1, 14))
     w.on_time(1002, [0], graded=False)
     w.on_time(1003, [i for i in first14 if i not in (2, 3)])
@@ -239,11 +240,14 @@ def _history_second_half(state: CanvasState, w: _Writer) -> None:
     w.grade(1012, 12, [2, 2, 2, 2, 1])
     w.on_time(1013, range(13))
     w.grade(1013, 14, None, score=0.0)
+    # A custom grade status ("Medical", id 1) on R17, never submitted: neither late nor missing.
+    state.set_custom_status(1013, READING_IDS[16], 1)
     for uid in (1014, 1015, 1016, 1019):
         w.on_time(uid, [i for i in first14 if not (uid == 1014 and i == SECTION_B_READING)])
     state.submit(1014, READING_IDS[SECTION_B_READING], datetime(2026, 3, 5, 12, 0, tzinfo=UTC))
     w.grade(1014, SECTION_B_READING, [2, 2, 1, 2, 2])
-    state.grade(1016, TOTAL_ASSIGNMENT_ID, 55.0, 1, graded_at=_TOTALS_AT)
+    if TOTAL_ASSIGNMENT_ID in state.assignments:
+        state.grade(1016, TOTAL_ASSIGNMENT_ID, 55.0, 1, graded_at=_TOTALS_AT)
     w.on_time(1017, range(5))
     w.on_time(TEST_STUDENT_ID, [0], graded=False)
 

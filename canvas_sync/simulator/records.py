@@ -147,6 +147,7 @@ class Submission:
     excused: bool = False
     late_policy_status: str | None = None
     seconds_late_override: int | None = None
+    custom_grade_status_id: int | None = None
     graded_at: datetime | None = None
     grader_id: int | None = None
     posted_at: datetime | None = None

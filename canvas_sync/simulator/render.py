@@ -292,7 +292,7 @@ class Renderer:
             "grading_period_id": None,
             "extra_attempts": None,
             "redo_request": False,
-            "custom_grade_status_id": None,
+            "custom_grade_status_id": sub.custom_grade_status_id,
             "sticker": None,
             "anonymous_id": hashlib.sha1(str(sub.id).encode()).hexdigest()[:5],
             "preview_url": (

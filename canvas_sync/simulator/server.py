@@ -85,9 +85,12 @@ class Simulator:
         token: str = "sim-token",
         now: datetime | None = None,
         stall_seconds: float = 2.0,
+        total_assignment: bool = False,
     ) -> None:
         self.now = now
-        self.state: CanvasState = build_course(students, seed, clock=self._clock)
+        self.state: CanvasState = build_course(
+            students, seed, clock=self._clock, total_assignment=total_assignment
+        )
         self.latency_ms = latency_ms
         self.tokens = {token: TEACHER_ID, TA_TOKEN: TA_ID}
         self.throttle = Throttle()

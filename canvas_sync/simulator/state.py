@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from canvas_sync.simulator.records import (
@@ -28,7 +28,13 @@ from canvas_sync.simulator.records import (
     Submission,
     User,
 )
-from canvas_sync.simulator.tardiness import effective_due, is_assigned
+from canvas_sync.simulator.tardiness import (
+    effective_due,
+    is_assigned,
+    is_missing,
+    points_for_missing,
+    seconds_late,
+)
 
 __all__ = ["STUDENT_TYPES", "CanvasState", "SimError"]
 
@@ -303,11 +309,57 @@ class CanvasState:
             self.refresh_rows(assignment_id)
             return override
 
+    def set_custom_status(self, user_id: int, assignment_id: int, status_id: int | None) -> None:
+        """A teacher picks a custom grade status in the gradebook (GraphQL
+        `updateSubmissionGradeStatus`; no REST parameter). Setting one clears
+        `late_policy_status`, its lateness override and excusal (canvas-lms
+        app/models/submission.rb `set_status_attributes`); None removes it."""
+        with self.lock:
+            sub = self.submission(assignment_id, user_id)
+            sub.custom_grade_status_id = status_id
+            if status_id is not None:
+                sub.late_policy_status = sub.seconds_late_override = None
+                sub.excused = False
+
     def set_enrollment_state(self, user_id: int, state: str) -> None:
         with self.lock:
             for enrollment in self.enrollments.values():
                 if enrollment.user_id == user_id:
                     enrollment.state = state
+
+    def apply_missing_deductions(self) -> int:
+        """Canvas's periodic missing-policy job; returns how many rows it scored.
+
+        canvas-lms lib/missing_policy_applicator.rb: with the Late Policy's
+        `missing_submission_deduction_enabled`, every missing submission (published assignment,
+        no score, `cached_due_date` within the last day) gets `score` = points × (1 −
+        deduction%) (`LatePolicy#points_for_missing`, 0 for pass/fail), `graded_at` now,
+        `grader_id` null, posted, state graded, by one `update_all` (no `late_policy_status`).
+        """
+        with self.lock:
+            policy = self.late_policy
+            if policy is None or not policy.missing_submission_deduction_enabled:
+                return 0
+            now = self.now()
+            scored = 0
+            for sub in self.submissions.values():
+                assignment = self.assignments.get(sub.assignment_id)
+                if assignment is None or assignment.deleted or not assignment.published:
+                    continue
+                if sub.entered_score is not None or sub.excused:
+                    continue
+                due = self.due_for(assignment, sub.user_id)
+                if due is None or not now - timedelta(days=1) <= due <= now:
+                    continue
+                late = seconds_late(sub, due, now, sub.submitted_at)
+                if not is_missing(sub, assignment, late, sub.submitted_at):
+                    continue
+                sub.entered_score = points_for_missing(policy, assignment)
+                sub.graded_at = sub.posted_at = now
+                sub.grader_id = None
+                sub.grade_matches_current_submission = True
+                scored += 1
+            return scored
 
     # ----------------------------------------------------------------- grading primitives
     def write_score(

@@ -19,6 +19,7 @@ __all__ = [
     "is_late",
     "is_missing",
     "points_deducted",
+    "points_for_missing",
     "seconds_late",
 ]
 
@@ -105,8 +106,9 @@ def seconds_late(
 
 
 def is_late(sub: Submission, late_seconds: int, submitted_at: datetime | None) -> bool:
-    """Excused → no; a set status wins; else submitted and seconds_late > 0 (latest attempt)."""
-    if sub.excused:
+    """Excused or a custom status → no (submission.rb `late?`); a set status wins; else
+    submitted and seconds_late > 0 (latest attempt)."""
+    if sub.excused or sub.custom_grade_status_id is not None:
         return False
     if sub.late_policy_status:
         return sub.late_policy_status == "late"
@@ -116,8 +118,9 @@ def is_late(sub: Submission, late_seconds: int, submitted_at: datetime | None) -
 def is_missing(
     sub: Submission, assignment: Assignment, late_seconds: int, submitted_at: datetime | None
 ) -> bool:
-    """Canvas `missing?`: a grade with no status clears it (gotcha 3); on_paper never missing."""
-    if sub.excused:
+    """Canvas `missing?`: a grade with no status clears it (gotcha 3); on_paper never missing;
+    excused or a custom status → no (submission.rb `missing?`)."""
+    if sub.excused or sub.custom_grade_status_id is not None:
         return False
     if sub.grader_id is not None and sub.late_policy_status is None:
         return False
@@ -149,6 +152,16 @@ def points_deducted(
     raw = entered * 100 / possible
     percent = min(percent, max(raw - minimum, 0.0), 100.0)
     return round(possible * percent / 100, 2)
+
+
+def points_for_missing(policy: LatePolicy, assignment: Assignment) -> float:
+    """`LatePolicy#points_for_missing` (canvas-lms app/models/late_policy.rb): the score the
+    missing policy gives, points × (1 − deduction%), 0 for pass/fail or no points."""
+    possible = assignment.points_possible
+    if possible <= 0 or assignment.grading_type == "pass_fail":
+        return 0.0
+    deducted = possible * policy.missing_submission_deduction / 100
+    return round(possible - deducted, 2)
 
 
 def format_grade(score: float | None, assignment: Assignment) -> str | None:

@@ -115,6 +115,8 @@ class ReadingRules:
     match_titles: bool = True
     explicit_ids: tuple[int, ...] = ()
     total_assignment: str = "Reading Summaries Total"
+    #: Names that are never readings: the service's own total assignment and column.
+    exclude: tuple[str, ...] = ()
 
 
 @dataclass
@@ -244,6 +246,7 @@ def _readings(
         group_name=rules.group_name,
         match_titles=rules.match_titles,
         explicit_ids=rules.explicit_ids,
+        exclude_names=(rules.total_assignment, *rules.exclude),
     )
 
 

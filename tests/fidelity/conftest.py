@@ -19,7 +19,7 @@ from canvas_sync.simulator import Simulator
 
 @pytest.fixture(scope="module")
 def sim() -> Iterator[Simulator]:
-    with Simulator(students=40, seed=598, now=NOW) as simulator:
+    with Simulator(students=40, seed=598, now=NOW, total_assignment=True) as simulator:
         yield simulator
 
 

@@ -10,6 +10,7 @@ import pytest
 from canvasapi import Canvas
 from canvasapi.course import Course
 from canvasapi.exceptions import ResourceDoesNotExist
+from fidelity_helpers import NOW, close_canvas, make_canvas
 
 from canvas_sync.simulator import READING_IDS, UNPUBLISHED_ASSIGNMENT_ID, Simulator, syllabus_due
 
@@ -153,3 +154,25 @@ def test_create_and_publish_assignment(sim: Simulator, course: Course) -> None:
     published = created.edit(assignment={"published": True})
     assert published.published is True
     assert course.get_assignment(created.id).published is True
+
+
+def test_the_default_course_has_no_total_and_new_assignments_go_to_the_top_group() -> None:
+    """assignments_api_controller.rb `create`: no group given → the top group (item 17);
+    assignment_groups_api_controller.rb `create` makes a group at the end of the list."""
+    with Simulator(students=5, now=NOW) as fresh:
+        client = make_canvas(fresh.base_url)
+        try:
+            course = client.get_course(598)
+            names = [a.name for a in course.get_assignments()]
+            assert "Reading Summaries Total" not in names
+            groups = list(course.get_assignment_groups())
+            top = min(groups, key=lambda g: g.position)
+            assert top.name == "Reading Summaries"
+            made = course.create_assignment({"name": "Reading Summaries Total"})
+            assert made.assignment_group_id == top.id
+            group = course.create_assignment_group(name="Course Totals", group_weight=0)
+            assert group.group_weight == 0 and group.position == len(groups) + 1
+            placed = course.create_assignment({"name": "Other", "assignment_group_id": group.id})
+            assert placed.assignment_group_id == group.id
+        finally:
+            close_canvas(client)

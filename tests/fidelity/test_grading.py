@@ -5,7 +5,7 @@ These tests write to the module's simulator; each one touches its own (student, 
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -265,3 +265,73 @@ def test_graded_at_moves_exactly_when_canvas_moves_it(sim: Simulator, http: http
             previous = body["graded_at"]
     finally:
         sim.now = NOW
+
+
+def test_bulk_skips_a_zero_the_late_deduction_already_gives(
+    sim: Simulator, http: httpx.Client
+) -> None:
+    """100% late deduction: 1003's R3 (3 h late, entered 8) already scores 0, so a bulk 0 is
+    "unchanged" and skipped; entered_score stays 8 (submission.rb `process_bulk_update`)."""
+    with sim.state.lock:
+        policy = sim.state.late_policy
+        assert policy is not None
+        saved = policy.late_submission_deduction
+        policy.late_submission_deduction = 100.0
+    try:
+        before = fetch(http, 1003, R(3))
+        assert (before["entered_score"], before["score"]) == (8.0, 0.0)
+        body = {"grade_data": {str(R(3)): {"1003": {"posted_grade": "0"}}}}
+        done = poll(http, http.post("/courses/598/submissions/update_grades", json=body).json())
+        assert done["workflow_state"] == "completed"
+        after = fetch(http, 1003, R(3))
+        assert (after["entered_score"], after["score"]) == (8.0, 0.0)
+        assert after["graded_at"] == before["graded_at"] and after["grader_id"] == 2
+    finally:
+        with sim.state.lock:
+            policy.late_submission_deduction = saved
+
+
+def test_missing_policy_applicator_scores_recently_missing_work() -> None:
+    """lib/missing_policy_applicator.rb: missing work due within the last day gets
+    points × (1 − deduction%), grader_id null, state graded, still `missing`; older or
+    submitted work is left alone."""
+    due = datetime(2026, 4, 24, 4, 59, 59, tzinfo=UTC)  # R19
+    with Simulator(students=19, now=due + timedelta(hours=3)) as fresh:
+        state = fresh.state
+        with state.lock:
+            assert state.late_policy is not None
+            state.late_policy.missing_submission_deduction_enabled = True
+            state.late_policy.missing_submission_deduction = 70.0
+        assert state.apply_missing_deductions() > 0
+        with httpx.Client(
+            base_url=fresh.base_url + "/api/v1", headers={"Authorization": "Bearer sim-token"}
+        ) as client:
+            row = fetch(client, 1001, R(19))  # Alice wrote R1–R14 only
+            older = fetch(client, 1013, R(14))  # missing since April 7: outside the window
+            submitted = fetch(client, 1001, R(1))
+        assert (row["score"], row["grader_id"], row["workflow_state"]) == (3.0, None, "graded")
+        assert row["missing"] is True and row["late_policy_status"] is None
+        assert row["submitted_at"] is None and row["graded_at"] == "2026-04-24T07:59:59Z"
+        assert older["score"] is None and submitted["grader_id"] == 2
+
+
+def test_a_custom_grade_status_is_neither_late_nor_missing() -> None:
+    """submission.rb `late?`/`missing?`: a custom status → neither, so no late deduction;
+    setting it clears `late_policy_status` (`set_status_attributes`)."""
+    with Simulator(students=19, now=NOW) as fresh:
+        state = fresh.state
+        with state.lock:
+            state.submissions[(R(3), 1003)].late_policy_status = "late"
+        state.set_custom_status(1003, R(3), 4)  # 3 h late, graded 8
+        state.set_custom_status(1013, R(14), 4)  # never submitted
+        with httpx.Client(
+            base_url=fresh.base_url + "/api/v1", headers={"Authorization": "Bearer sim-token"}
+        ) as client:
+            late, missing = fetch(client, 1003, R(3)), fetch(client, 1013, R(14))
+        assert (late["custom_grade_status_id"], late["late"], late["late_policy_status"]) == (
+            4,
+            False,
+            None,
+        )
+        assert (late["score"], late["points_deducted"]) == (8.0, None)
+        assert (missing["custom_grade_status_id"], missing["missing"]) == (4, False)

@@ -50,7 +50,8 @@ EXPECTED: dict[int, dict[int, Status]] = {
     1010: statuses(range(1, 11)),
     1011: statuses(range(1, 20)),
     1012: statuses(range(1, 14), r19=PEND),
-    1013: statuses(range(1, 14)),  # R15 scored 0 by a TA without a submission: still missing
+    # R15 scored 0 by a TA without a submission: still missing; R17 has a custom grade status
+    1013: statuses(range(1, 14), r17=PEND),
     1014: statuses(range(1, 15)),
     1016: statuses(range(1, 15)),
     1019: statuses(range(1, 15)),
@@ -65,6 +66,7 @@ STUDENT_KINDS: dict[int, set[tuple[Kind, int | None]]] = {
     1009: {(Kind.RUBRIC_MISMATCH, R[10]), (Kind.RUBRIC_MISMATCH, R[11])},
     1010: {(Kind.AT_RISK, None)},
     1011: {(Kind.OVER_SUBMITTED, None)},
+    1013: {(Kind.CUSTOM_GRADE_STATUS, R[17])},
     1016: {(Kind.TOTAL_MISMATCH, None)},
 }
 
@@ -74,7 +76,7 @@ def course(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[tuple[Settings, service.Evaluation]]:
     path: Path = tmp_path_factory.mktemp("course") / "course.db"
-    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as sim:
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN, total_assignment=True) as sim:
         env = {
             "CANVAS_URL": sim.base_url,
             "CANVAS_TOKEN": TOKEN,

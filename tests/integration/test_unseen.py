@@ -27,7 +27,10 @@ TOKEN = "sim-token"
 
 
 def make_settings(sim: Simulator, database_url: str, **changes: Any) -> Settings:
+    """The shipped config on `sim`; the course's Canvas Late Policy is allowed, as these tests
+    are about what push may write, not about that refusal (test_push_pool.py checks it)."""
     env = canvas_env(sim, TOKEN, database_url)
+    changes.setdefault("allow_canvas_late_policy", True)
     return dataclasses.replace(load_settings(shipped_config(), env=env), **changes)
 
 

@@ -239,6 +239,19 @@ CASES: list[tuple[str, Kind, Callable[[], Case], tuple[str | None, str | None] |
         ("8", "9"),
     ),
     (
+        # Push wrote the policy's 0 over a late 8: the items no longer sum, and that is fine.
+        "rubric-late-zeroed-by-policy",
+        Kind.RUBRIC_MISMATCH,
+        lambda: Case((sub(submitted_at=LATE, score=0.0, rubric_assessment=rubric(2, 2, 2, 1, 1)),)),
+        None,
+    ),
+    (
+        "rubric-missing-zeroed-by-policy",
+        Kind.RUBRIC_MISMATCH,
+        lambda: Case((sub(submitted_at=None, score=0.0, rubric_assessment=rubric(2, 2, 2, 1, 1)),)),
+        None,
+    ),
+    (
         "rubric-comment-only",
         Kind.RUBRIC_MISMATCH,
         lambda: Case((sub(score=7.0, rubric_assessment=rubric(None, None)),)),
@@ -381,18 +394,42 @@ CASES: list[tuple[str, Kind, Callable[[], Case], tuple[str | None, str | None] |
         "late-policy-deducts",
         Kind.LATE_POLICY_CONFLICT,
         lambda: Case((sub(),), late_policy=LatePolicy(True, 10.0)),
-        ("late_submission_deduction=10%", "no Canvas late or missing deduction"),
+        ("late_submission_deduction=10%", "no Canvas late deduction"),
     ),
     (
-        "missing-policy-deducts",
-        Kind.LATE_POLICY_CONFLICT,
+        # Canvas scores missing work 10 × (1 − 70%) = 3 itself; the syllabus says 0.
+        "missing-policy-deducts-less-than-all",
+        Kind.MISSING_POLICY_CONFLICT,
+        lambda: Case(
+            (sub(),),
+            late_policy=LatePolicy(
+                missing_submission_deduction_enabled=True, missing_submission_deduction=70.0
+            ),
+        ),
+        ("missing_submission_deduction=70%", "missing_submission_deduction=100% or off"),
+    ),
+    (
+        # A 100% missing deduction scores missing work 0, as the syllabus does: no conflict.
+        "missing-policy-deducts-all",
+        Kind.MISSING_POLICY_CONFLICT,
         lambda: Case(
             (sub(),),
             late_policy=LatePolicy(
                 missing_submission_deduction_enabled=True, missing_submission_deduction=100.0
             ),
         ),
-        ("missing_submission_deduction=100%", "no Canvas late or missing deduction"),
+        None,
+    ),
+    (
+        "missing-policy-is-not-a-late-policy-conflict",
+        Kind.LATE_POLICY_CONFLICT,
+        lambda: Case(
+            (sub(),),
+            late_policy=LatePolicy(
+                missing_submission_deduction_enabled=True, missing_submission_deduction=70.0
+            ),
+        ),
+        None,
     ),
     (
         "late-policy-zero",
@@ -401,6 +438,45 @@ CASES: list[tuple[str, Kind, Callable[[], Case], tuple[str | None, str | None] |
         None,
     ),
     ("no-late-policy", Kind.LATE_POLICY_CONFLICT, lambda: Case((sub(),)), None),
+    (
+        # A late summary with a Canvas custom status: reported, never zeroed (late_graded).
+        "custom-status-on-late-work",
+        Kind.CUSTOM_GRADE_STATUS,
+        lambda: Case((sub(submitted_at=LATE, score=8.0, custom_grade_status_id=3),)),
+        ("3", None),
+    ),
+    (
+        "custom-status-is-not-late-graded",
+        Kind.LATE_GRADED,
+        lambda: Case((sub(submitted_at=LATE, score=8.0, custom_grade_status_id=3),)),
+        None,
+    ),
+    (
+        "custom-status-applied-anyway",
+        Kind.CUSTOM_GRADE_STATUS,
+        lambda: Case(
+            (sub(submitted_at=LATE, score=8.0, custom_grade_status_id=3),),
+            config=PolicyConfig(apply_to_custom_statuses=True),
+        ),
+        None,
+    ),
+    (
+        # The total assignment landed in the reading group: one reading too many.
+        "pool-larger-than-configured",
+        Kind.POOL_MISMATCH,
+        lambda: Case(
+            (sub(),),
+            readings=(READING, FIVE[0]),
+            kwargs={"configured_pool": 1, "extra_readings": ("Reading Summaries Total",)},
+        ),
+        ("2", "1"),
+    ),
+    (
+        "pool-as-configured",
+        Kind.POOL_MISMATCH,
+        lambda: Case((sub(),), kwargs={"configured_pool": 1}),
+        None,
+    ),
 ]
 
 STUDENT_KINDS = {Kind.OVER_SUBMITTED, Kind.AT_RISK, Kind.TOTAL_MISMATCH}
@@ -408,6 +484,8 @@ COURSE_KINDS = {
     Kind.GROUP_RULE_MISMATCH,
     Kind.ASSIGNMENT_MISSING,
     Kind.LATE_POLICY_CONFLICT,
+    Kind.POOL_MISMATCH,
+    Kind.MISSING_POLICY_CONFLICT,
 }
 
 
@@ -535,3 +613,19 @@ def test_long_values_are_clipped_to_the_stored_width() -> None:
     assert finding.expected_value.endswith("…")
     assert all(t in finding.message for t in titles)
     assert "19 readings" in finding.message
+
+
+def test_pool_mismatch_names_the_extra_and_the_missing_assignments() -> None:
+    case = Case(
+        (sub(),),
+        readings=(READING, FIVE[0]),
+        kwargs={
+            "configured_pool": 3,
+            "extra_readings": ("Reading Summaries Total",),
+            "unmatched_titles": ("LoRA", "AWQ"),
+        },
+    )
+    (found,) = [f for f in case.run() if f.kind is Kind.POOL_MISMATCH]
+    assert found.severity is Severity.ERROR
+    assert "'Reading Summaries Total'" in found.message
+    assert "'LoRA', 'AWQ'" in found.message

@@ -126,6 +126,22 @@ STATUS_ROWS = [
     ("graded-on-paper", sub(score=7.0), DUE, NOW_LATE, 0, False, Status.ON_TIME, 7.0, False),
     ("graded-on-paper-before-due", sub(score=7.0), DUE, NOW_EARLY, 0, False,
      Status.ON_TIME, 7.0, False),
+    # Canvas's missing policy scored it (70% deduction: 3 of 10, no grader, still `missing`):
+    # missing work, not a paper grade counted in the best 14
+    ("missing-policy-score", sub(score=3.0, missing=True, workflow_state="graded"), DUE,
+     NOW_LATE, 0, False, Status.MISSING, 0.0, False),
+    ("missing-policy-score-exempted", sub(score=3.0, missing=True), DUE, NOW_LATE, 0, True,
+     Status.PENDING, None, True),
+    ("paper-grade-by-a-grader", sub(score=3.0, grader_id=2), DUE, NOW_LATE, 0, False,
+     Status.ON_TIME, 3.0, False),
+    # a Canvas custom grade status: neither late nor missing (submission.rb `late?`, `missing?`)
+    ("custom-status-late", sub(submitted_at=AFTER, score=8.0, custom_grade_status_id=3), DUE,
+     NOW_LATE, 0, False, Status.ON_TIME, 8.0, False),
+    ("custom-status-unsubmitted", sub(custom_grade_status_id=3), DUE, NOW_LATE, 0, False,
+     Status.PENDING, None, False),
+    ("custom-status-missing-policy-score",
+     sub(score=3.0, missing=True, custom_grade_status_id=3), DUE, NOW_LATE, 0, False,
+     Status.ON_TIME, 3.0, False),
     # a 0 with no submission is the zero written for missing work: still missing / pending
     ("zero-without-submission", sub(score=0.0), DUE, NOW_LATE, 0, False, Status.MISSING, 0.0,
      False),
@@ -255,3 +271,10 @@ def test_effective_due_date_drops_microseconds_like_cached_due_date() -> None:
     assignment = Assignment(11, "LoRA", 7, 10.0, fancy_midnight)
     assert effective_due_date(assignment, STUDENT) == BASE
     assert effective_due_date(Assignment(12, "x", 7, 10.0, None), STUDENT) is None
+
+
+def test_custom_status_switch_applies_the_syllabus_anyway() -> None:
+    late = sub(submitted_at=AFTER, score=8.0, custom_grade_status_id=3)
+    config = PolicyConfig(apply_to_custom_statuses=True)
+    result = reading_status(READING, late, due_at=DUE, now=NOW_LATE, config=config)
+    assert (result.status, result.policy_score) == (Status.LATE, 0.0)

@@ -290,6 +290,24 @@ def test_override_is_found_even_when_the_policy_no_longer_zeroes() -> None:
     assert [o.canvas_value for o in plan.overrides] == ["7"]
 
 
+def test_a_cell_canvas_already_scores_zero_is_not_planned_again() -> None:
+    """A 100% Canvas late deduction: entered 8, score 0. Posting 0 changes nothing in Canvas
+    (its bulk update skips an unchanged score), so it must not be planned on every push."""
+    late = reading(1, Status.LATE, 0.0)
+    held = sub(1, 8.0, score=0.0)
+    assert grade_cells(plan_for([late], [held])) == []
+    # After our push of 0 (journaled), the same Canvas state is not a human override either.
+    again = plan_for([late], [held], written={(Target.GRADE, STUDENT.id, 1): Written("0")})
+    assert again.actions == () and again.overrides == ()
+
+
+def test_a_partial_canvas_deduction_is_still_zeroed() -> None:
+    # 10%/day: entered 8, score 7.2 is not the policy's 0.
+    assert grade_cells(plan_for([reading(1, Status.LATE, 7.2)], [sub(1, 8.0, score=7.2)])) == [
+        (1, "8", "0", True)
+    ]
+
+
 TOTAL_CASES = [
     ("no total yet", None, None, 85.714, [(None, "85.71")]),
     ("same total", 85.71, None, 85.714, []),

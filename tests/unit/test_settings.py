@@ -88,6 +88,10 @@ def _write(tmp_path: Path, text: str) -> Path:
             "[canvas]\ncourse_id = 1\n[schedule]\nfull_pull_hours = 'daily'\n",
             "key 'schedule.full_pull_hours' is invalid",
         ),
+        (
+            "[canvas]\ncourse_id = 1\n[push]\nallow_canvas_late_policy = 'maybe'\n",
+            "key 'push.allow_canvas_late_policy' is invalid",
+        ),
         ("[canvas\n", "not valid TOML"),
     ],
 )
@@ -118,3 +122,9 @@ def test_required_cannot_exceed_pool(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="only 2 readings"):
         load_settings(_write(tmp_path, text), env={})
+
+
+def test_push_stops_on_a_canvas_late_policy_unless_allowed(tmp_path: Path) -> None:
+    assert load_settings(shipped_config(), env={}).allow_canvas_late_policy is False
+    path = _write(tmp_path, "[canvas]\ncourse_id = 1\n[push]\nallow_canvas_late_policy = true\n")
+    assert load_settings(path, env={}).allow_canvas_late_policy is True
