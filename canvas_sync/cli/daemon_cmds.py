@@ -94,7 +94,7 @@ def status_cmd(app: AppContext, course: int | None) -> None:
 @handle_errors
 def dashboard_cmd(app: AppContext, host: str, port: int, course: int | None) -> None:
     """Serve the dashboard: each course's runs, next runs, lock, triggers and open
-    discrepancies, with a "Sync now" button for the running daemon (SPEC §9).
+    discrepancies, with a "Sync now" button for the running daemon.
 
     It reads and writes only the database (no Canvas token needed) and has no login: keep it on
     127.0.0.1, or behind a proxy that authenticates.

@@ -43,7 +43,8 @@ def list_discrepancies(
     student_id: int | None = None,
 ) -> list[DiscrepancyRecord]:
     if kind is not None and kind not in {k.value for k in Kind}:
-        raise UsageError(f"Unknown discrepancy kind {kind!r}; use one of SPEC §3's kinds.")
+        kinds = ", ".join(k.value for k in Kind)
+        raise UsageError(f"Unknown discrepancy kind {kind!r}; use one of: {kinds}.")
     if state is not None and state not in records.STATES:
         raise UsageError(f"Unknown state {state!r}; use open, acknowledged or resolved.")
     database = open_database(settings)
