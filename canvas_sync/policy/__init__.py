@@ -6,7 +6,7 @@ No I/O, clock, ORM or HTTP: only the stdlib, `canvas_sync.domain` and `canvas_sy
 
 from __future__ import annotations
 
-from ._labels import label_ranges, labelled, reading_labels, short_title
+from ._labels import label_ranges, labelled, reading_labels, reading_names, short_title
 from .discrepancies import find_discrepancies, format_score
 from .status import effective_due_date, reading_status
 from .totals import evaluate_course, evaluate_student
@@ -20,6 +20,7 @@ __all__ = [
     "label_ranges",
     "labelled",
     "reading_labels",
+    "reading_names",
     "reading_status",
     "short_title",
 ]

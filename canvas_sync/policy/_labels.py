@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from canvas_sync.domain import StudentResult
 
-__all__ = ["label_ranges", "labelled", "reading_labels", "short_title"]
+__all__ = ["label_ranges", "labelled", "reading_labels", "reading_names", "short_title"]
 
 _NEVER = datetime.max.replace(tzinfo=UTC)  # undated readings go last
 
@@ -35,6 +35,13 @@ def reading_labels(results: Sequence[StudentResult]) -> dict[int, str]:
     order = sorted(seen, key=lambda a: (dues[a] is None, dues[a] or _NEVER, a))
     width = max(2, len(str(len(order))))
     return {aid: f"R{i:0{width}d}" for i, aid in enumerate(order, start=1)}
+
+
+def reading_names(results: Sequence[StudentResult]) -> dict[int, str]:
+    """Assignment id → "R07 LoRA: Low-Rank …": label and title, the name used everywhere."""
+    labels = reading_labels(results)
+    titles = {r.assignment_id: r.name for result in results for r in result.readings}
+    return {a: labelled(a, short_title(t, titles.values()), labels) for a, t in titles.items()}
 
 
 def short_title(name: str, others: Iterable[str] = ()) -> str:

@@ -30,7 +30,7 @@ from canvas_sync.domain import (
     StudentResult,
     Submission,
 )
-from canvas_sync.policy import format_score, labelled, reading_labels
+from canvas_sync.policy import format_score, reading_labels, reading_names
 from canvas_sync.push.texts import (
     DEFAULT_RULE,
     MARKER,
@@ -224,7 +224,7 @@ def _decide(cell: _Cell, inputs: PlanInputs) -> tuple[bool, ManualOverride | Non
 
 
 def _reading_action(
-    result: StudentResult, reading: ReadingResult, inputs: PlanInputs, labels: Mapping[int, str]
+    result: StudentResult, reading: ReadingResult, inputs: PlanInputs, names: Mapping[int, str]
 ) -> tuple[PushAction | None, ManualOverride | None]:
     sid, aid = result.student.id, reading.assignment_id
     if reading.exempted or reading.status is Status.EXCUSED or (sid, aid) in inputs.exemptions:
@@ -236,7 +236,7 @@ def _reading_action(
         canvas_value(sub),
         "0" if zeroed else None,
         None if sub is None else sub.grader_id,
-        labelled(aid, reading.name, labels),
+        names.get(aid, reading.name),
     )
     write, fact = _decide(cell, inputs)
     if not write:
@@ -334,8 +334,9 @@ def build_plan(inputs: PlanInputs) -> PushPlan:
     actions: list[PushAction] = []
     overrides: list[ManualOverride] = []
     labels = reading_labels(inputs.results)  # one name per reading in every text (docs/index.md)
+    names = reading_names(inputs.results)
     for result in inputs.results:
-        found = [_reading_action(result, r, inputs, labels) for r in result.readings]
+        found = [_reading_action(result, r, inputs, names) for r in result.readings]
         found += [_total_action(result, inputs, labels), _column_action(result, inputs, labels)]
         for action, fact in found:
             if action is not None:

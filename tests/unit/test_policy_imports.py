@@ -67,6 +67,7 @@ def test_public_surface() -> None:
         "label_ranges",
         "labelled",
         "reading_labels",
+        "reading_names",
         "reading_status",
         "short_title",
     ]
