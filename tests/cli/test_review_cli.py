@@ -148,3 +148,14 @@ def test_push_dry_run_writes_the_whole_plan_as_csv(env: dict[str, str], tmp_path
     assert all(re.match(r"R\d\d \S", line["reading"]) for line in grades)
     shown = invoke(env, "push", "--dry-run", "--all")
     assert "more changes" not in shown.output
+
+
+def test_simulate_says_how_many_students_are_graded_and_why() -> None:
+    """Issue 12: `simulate --students 300` then a sync of 298 students, unexplained."""
+    from canvas_sync.cli.sync_cmds import _roster
+
+    text = _roster(Simulator(students=300, now=NOW))
+    assert text == (
+        "300 students, of whom canvas-sync grades 298 (it ignores 1 inactive, 1 invited "
+        "enrollments and Canvas's test student)"
+    )
