@@ -163,6 +163,8 @@ def init_cmd(output: str, group: str, force: bool, create_targets: bool) -> None
         f"Wrote {path}: {found.name}, {len(found.readings)} readings from the group "
         f"{found.group!r}, time zone {found.time_zone}. Review the lecture dates and policy."
     )
+    for warning in setup.due_time_warnings(found):
+        click.echo(f"Warning: {warning}")
     if create_targets:
         targets = service.ensure_targets(load_settings(path))
         made = ", ".join(targets.created) or "nothing (both exist)"
