@@ -239,7 +239,11 @@ def test_relative_links_and_anchors_resolve(page: Path) -> None:
 SPEC_CITATION = re.compile(r"\bSPEC\b")
 
 
-@pytest.mark.parametrize("page", [*PAGES, ROOT / "README.md"], ids=lambda p: p.name)
+USER_FILES = [*PAGES, ROOT / "README.md", *sorted((ROOT / "deploy").iterdir())]
+USER_FILES += sorted((ROOT / "config").glob("*.toml"))
+
+
+@pytest.mark.parametrize("page", USER_FILES, ids=lambda p: p.name)
 def test_user_documents_cite_no_missing_document(page: Path) -> None:
     assert not SPEC_CITATION.search(page.read_text(encoding="utf-8"))
 
