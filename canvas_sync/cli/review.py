@@ -58,7 +58,7 @@ def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | Non
         "json": lambda: report.render_json(built),
         "csv": lambda: report.render_csv(built),
         "html": lambda: report.render_html(built, time_zone=settings.time_zone),
-        "table": lambda: _table_text(built),
+        "table": lambda: _table_text(built, settings.time_zone if student else None),
     }[fmt]()
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
@@ -72,8 +72,10 @@ def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | Non
     click.echo(f"Wrote {fmt} report to {output}.")
 
 
-def _table_text(built: report.Report) -> str:
+def _table_text(built: report.Report, student_zone: str | None) -> str:
     console = Console(record=True, width=PIPE_WIDTH, file=io.StringIO())
+    if student_zone is not None:
+        report.render_student(built, console, time_zone=student_zone)
     report.render_table(built, console)
     return console.export_text()
 
