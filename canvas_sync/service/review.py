@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -204,12 +205,18 @@ def add_exemption(
     return Exemption(student_id, aid, name, was, old.at_risk, new.at_risk)
 
 
+def _label_number(name: str) -> int | None:
+    token = name.split(" ", 1)[0]
+    return int(token[1:]) if re.fullmatch(r"R\d+", token) else None
+
+
 def _one_reading(evaluation: Evaluation, reading: str) -> int:
     """The reading `reading` names: its label ("R07"), Canvas id or a unique part of its title."""
     names = _reading_names(evaluation)
     text = reading.strip().lower()
     hits = [a for a, n in names.items() if text.isdigit() and a == int(text)]
-    hits = hits or [a for a, n in names.items() if n.lower().split(" ", 1)[0] == text]
+    if re.fullmatch(r"r\d+", text):  # a label, padded or not: "R07", "r7"
+        hits = hits or [a for a, n in names.items() if _label_number(n) == int(text[1:])]
     hits = hits or [a.id for a in evaluation.snapshot.readings if text in a.name.lower()]
     if len(hits) != 1:
         what = "matches no reading" if not hits else f"matches {len(hits)} readings"
