@@ -1,6 +1,6 @@
 """The root command: options shared by every subcommand and the one place errors are printed.
 
-Errors print one sentence and exit with their class's code (SPEC §5); a traceback only with --debug.
+Errors print one sentence and exit with their class's code; a traceback only with --debug.
 """
 
 from __future__ import annotations
@@ -19,9 +19,13 @@ from canvas_sync import __version__
 from canvas_sync.errors import CanvasSyncError
 from canvas_sync.settings import Settings, load_settings
 
-__all__ = ["AppContext", "cli", "handle_errors", "pass_app"]
+__all__ = ["AppContext", "cli", "console", "handle_errors", "pass_app"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Width for output that is not a terminal (a pipe, a file): tables keep their natural width
+#: instead of being cut to Rich's 80-column default ("Stud…", issue 12).
+PIPE_WIDTH = 1000
 
 
 @dataclass
@@ -93,4 +97,10 @@ def cli(ctx: click.Context, config: str | None, debug: bool, verbose: bool) -> N
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
-    ctx.obj = AppContext(config, debug, verbose, Console(), Console(stderr=True))
+    ctx.obj = AppContext(config, debug, verbose, console(), console(stderr=True))
+
+
+def console(*, stderr: bool = False) -> Console:
+    """Rich's console, as wide as the terminal, or wide enough for any table when piped."""
+    found = Console(stderr=stderr)
+    return found if found.is_terminal else Console(stderr=stderr, width=PIPE_WIDTH)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 import click
+from rich.markup import escape
 from rich.table import Table
 
 from canvas_sync import scheduler, service, web
@@ -81,9 +85,11 @@ def status_cmd(app: AppContext, course: int | None) -> None:
 
     Example: canvas-sync --config config/cs598-s26.toml status
     """
-    view = service.status(_courses(app, course))
+    chosen = _courses(app, course)
+    zones = {s.course_id: s.zone for s in chosen}
+    view = service.status(chosen)
     for item in view.courses:
-        _print_course(app, item)
+        _print_course(app, item, zones[item.course_id])
 
 
 @cli.command("dashboard")
@@ -104,42 +110,49 @@ def dashboard_cmd(app: AppContext, host: str, port: int, course: int | None) -> 
     web.serve(_courses(app, course), host=host, port=port)
 
 
-def _when(moment: object) -> str:
-    return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment is not None else "-"
+def _when(moment: datetime | None, zone: ZoneInfo) -> str:
+    """A time as people read it: in the course time zone, with CST/CDT (the log keeps UTC)."""
+    return "-" if moment is None else f"{moment.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
 
 
-def _full_pull_line(item: service.CourseStatus) -> str:
+def _full_pull_line(item: service.CourseStatus, zone: ZoneInfo) -> str:
     """When everything was last pulled from Canvas, and when the daemon does it next."""
     if item.last_full_pull is None:
         return "Last full pull: never (the next scheduled sync pulls everything)."
     return (
-        f"Last full pull: {_when(item.last_full_pull)}; "
-        f"the daemon pulls everything again from {_when(item.full_pull_due)}."
+        f"Last full pull: {_when(item.last_full_pull, zone)}; "
+        f"the daemon pulls everything again from {_when(item.full_pull_due, zone)}."
     )
 
 
-def _print_course(app: AppContext, item: service.CourseStatus) -> None:
+def _print_course(app: AppContext, item: service.CourseStatus, zone: ZoneInfo) -> None:
     out = app.out
-    out.print(f"[bold]Course {item.course_id}[/bold] {item.name}")
+    out.print(f"[bold]Course {item.course_id}[/bold] {escape(item.name)}")
     runs = Table(
-        "run", "trigger", "pull", "started (UTC)", "seconds", "outcome", "requests", "changed"
+        "run", "trigger", "pull", f"started ({zone.key})", "seconds", "outcome", "requests"
     )
+    runs.add_column("changed")
     for run in item.runs:
         took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
         runs.add_row(
             str(run.id),
             run.trigger,
             run.mode,
-            _when(run.started_at),
+            _when(run.started_at, zone),
             f"{took:.1f}" if took is not None else "-",
-            run.status + (f": {run.error}" if run.error else ""),
+            escape(run.status + (f": {run.error}" if run.error else "")),
             str(run.requests),
             str(run.changed),
         )
     out.print(runs if item.runs else "No runs yet.")
-    out.print(_full_pull_line(item))
+    out.print(_full_pull_line(item, zone))
+    if item.runs and item.runs[0].status == "failed":
+        out.print(
+            f"Problem: the last run failed: {item.runs[0].error or 'no reason recorded'}",
+            markup=False,
+        )
     if item.next_runs:
-        upcoming = ", ".join(f"{_when(n.at)} ({n.kind})" for n in item.next_runs)
+        upcoming = ", ".join(f"{_when(n.at, zone)} ({n.kind})" for n in item.next_runs)
         out.print(f"Next runs: {upcoming}")
     else:
         out.print("Next runs: none scheduled (no daemon is running for this course).")
@@ -149,7 +162,7 @@ def _print_course(app: AppContext, item: service.CourseStatus) -> None:
         latest = item.triggers[0]
         out.print(
             f"Latest trigger: request {latest.id} by {latest.requested_by} at "
-            f"{_when(latest.requested_at)}: {latest.state}"
+            f"{_when(latest.requested_at, zone)}: {latest.state}"
             + (f" ({latest.error})" if latest.error else ""),
             markup=False,
         )
@@ -160,7 +173,7 @@ def _print_course(app: AppContext, item: service.CourseStatus) -> None:
     )
     lock = item.lock
     out.print(
-        f"Lock: held by {lock.holder} since {_when(lock.acquired_at)}"
+        f"Lock: held by {lock.holder} since {_when(lock.acquired_at, zone)}"
         if lock is not None
         else "Lock: free"
     )

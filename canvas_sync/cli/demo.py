@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import secrets
+import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -53,19 +55,26 @@ def demo_cmd(app: AppContext, students: int, directory: str) -> None:
         click.echo(summary.line())
         again = service.sync(settings, trigger="demo")
         click.echo(f"Second sync with nothing changed: {again.requests} requests.")
+        _demo_push(app, settings)
+        # After the push, so the reports show what the database and dashboard show from now on.
         built = service.build_report(settings)
         report.render_table(built, app.out, max_discrepancies=15)
         html = out / "report.html"
         html.write_text(report.render_html(built, time_zone=settings.time_zone), encoding="utf-8")
         (out / "report.json").write_text(report.render_json(built), encoding="utf-8")
-        _demo_push(app, settings)
     click.echo(f"Database: {database}")
     click.echo(f"HTML report: {html}  (open it in a browser)")
     click.echo(f"JSON report: {out / 'report.json'}")
     click.echo(
         f"Dashboard of the runs: CANVAS_SYNC_DATABASE_URL=sqlite:///{database} "
-        f"canvas-sync --config {shipped_config()} dashboard"
+        f"{_command()} --config {shipped_config()} dashboard"
     )
+
+
+def _command() -> str:
+    """This install's `canvas-sync`, by path: the virtualenv is usually not on PATH."""
+    beside = Path(sys.executable).with_name("canvas-sync")
+    return str(beside) if beside.is_file() else "canvas-sync"
 
 
 def _demo_push(app: AppContext, settings: Settings) -> None:
@@ -80,11 +89,16 @@ def _demo_push(app: AppContext, settings: Settings) -> None:
         "push.allow_canvas_late_policy = true."
     )
     settings = replace(settings, allow_canvas_late_policy=True)
+    started = time.monotonic()
     first = service.push(settings, poll_interval=0.05)  # the simulator answers at once
     render_plan(first.plan, app.out, max_rows=15)
     for what in first.created:
         click.echo(f"Created {what}.")
     click.echo(first.line())
+    click.echo(
+        f"The push step took {time.monotonic() - started:.1f} s of wall-clock time in all "
+        "(pull, plan, writes, verification and showing the plan)."
+    )
     again = service.push(settings, poll_interval=0.05)
     click.echo(
         f"Second push: {again.planned} changes, {again.write_requests} write requests "

@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from canvas_sync import report, service
-from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
+from canvas_sync.cli.app import PIPE_WIDTH, AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
 
 __all__ = ["discrepancies_cmd", "exempt_cmd", "report_cmd", "resolve_cmd"]
@@ -50,13 +50,15 @@ def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | Non
     settings = app.settings()
     built = service.build_report(settings, student=student)
     if fmt == "table" and output is None:
+        if student is not None:
+            report.render_student(built, app.out, time_zone=settings.time_zone)
         report.render_table(built, app.out)
         return
     text = {
         "json": lambda: report.render_json(built),
         "csv": lambda: report.render_csv(built),
         "html": lambda: report.render_html(built, time_zone=settings.time_zone),
-        "table": lambda: _table_text(built),
+        "table": lambda: _table_text(built, settings.time_zone if student else None),
     }[fmt]()
     if output is None:
         click.echo(text, nl=not text.endswith("\n"))
@@ -70,44 +72,56 @@ def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | Non
     click.echo(f"Wrote {fmt} report to {output}.")
 
 
-def _table_text(built: report.Report) -> str:
-    console = Console(record=True, width=160, file=io.StringIO())
+def _table_text(built: report.Report, student_zone: str | None) -> str:
+    console = Console(record=True, width=PIPE_WIDTH, file=io.StringIO())
+    if student_zone is not None:
+        report.render_student(built, console, time_zone=student_zone)
     report.render_table(built, console)
     return console.export_text()
 
 
 @cli.command("discrepancies")
-@click.option("--state", type=click.Choice(["open", "acknowledged", "resolved"]), default=None)
+@click.option(
+    "--state",
+    type=click.Choice(["open", "acknowledged", "resolved", "all"]),
+    default="open",
+    show_default=True,
+    help="Which review state to list.",
+)
+@click.option("--severity", type=click.Choice(["error", "warning", "info"]), default=None)
 @click.option("--kind", default=None, help="Only this kind, e.g. late_graded.")
+@click.option("--student", default=None, help="Only this student (Canvas id, SIS id or login).")
 @pass_app
 @handle_errors
-def discrepancies_cmd(app: AppContext, state: str | None, kind: str | None) -> None:
-    """List discrepancies found by the last sync.
+def discrepancies_cmd(
+    app: AppContext, state: str, severity: str | None, kind: str | None, student: str | None
+) -> None:
+    """List what TAs should review: open discrepancies by default, errors first, with names.
 
-    Example: canvas-sync discrepancies --state open --kind late_graded
+    Example: canvas-sync discrepancies --severity error --student jdoe2
     """
-    items = service.list_discrepancies(app.settings(), state=state, kind=kind)
-    table = Table(title=f"{len(items)} discrepancies")
-    for column in (
-        "id",
-        "severity",
-        "kind",
-        "state",
-        "student",
-        "assignment",
-        "canvas → expected",
-        "message",
-    ):
-        table.add_column(column)
-    for d in items:
+    found = service.review_discrepancies(
+        app.settings(),
+        state=None if state == "all" else state,
+        severity=severity,
+        kind=kind,
+        student=student,
+    )
+    which = "" if state == "all" else f" {state}"
+    table = Table(title=f"{len(found.items)}{which} discrepancies")
+    for column in ("id", "severity", "kind", "state", "student", "reading"):
+        table.add_column(column, overflow="fold")
+    table.add_column("canvas → expected")
+    table.add_column("message", overflow="fold", min_width=30)
+    for d in found.items:
         table.add_row(
             str(d.id),
             d.severity.value,
             d.kind.value,
             d.state,
-            str(d.student_id or ""),
-            str(d.assignment_id or ""),
-            f"{d.canvas_value or '-'} → {d.expected_value or '-'}",
+            escape(found.student(d)),
+            escape(found.reading(d)),
+            escape(f"{d.canvas_value or '-'} → {d.expected_value or '-'}"),
             escape(d.message),
         )
     app.out.print(table)
@@ -166,7 +180,11 @@ def exempt_cmd(app: AppContext, student: str, reading: str, reason: str) -> None
 
     Example: canvas-sync exempt jdoe2 "LoRA" --reason "Documented illness (DRES)"
     """
-    student_id, assignment_id, name = service.add_exemption(
-        app.settings(), student, reading, reason=reason, by=_reviewer()
-    )
-    click.echo(f"Student {student_id} is exempt from the late rule for {name} ({assignment_id}).")
+    done = service.add_exemption(app.settings(), student, reading, reason=reason, by=_reviewer())
+    click.echo(f"Student {done.student_id} is exempt from the late rule for {done.reading}.")
+    if done.warning:
+        click.echo(f"Note: {done.warning}")
+    if done.at_risk_before and not done.at_risk_after:
+        click.echo("The student is no longer at risk.")
+    elif done.at_risk_after:
+        click.echo("The student is still at risk.")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -11,6 +13,9 @@ from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.service import setup
 from canvas_sync.settings import canvas_access, database_url_only, load_settings
+
+if TYPE_CHECKING:
+    from canvas_sync.simulator import Simulator
 
 __all__ = ["db_group", "init_cmd", "simulate_cmd", "sync_cmd"]
 
@@ -100,7 +105,7 @@ def simulate_cmd(
     if old_limits:
         sim.state.api_limit = 50
     url = sim.start(port=port)
-    click.echo(f"Canvas simulator at {url} (course {sim.course_id}, {students} students).")
+    click.echo(f"Canvas simulator at {url} (course {sim.course_id}): {_roster(sim)}.")
     click.echo("Use it with CANVAS_URL set to that address and CANVAS_TOKEN set to its token.")
     try:
         sim.wait()
@@ -108,6 +113,22 @@ def simulate_cmd(
         pass
     finally:
         sim.stop()
+
+
+def _roster(sim: Simulator) -> str:
+    """How many of the simulated students canvas-sync grades, and why not the others: a real
+    course has inactive and invited enrollments and Canvas's test student too."""
+    enrolled = [e for e in sim.state.enrollments.values() if e.type == "StudentEnrollment"]
+    graded = sum(1 for e in enrolled if e.state in ("active", "completed"))
+    ignored = Counter(e.state for e in enrolled if e.state not in ("active", "completed"))
+    why = ", ".join(f"{n} {state}" for state, n in sorted(ignored.items()))
+    text = f"{len(enrolled)} students, of whom canvas-sync grades {graded}"
+    return text + (
+        f" (it ignores {why} enrollment{'s' if sum(ignored.values()) > 1 else ''}"
+        " and Canvas's test student)"
+        if why
+        else " (and ignores Canvas's test student)"
+    )
 
 
 @cli.group("db")
@@ -162,6 +183,8 @@ def init_cmd(output: str, group: str, force: bool, create_targets: bool) -> None
         f"Wrote {path}: {found.name}, {len(found.readings)} readings from the group "
         f"{found.group!r}, time zone {found.time_zone}. Review the lecture dates and policy."
     )
+    for warning in setup.due_time_warnings(found):
+        click.echo(f"Warning: {warning}")
     if create_targets:
         targets = service.ensure_targets(load_settings(path))
         made = ", ".join(targets.created) or "nothing (both exist)"

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from types import TracebackType
 from typing import Self
 
@@ -239,10 +239,12 @@ def acquire(
     wait_seconds: float,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     now: Callable[[], datetime] = _now,
+    zone: tzinfo = UTC,
 ) -> LockHandle:
     """Take the course's sync lock, waiting up to `wait_seconds` (SPEC §9).
 
-    Raises `LockTimeout` naming the holder and since when if it stays taken.
+    Raises `LockTimeout` naming the holder and since when (in `zone`, the course time zone a
+    person reads) if it stays taken.
     """
     who = holder or default_holder()
     deadline = time.monotonic() + max(0.0, wait_seconds)
@@ -259,14 +261,14 @@ def acquire(
         elif _try_sqlite(database, info, budget):
             return LockHandle(database, info, lease_seconds=lease_seconds, connection=None)
         if time.monotonic() >= deadline:
-            raise _timeout(database, course_id, wait_seconds)
+            raise _timeout(database, course_id, wait_seconds, zone)
         time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
 
 
-def _timeout(database: Database, course_id: int, wait_seconds: float) -> LockTimeout:
+def _timeout(database: Database, course_id: int, wait_seconds: float, zone: tzinfo) -> LockTimeout:
     info = holder_of(database, course_id)
     who = (
-        f"{info.holder} since {info.acquired_at:%Y-%m-%d %H:%M:%S}Z"
+        f"{info.holder} since {info.acquired_at.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
         if info is not None
         else "another process"
     )

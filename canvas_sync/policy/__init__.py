@@ -6,6 +6,7 @@ No I/O, clock, ORM or HTTP: only the stdlib, `canvas_sync.domain` and `canvas_sy
 
 from __future__ import annotations
 
+from ._labels import label_ranges, labelled, reading_labels, reading_names, short_title
 from .discrepancies import find_discrepancies, format_score
 from .status import assigned_to, effective_due_date, reading_status
 from .totals import evaluate_course, evaluate_student
@@ -17,5 +18,10 @@ __all__ = [
     "evaluate_student",
     "find_discrepancies",
     "format_score",
+    "label_ranges",
+    "labelled",
+    "reading_labels",
+    "reading_names",
     "reading_status",
+    "short_title",
 ]

@@ -32,7 +32,7 @@ from canvas_sync.domain import (
     StudentResult,
     Submission,
 )
-from canvas_sync.policy import format_score
+from canvas_sync.policy import format_score, reading_labels, reading_names
 from canvas_sync.push.texts import (
     DEFAULT_RULE,
     MARKER,
@@ -231,7 +231,7 @@ def _decide(cell: _Cell, inputs: PlanInputs) -> tuple[bool, ManualOverride | Non
 
 
 def _reading_action(
-    result: StudentResult, reading: ReadingResult, inputs: PlanInputs
+    result: StudentResult, reading: ReadingResult, inputs: PlanInputs, names: Mapping[int, str]
 ) -> tuple[PushAction | None, ManualOverride | None]:
     sid, aid = result.student.id, reading.assignment_id
     if reading.exempted or reading.status is Status.EXCUSED or (sid, aid) in inputs.exemptions:
@@ -243,7 +243,7 @@ def _reading_action(
         canvas_value(sub),
         "0" if zeroed else None,
         None if sub is None else sub.grader_id,
-        reading.name,
+        names.get(aid, reading.name),
         None if sub is None or sub.excused or sub.score is None else format_score(sub.score),
     )
     write, fact = _decide(cell, inputs)
@@ -264,13 +264,13 @@ def _reading_action(
         comment,
         reason(reading, inputs.time_zone),
         result.student.name,
-        reading.name,
+        cell.label,
     )
     return action, None
 
 
 def _total_action(
-    result: StudentResult, inputs: PlanInputs
+    result: StudentResult, inputs: PlanInputs, labels: Mapping[int, str]
 ) -> tuple[PushAction | None, ManualOverride | None]:
     aid, sid = inputs.total_assignment_id, result.student.id
     if aid is None or (sid, aid) in inputs.exemptions:
@@ -287,7 +287,7 @@ def _total_action(
     write, fact = _decide(cell, inputs)
     if not write:
         return None, fact
-    comment: str | None = total_comment(result, inputs.time_zone, inputs.required)
+    comment: str | None = total_comment(result, inputs.time_zone, inputs.required, labels)
     if comment in _own_comments(sub):
         comment = None  # the very same explanation is already there (e.g. after a crash)
     reason = f"best {inputs.required}: {format_score(result.points)} of " + (
@@ -308,7 +308,7 @@ def _total_action(
 
 
 def _column_action(
-    result: StudentResult, inputs: PlanInputs
+    result: StudentResult, inputs: PlanInputs, labels: Mapping[int, str]
 ) -> tuple[PushAction | None, ManualOverride | None]:
     if inputs.column_values is None:
         return None, None
@@ -316,7 +316,7 @@ def _column_action(
     cell = _Cell(
         (Target.COLUMN, sid, None),
         inputs.column_values.get(sid),
-        column_text(result),
+        column_text(result, labels),
         None,
         "column",
     )
@@ -341,12 +341,17 @@ def build_plan(inputs: PlanInputs) -> PushPlan:
     """Every difference between the policy and Canvas, and every human override (SPEC §4)."""
     actions: list[PushAction] = []
     overrides: list[ManualOverride] = []
+    labels = reading_labels(inputs.results)  # one name per reading in every text (docs/index.md)
+    names = reading_names(inputs.results)
     for result in inputs.results:
-        found = [_reading_action(result, r, inputs) for r in result.readings]
+        found = [_reading_action(result, r, inputs, names) for r in result.readings]
         if not result.unknown_count:
             # A reading whose Canvas row was not seen makes the total unknowable: write
             # neither the total nor the column until the next sync sees it.
-            found += [_total_action(result, inputs), _column_action(result, inputs)]
+            found += [
+                _total_action(result, inputs, labels),
+                _column_action(result, inputs, labels),
+            ]
         for action, fact in found:
             if action is not None:
                 actions.append(action)

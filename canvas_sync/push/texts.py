@@ -4,11 +4,12 @@ recognise its own comments and never post one twice."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from canvas_sync.domain import ReadingResult, Status, StudentResult
-from canvas_sync.policy import format_score
+from canvas_sync.policy import format_score, label_ranges, reading_labels
 
 __all__ = [
     "COLUMN_LIMIT",
@@ -66,42 +67,64 @@ def reason(reading: ReadingResult, zone: str) -> str:
     return f"missing: not submitted by {local_time(reading.due_at, zone)}"
 
 
-def _labels(result: StudentResult) -> dict[int, str]:
-    return {r.assignment_id: f"R{i}" for i, r in enumerate(result.readings, start=1)}
+def _labels(result: StudentResult, labels: Mapping[int, str] | None) -> Mapping[int, str]:
+    """The course's labels when given (the same in every place), else this student's alone."""
+    return labels if labels is not None else reading_labels([result])
+
+
+def _in_label_order(
+    result: StudentResult, labels: Mapping[int, str]
+) -> list[tuple[str, ReadingResult]]:
+    return sorted(((labels.get(r.assignment_id, ""), r) for r in result.readings), key=_first)
+
+
+def _first(item: tuple[str, ReadingResult]) -> tuple[str, int]:
+    return item[0], item[1].assignment_id
 
 
 def total_text(result: StudentResult) -> str:
     return format_score(round(result.percent, 2)) or "0"
 
 
-def column_text(result: StudentResult) -> str:
-    """Compact gradebook line (Canvas caps column data at 255 characters)."""
-    labels = _labels(result)
-    counted = " ".join(labels[r.assignment_id] for r in result.readings if r.counted)
-    zeroed = ", ".join(
-        f"{labels[r.assignment_id]} {r.status.value}"
-        for r in result.readings
-        if r.status in (Status.LATE, Status.MISSING)
-    )
+def column_text(result: StudentResult, labels: Mapping[int, str] | None = None) -> str:
+    """Compact gradebook line (Canvas caps column data at 255 characters).
+
+    `77.86% (109/140) provisional. Counted: R01–R09 R11, R10 (0, late). Not counted:
+    R13 (0, missing). Ungraded: R18 R19.` A zero that counts is listed once, among the counted.
+    """
+    rows = _in_label_order(result, _labels(result, labels))
+    zero = (Status.LATE, Status.MISSING)
+    scored = [label for label, r in rows if r.counted and r.status not in zero]
+    counted_zeros = [
+        f"{label} (0, {r.status.value})" for label, r in rows if r.counted and r.status in zero
+    ]
+    counted = ", ".join(p for p in (label_ranges(scored), *counted_zeros) if p)
     text = (
         f"{total_text(result)}% ({format_score(result.points)}/{format_score(result.possible)})"
         f"{' provisional' if result.provisional else ''}. Counted: {counted or 'none'}."
     )
-    if zeroed:
-        text += f" Zeroed: {zeroed}."
+    others = [
+        f"{label} (0, {r.status.value})" for label, r in rows if not r.counted and r.status in zero
+    ]
+    if others:
+        text += f" Not counted: {', '.join(others)}."
+    ungraded = [label for label, r in rows if r.status is Status.ON_TIME and r.policy_score is None]
+    if ungraded:
+        text += f" Ungraded: {label_ranges(ungraded)}."
     return text if len(text) <= COLUMN_LIMIT else text[: COLUMN_LIMIT - 1] + "…"
 
 
-def total_comment(result: StudentResult, zone: str, required: int) -> str:
+def total_comment(
+    result: StudentResult, zone: str, required: int, labels: Mapping[int, str] | None = None
+) -> str:
     """Student-visible explanation on the total: one readable line per reading (SPEC §4)."""
-    labels = _labels(result)
     lines = [
         f"Reading summaries total: {total_text(result)}% "
         f"({format_score(result.points)} of {format_score(result.possible)} points; "
         f"the best {required} summaries count)."
     ]
-    for r in result.readings:
-        label, score = labels[r.assignment_id], format_score(r.policy_score)
+    for label, r in _in_label_order(result, _labels(result, labels)):
+        score = format_score(r.policy_score)
         if r.status in (Status.LATE, Status.MISSING):
             counted = ", counted" if r.counted else ""
             lines.append(f"{label} {r.name}: 0 ({reason(r, zone)}){counted}.")

@@ -5,6 +5,7 @@ Pure formatting: this package takes domain objects and never touches the databas
 
 from __future__ import annotations
 
+from ._student import render_student
 from .build import PolicySummary, Report, build_report, report_to_dict
 from .render import render_csv, render_html, render_json, render_table
 
@@ -15,6 +16,7 @@ __all__ = [
     "render_csv",
     "render_html",
     "render_json",
+    "render_student",
     "render_table",
     "report_to_dict",
 ]

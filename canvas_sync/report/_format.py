@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from canvas_sync.domain import DiscrepancyRecord, ReadingResult, Severity, Status
 from canvas_sync.errors import ConfigError
+from canvas_sync.policy import labelled, reading_labels, short_title
 
 from .build import Report
 
@@ -101,10 +102,11 @@ class ReadingColumn:
 
 
 def reading_columns(report: Report) -> tuple[ReadingColumn, ...]:
-    """The readings of all reported students as columns, by earliest due date (undated last).
+    """The readings of all reported students as columns, in the course's label order (R01…).
 
-    Students can have different due dates (extensions), so each column takes the earliest;
-    headers are made unique by appending the assignment id when two titles shorten alike.
+    Headers are the label and a short title ("R05 LoRA"), the name push plans and the
+    gradebook column use too; a prefix all readings share ("Summary: ") is left out. Students
+    can have different due dates (extensions), so each column's `due_at` is the earliest.
     """
     names: dict[int, str] = {}
     dues: dict[int, datetime | None] = {}
@@ -112,12 +114,15 @@ def reading_columns(report: Report) -> tuple[ReadingColumn, ...]:
         for reading in result.readings:
             names.setdefault(reading.assignment_id, reading.name)
             dues[reading.assignment_id] = _earliest(dues.get(reading.assignment_id), reading.due_at)
-    order = sorted(names, key=lambda a: (dues[a] is None, dues[a] or _NEVER, a))
-    shorts = [short_reading_name(names[a]) for a in order]
+    labels = report.labels or reading_labels(report.students)
+    order = sorted(names, key=lambda a: (labels.get(a, "~"), a))
+    titles = [short_title(names[a], names.values()) for a in order]
+    shorts = [short_reading_name(t) for t in titles]
     columns = []
     for assignment_id, short in zip(order, shorts, strict=True):
-        if shorts.count(short) > 1:
+        if shorts.count(short) > 1 and assignment_id not in labels:
             short = f"{short} #{assignment_id}"
+        short = labelled(assignment_id, short, labels)
         columns.append(
             ReadingColumn(assignment_id, names[assignment_id], short, dues[assignment_id])
         )

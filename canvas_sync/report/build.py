@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,6 +25,7 @@ from canvas_sync.domain import (
     StudentResult,
 )
 from canvas_sync.errors import UsageError
+from canvas_sync.policy import reading_labels
 
 __all__ = [
     "PolicySummary",
@@ -63,6 +64,8 @@ class Report:
     policy: PolicySummary
     students: tuple[StudentResult, ...]
     discrepancies: tuple[DiscrepancyRecord, ...]
+    #: assignment id → "R07", from the whole course (the labels push and the column use too).
+    labels: Mapping[int, str] = dataclasses.field(default_factory=dict)
 
 
 def build_report(
@@ -86,6 +89,7 @@ def build_report(
     """
     utc_z(generated_at)  # fail early on a naive clock, not halfway through rendering
     included = [r for r in results if r.student.included]
+    labels = reading_labels(included)  # before choosing one student: the course's labels
     if student_id is not None:
         included = [r for r in included if r.student.id == student_id]
         if not included:
@@ -109,6 +113,7 @@ def build_report(
         policy=policy,
         students=students,
         discrepancies=tuple(sorted(kept, key=_discrepancy_key)),
+        labels=labels,
     )
 
 

@@ -28,6 +28,7 @@ from apscheduler.schedulers.background import (  # type: ignore[import-untyped]
 
 from canvas_sync import service
 from canvas_sync.service import daemon as jobs
+from canvas_sync.service.unstartable import NO_TOKEN, check_runnable, without_token
 from canvas_sync.settings import Settings
 
 __all__ = ["Daemon", "run_daemon"]
@@ -220,6 +221,10 @@ class Daemon:
         self._heartbeat_job()
         courses = ",".join(str(c) for c in self.settings)
         jobs.log_event("daemon_started", holder=self.holder, courses=courses)
+        for blocked in without_token(list(self.settings.values())):
+            jobs.log_event(
+                "course_cannot_run", logging.ERROR, course=blocked.course_id, error=NO_TOKEN
+            )
 
     def stop(self, *_signal: object) -> None:
         """Signal-safe: only sets a flag; the main loop does the work."""
@@ -270,7 +275,11 @@ class Daemon:
 
 
 def run_daemon(settings_list: Sequence[Settings], **options: Any) -> int:
-    """Run the daemon for these courses until SIGTERM/SIGINT; returns the exit code (0)."""
+    """Run the daemon for these courses until SIGTERM/SIGINT; returns the exit code (0).
+
+    Refuses to start (ConfigError, exit 2) when no course has a token: nothing could ever run.
+    """
+    check_runnable(settings_list)
     for settings in settings_list:
         service.open_database(settings).dispose()  # migrate once, before jobs race to do it
     return Daemon(settings_list, **options).run()

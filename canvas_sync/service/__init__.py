@@ -21,10 +21,13 @@ from canvas_sync.service.push import (
     resolve_override,
 )
 from canvas_sync.service.review import (
+    DiscrepancyList,
+    Exemption,
     add_exemption,
     build_report,
     list_discrepancies,
     resolve_discrepancy,
+    review_discrepancies,
 )
 from canvas_sync.service.targets import Targets, ensure_targets
 from canvas_sync.service.triggers import (
@@ -38,7 +41,9 @@ from canvas_sync.service.triggers import (
 
 __all__ = [
     "CourseStatus",
+    "DiscrepancyList",
     "Evaluation",
+    "Exemption",
     "NextRun",
     "PushSummary",
     "RunOutcome",
@@ -62,6 +67,7 @@ __all__ = [
     "push",
     "resolve_discrepancy",
     "resolve_override",
+    "review_discrepancies",
     "setup",
     "status",
     "sync",

@@ -180,7 +180,7 @@ def sync(
     database = open_database(settings)
     wait = settings.lock_wait_seconds if lock_wait is None else lock_wait
     try:
-        with locks.acquire(database, settings.course_id, wait_seconds=wait):
+        with locks.acquire(database, settings.course_id, wait_seconds=wait, zone=settings.zone):
             return _sync_locked(database, settings, trigger, full, progress, client, now)
     finally:
         database.dispose()

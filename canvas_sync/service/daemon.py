@@ -17,8 +17,9 @@ from datetime import UTC, datetime, timedelta
 from canvas_sync.db import locks, records, repo, requests
 from canvas_sync.db.records import RunRecord
 from canvas_sync.db.requests import SyncRequest
-from canvas_sync.errors import CanvasSyncError, LockTimeout
+from canvas_sync.errors import CanvasSyncError, ConfigError, LockTimeout
 from canvas_sync.service.core import SyncSummary, make_client, open_database, sync
+from canvas_sync.service.unstartable import record_unstartable
 from canvas_sync.settings import Settings
 from canvas_sync.sync import SyllabusReading, find_readings
 
@@ -221,7 +222,12 @@ def run_sync_job(
             raise Stopping
         log_event("run_step", logging.DEBUG, course=course, step=name)
 
-    client = make_client(settings, on_event=_client_events(course, stopping))
+    try:
+        client = make_client(settings, on_event=_client_events(course, stopping))
+    except ConfigError as exc:  # no token: say so in status, the dashboard and the log
+        run = record_unstartable(settings, trigger, str(exc))
+        log_event("run_not_started", logging.ERROR, course=course, run=run, error=str(exc))
+        return None
     log_event("run_started", course=course, trigger=trigger, full=full)
     try:
         summary = sync(

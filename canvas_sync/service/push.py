@@ -47,6 +47,8 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
+#: Stands for the id of a total assignment a dry run would create (Canvas ids are positive).
+NEW_TARGET = 0
 
 
 def _now() -> datetime:
@@ -153,10 +155,13 @@ def _plan(
         submissions = repo.load_submissions(session, course_id, wanted)
         exemptions = records.list_exemptions(session, course_id)
         last = jr.last_words(session, course_id)
-    columns = None
+    # A target push would create is planned as the empty one it will be, so the dry run plans
+    # the very changes the real push makes (issue 12: "0 column entries", then 38 written).
+    columns: dict[int, str] = {}
     if targets.column_id is not None:
         data = client.column_data(course_id, targets.column_id)
         columns = {int(d["user_id"]): str(d.get("content") or "") for d in data}
+    total_id = NEW_TARGET if targets.total_assignment_id is None else targets.total_assignment_id
     notes = [f"Will create {what}." for what in _missing(settings, targets)]
     return build_plan(
         PlanInputs(
@@ -167,7 +172,7 @@ def _plan(
                 (Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in last.items()
             },
             exemptions={(e.student_id, e.assignment_id) for e in exemptions},
-            total_assignment_id=targets.total_assignment_id,
+            total_assignment_id=total_id,
             column_values=columns,
             comment_missing=settings.comment_missing,
             late_rule=(

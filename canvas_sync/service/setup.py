@@ -19,7 +19,13 @@ from canvas_sync.domain import Secret
 from canvas_sync.errors import UsageError
 from canvas_sync.sync import normalize_title
 
-__all__ = ["DiscoveredCourse", "discover_course", "render_config", "write_config"]
+__all__ = [
+    "DiscoveredCourse",
+    "discover_course",
+    "due_time_warnings",
+    "render_config",
+    "write_config",
+]
 
 DEFAULT_GROUP = "Reading Summaries"
 
@@ -80,13 +86,61 @@ def discover_course(
     )
 
 
-def render_config(found: DiscoveredCourse, canvas_url: str) -> str:
-    """A config shaped like config/cs598-s26.toml; lecture = the day after the local due date."""
+def _usual_due_time(found: DiscoveredCourse) -> str:
     zone = ZoneInfo(found.time_zone)
     local_times = Counter(
         r.due_at.astimezone(zone).strftime("%H:%M:%S") for r in found.readings if r.due_at
     )
-    due_time = local_times.most_common(1)[0][0] if local_times else "23:59:59"
+    return local_times.most_common(1)[0][0] if local_times else "23:59:59"
+
+
+def _intended_due(due_at: datetime, zone: ZoneInfo, usual: str) -> datetime:
+    """The due instant meant: an hour off the usual local time is taken as a date set across a
+    DST change (11:59 PM CST copied past 2026-03-08 is 12:59 AM CDT the next day)."""
+    for shift in (timedelta(hours=-1), timedelta(hours=1)):
+        if (due_at + shift).astimezone(zone).strftime("%H:%M:%S") == usual:
+            return due_at + shift
+    return due_at
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    local = moment.astimezone(zone)
+    return f"{local:%a %b} {local.day}, {local.year} {local:%H:%M %Z}"
+
+
+def due_time_warnings(found: DiscoveredCourse) -> list[str]:
+    """One sentence per reading whose Canvas due time is not the usual one, naming the reading,
+    Canvas's date and the date the config assumes, so the instructor checks both."""
+    zone, usual = ZoneInfo(found.time_zone), _usual_due_time(found)
+    warnings = []
+    for i, r in enumerate(found.readings, start=1):
+        if r.due_at is None or r.due_at.astimezone(zone).strftime("%H:%M:%S") == usual:
+            continue
+        meant = _intended_due(r.due_at, zone, usual)
+        label = f"R{i:02d} {r.title!r}"
+        if meant != r.due_at:
+            warnings.append(
+                f"{label}: Canvas's due date {_local(r.due_at, zone)} is an hour off the usual "
+                f"{usual[:5]}, as when a date is copied across a DST change; the config assumes "
+                f"{_local(meant, zone)} (lecture {_lecture(meant, zone)}): check both."
+            )
+        else:
+            warnings.append(
+                f"{label}: Canvas's due date {_local(r.due_at, zone)} is not at the usual "
+                f"{usual[:5]}; the config assumes lecture {_lecture(meant, zone)}: check it."
+            )
+    return warnings
+
+
+def _lecture(due_at: datetime, zone: ZoneInfo) -> str:
+    return (due_at.astimezone(zone).date() + timedelta(days=1)).isoformat()
+
+
+def render_config(found: DiscoveredCourse, canvas_url: str) -> str:
+    """A config shaped like config/cs598-s26.toml; lecture = the day after the local due date
+    (of the intended due instant, when Canvas's is an hour off by DST: `due_time_warnings`)."""
+    zone = ZoneInfo(found.time_zone)
+    due_time = _usual_due_time(found)
     lines = [
         f"# {found.name}: written by 'canvas-sync init' from Canvas; review before use.",
         "# CANVAS_URL, CANVAS_TOKEN, CANVAS_COURSE_ID and CANVAS_SYNC_DATABASE_URL override it.",
@@ -115,8 +169,8 @@ def render_config(found: DiscoveredCourse, canvas_url: str) -> str:
     for reading in found.readings:
         lines += ["[[readings.list]]", f"title = {json.dumps(reading.title)}"]
         if reading.due_at is not None:
-            lecture = reading.due_at.astimezone(zone).date() + timedelta(days=1)
-            lines.append(f"lecture = {lecture.isoformat()}")
+            lecture = _lecture(_intended_due(reading.due_at, zone, due_time), zone)
+            lines.append(f"lecture = {lecture}")
         else:
             lines.append("# no due date in Canvas: set the lecture date")
             lines.append("lecture = 2026-01-01")

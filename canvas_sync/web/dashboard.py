@@ -97,7 +97,10 @@ class Dashboard:
         body = [
             _course_html(c, self.courses[c.course_id].zone, self.form_token) for c in view.courses
         ]
-        return Response(_document(notice, body, view.generated_at), mimetype="text/html")
+        zone = next(iter(self.courses.values())).zone if self.courses else ZoneInfo("UTC")
+        return Response(
+            _document(notice, body, _when(view.generated_at, zone)), mimetype="text/html"
+        )
 
     def sync(self, request: Request) -> Response:
         """Queue a trigger for the course and come back to the page (POST, redirect, GET)."""
@@ -261,14 +264,14 @@ def _course_html(item: service.CourseStatus, zone: ZoneInfo, token: str) -> Mark
     )
 
 
-def _document(notice: Markup, courses: Sequence[Markup], generated_at: datetime) -> str:
+def _document(notice: Markup, courses: Sequence[Markup], generated_at: str) -> str:
     return str(
         Markup(
             '<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta http-equiv="refresh" content="{refresh}">'
             "<title>canvas-sync dashboard</title><style>{style}</style></head><body>"
             "<h1>canvas-sync</h1>{notice}{courses}"
-            "<p><small>As of {at:%Y-%m-%d %H:%M:%S} UTC.</small></p></body></html>"
+            "<p><small>As of {at}.</small></p></body></html>"
         ).format(
             refresh=REFRESH_SECONDS,
             style=Markup(_STYLE),

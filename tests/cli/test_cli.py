@@ -156,6 +156,13 @@ def test_init_discovers_the_readings_and_writes_a_usable_config(
     text = out.read_text(encoding="utf-8")
     assert 'title = "LoRA: Low-Rank Adaptation of Large Language Models"' in text
     assert "lecture = 2026-02-13" in text
+    # JITServe's Canvas due date was set across the DST change (12:59 AM CDT, an hour off):
+    # the lecture is the syllabus's Mar 11, and the warning names the reading and both dates.
+    jitserve = text.split('title = "JITServe', 1)[1].split("[[readings.list]]", 1)[0]
+    assert "lecture = 2026-03-11" in jitserve
+    warning = next(line for line in result.output.splitlines() if "JITServe" in line)
+    assert warning.startswith("Warning: R12 'JITServe")
+    assert "Wed Mar 11, 2026 00:59 CDT" in warning and "Tue Mar 10, 2026 23:59 CDT" in warning
     assert TOKEN not in text  # the token stays in the environment
     synced = invoke({**env, "CANVAS_SYNC_CONFIG": str(out)}, "sync")
     assert synced.exit_code == 0, synced.output
@@ -207,4 +214,13 @@ def test_demo_runs_the_whole_loop_as_the_readme_says(tmp_path: Path) -> None:
     assert (
         (tmp_path / "out" / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     )
-    assert "canvas-sync --config " in out and " dashboard" in out
+    # The dashboard line names this install's command by path: the virtualenv is not on PATH.
+    last = out.strip().splitlines()[-1]
+    assert last.startswith("Dashboard of the runs: CANVAS_SYNC_DATABASE_URL=sqlite:///")
+    command = last.split()[5]
+    assert Path(command).is_file() and command.endswith("canvas-sync"), last
+    # The reports are written after the push: no late grade or missing zero is left to push.
+    assert out.index("Second push:") < out.index("HTML report:")
+    left = [d for d in report["discrepancies"] if d["kind"] in ("late_graded", "missing_ungraded")]
+    assert left == []
+    assert re.search(r"The push step took \d+\.\d s of wall-clock time", out)

@@ -111,7 +111,7 @@ def test_daemon_syncs_on_schedule_answers_trigger_and_stops_on_sigterm(
             _cli(config, env, "status"), env=env, capture_output=True, text=True, check=True
         )
         assert "request" in shown.stdout and "(interval)" in shown.stdout
-        assert re.search(r"Latest trigger: request \d+ by \S+ at \S+ \S+: done", shown.stdout)
+        assert re.search(r"Latest trigger: request \d+ by \S+ at .+ C[SD]T: done", shown.stdout)
         assert f":{daemon.pid}" in shown.stdout  # the daemon is listed with its host:pid
     finally:
         daemon.send_signal(signal.SIGTERM)

@@ -26,6 +26,7 @@ from integration_helpers import canvas_env
 from canvas_sync import service
 from canvas_sync.domain import Kind, Status
 from canvas_sync.errors import UsageError
+from canvas_sync.policy import reading_labels
 from canvas_sync.push import MARKER, PushPlan, Target, column_text, same_value, total_text
 from canvas_sync.settings import Settings, load_settings, shipped_config
 from canvas_sync.simulator import READING_IDS, TA_TOKEN, TOTAL_ASSIGNMENT_ID, Simulator
@@ -118,6 +119,7 @@ def column_id(sim: Simulator, settings: Settings) -> int:
 def assert_canvas_matches_policy(sim: Simulator, settings: Settings) -> None:
     """Every late/missing reading is 0 with one comment per late one; totals and column match."""
     evaluation = service.evaluate(settings, now=NOW)
+    labels = reading_labels(evaluation.results)
     column = sim.state.columns[column_id(sim, settings)].data
     zeroed = 0
     for result in evaluation.results:
@@ -133,7 +135,7 @@ def assert_canvas_matches_policy(sim: Simulator, settings: Settings) -> None:
                 assert own_comments(sim, r.assignment_id, uid) == []
         total = sim.state.submissions[(TOTAL_ASSIGNMENT_ID, uid)].entered_score
         assert same_value(None if total is None else str(total), total_text(result))
-        assert column[uid] == column_text(result)
+        assert column[uid] == column_text(result, labels)
     assert zeroed > 50
 
 
@@ -170,6 +172,26 @@ def test_dry_run_sends_no_write_request(sim: Simulator, settings: Settings) -> N
     # The column does not exist yet: the dry run says it would be created.
     assert any("column" in note for note in summary.plan.notes)
     assert service.plan_push(settings, now=lambda: NOW).actions == summary.plan.actions
+
+
+def test_dry_run_plans_exactly_what_the_push_then_makes(sim: Simulator, settings: Settings) -> None:
+    """Issue 12: the dry run said "0 column entries" while the push then wrote 38 (the column did
+    not exist yet). A target push will create is planned as the empty one it will be."""
+    dry = run_push(settings, dry_run=True).plan
+    seen: list[PushPlan] = []
+
+    def yes(plan: PushPlan) -> bool:
+        seen.append(plan)
+        return True
+
+    run_push(settings, confirm=yes)
+
+    def shape(plan: PushPlan) -> list[tuple[str, int, str, str]]:
+        return sorted((a.target.value, a.student_id, a.label, a.to_value) for a in plan.actions)
+
+    assert shape(dry) == shape(seen[0])
+    students = len(service.evaluate(settings, now=NOW).results)
+    assert len(dry.column_actions()) == students > 30
 
 
 def test_declined_confirmation_writes_nothing(sim: Simulator, settings: Settings) -> None:

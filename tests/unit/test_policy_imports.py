@@ -65,7 +65,12 @@ def test_public_surface() -> None:
         "evaluate_student",
         "find_discrepancies",
         "format_score",
+        "label_ranges",
+        "labelled",
+        "reading_labels",
+        "reading_names",
         "reading_status",
+        "short_title",
     ]
     for name in policy.__all__:
         assert callable(getattr(policy, name)), name

@@ -356,10 +356,10 @@ def test_total_comment_explains_each_reading_on_its_own_line() -> None:
     assert total.comment is not None
     lines = total.comment.splitlines()
     assert lines[0].startswith("Reading summaries total: 50% (70 of 140 points")
-    assert lines[1] == "R1 Reading 1: counted, 9."
-    assert lines[2].startswith("R2 Reading 2: 0 (late: submitted")
-    assert lines[3].startswith("R3 Reading 3: 0 (missing: not submitted by")
-    assert lines[4] == "R4 Reading 4: excused."
+    assert lines[1] == "R01 Reading 1: counted, 9."
+    assert lines[2].startswith("R02 Reading 2: 0 (late: submitted")
+    assert lines[3].startswith("R03 Reading 3: 0 (missing: not submitted by")
+    assert lines[4] == "R04 Reading 4: excused."
 
 
 def test_identical_total_comment_is_not_posted_again() -> None:
@@ -379,11 +379,51 @@ def test_column_lists_counted_and_zeroed_readings_within_canvas_limit() -> None:
     readings = [reading(i, Status.ON_TIME, 9.0, counted=True) for i in range(1, 15)]
     readings += [reading(15, Status.LATE, 8.0), reading(16, Status.MISSING, None)]
     text = column_text(result(*readings))
-    assert text.startswith("50% (70/140). Counted: R1 R2 R3")
-    assert "R14." in text and "Zeroed: R15 late, R16 missing." in text
+    assert text == "50% (70/140). Counted: R01–R14. Not counted: R15 (0, late), R16 (0, missing)."
     assert len(text) <= COLUMN_LIMIT
     many = [replace(r, assignment_id=r.assignment_id) for r in readings * 20]
     assert len(column_text(result(*many))) == COLUMN_LIMIT
+
+
+def test_column_of_a_provisional_student_names_a_counted_zero_once() -> None:
+    """Issue 12: "Counted: … R10 … Zeroed: R10 late" read as a contradiction. A zero that counts
+    is listed among the counted, marked 0 and why; ungraded summaries are named."""
+    readings = [reading(i, Status.ON_TIME, 9.0, counted=True) for i in range(1, 10)]
+    readings += [reading(10, Status.LATE, 8.0, counted=True), reading(11, Status.MISSING, None)]
+    readings += [reading(12, Status.ON_TIME, None), reading(13, Status.ON_TIME, None)]
+    provisional = replace(result(*readings), ungraded_count=2)
+    text = column_text(provisional)
+    assert text == (
+        "50% (70/140) provisional. Counted: R01–R09, R10 (0, late). "
+        "Not counted: R11 (0, missing). Ungraded: R12 R13."
+    )
+    assert text.count("R10") == 1
+
+
+def test_plan_names_each_reading_by_the_course_label_whatever_the_students_order() -> None:
+    """One name per reading: an extension that makes a student's reading 2 due after reading
+    3 does not renumber it for that student; plan, comment and column agree."""
+    other = Student(8, "Bo", "Bo")
+    late_due = datetime(2026, 2, 10, 5, 59, 59, tzinfo=UTC)
+    first = result(
+        reading(1, Status.ON_TIME, 9.0, counted=True),
+        reading(2, Status.MISSING, None),
+        reading(3, Status.ON_TIME, 8.0, counted=True),
+    )
+    moved = [replace(r, student_id=other.id) for r in first.readings]
+    moved[1] = replace(moved[1], due_at=late_due)
+    second = replace(first, student=other, readings=(moved[0], moved[2], moved[1]))
+    plan = build_plan(
+        PlanInputs(
+            results=[first, second], submissions={}, column_values={}, total_assignment_id=TOTAL
+        )
+    )
+    grades = {(a.student_id, a.label) for a in plan.actions if a.target is Target.GRADE}
+    assert grades == {(7, "R02 Reading 2"), (8, "R02 Reading 2")}
+    columns = [a.to_value for a in plan.column_actions()]
+    assert all("Not counted: R02 (0, missing)." in c for c in columns)
+    totals = [a.comment or "" for a in plan.actions if a.target is Target.TOTAL]
+    assert all("\nR02 Reading 2: 0 (missing" in c for c in totals)
 
 
 @pytest.mark.parametrize(

@@ -223,7 +223,7 @@ def test_render_json_is_indented_report_to_dict() -> None:
 def test_package_exports() -> None:
     assert set(report_pkg.__all__) == {
         "PolicySummary", "Report", "build_report", "report_to_dict",
-        "render_csv", "render_html", "render_json", "render_table",
+        "render_csv", "render_html", "render_json", "render_student", "render_table",
     }  # fmt: skip
     for name in report_pkg.__all__:
         assert hasattr(report_pkg, name)
