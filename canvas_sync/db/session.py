@@ -16,12 +16,34 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from canvas_sync.errors import ConfigError
+from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable
 
-__all__ = ["Database", "alembic_config", "migrations_dir"]
+__all__ = ["Database", "alembic_config", "database_errors", "migrations_dir"]
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn a dropped connection or a failing server into one sentence (STYLE 3).
+
+    A terminated PostgreSQL backend or an unreachable server surfaces as a driver error deep in
+    SQLAlchemy; the person running the sync needs to know the database went away and that the
+    transaction was rolled back, not a class name.
+    """
+    try:
+        yield
+    except CanvasSyncError:
+        raise
+    except (OperationalError, DBAPIError) as exc:
+        if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+            raise
+        reason = " ".join(str(exc.orig).split())[:200] or type(exc.orig).__name__
+        raise DatabaseUnavailable(
+            f"The database failed mid-run ({reason}); what this step wrote was rolled back: "
+            "check that the database is up and run the command again."
+        ) from exc
 
 
 def migrations_dir() -> Path:
@@ -101,7 +123,7 @@ class Database:
         """One unit of work: commit on success, roll back on any exception."""
         session = self._sessions()
         try:
-            with session.begin():
+            with database_errors(), session.begin():
                 yield session
         finally:
             session.close()
