@@ -60,6 +60,11 @@ class _Canvas(_Strict):
     backoff_base_seconds: float = Field(default=0.5, gt=0)
     backoff_max_seconds: float = Field(default=30.0, gt=0)
     throttle_max_wait_seconds: float = Field(default=30.0, ge=0)
+    # Whole exchange, connect to last byte (timeout_seconds is per network operation).
+    request_deadline_seconds: float = Field(default=120.0, gt=0)
+    max_response_megabytes: float = Field(default=32.0, gt=0)
+    max_listing_megabytes: float = Field(default=256.0, gt=0)
+    max_listing_pages: int = Field(default=1000, ge=1)
 
     @field_validator("url")
     @classmethod
@@ -185,6 +190,10 @@ class Settings:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     throttle_max_wait: float = 30.0
+    request_deadline: float = 120.0
+    max_response_megabytes: float = 32.0
+    max_listing_megabytes: float = 256.0
+    max_listing_pages: int = 1000
     log_level: str = "INFO"
     source: str = "defaults"
 
@@ -317,6 +326,10 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         backoff_base=parsed.canvas.backoff_base_seconds,
         backoff_max=parsed.canvas.backoff_max_seconds,
         throttle_max_wait=parsed.canvas.throttle_max_wait_seconds,
+        request_deadline=parsed.canvas.request_deadline_seconds,
+        max_response_megabytes=parsed.canvas.max_response_megabytes,
+        max_listing_megabytes=parsed.canvas.max_listing_megabytes,
+        max_listing_pages=parsed.canvas.max_listing_pages,
         log_level=parsed.logging.level,
         source=source,
     )

@@ -76,7 +76,9 @@ class CanvasClient(HttpCore):
             "type[]": ["StudentEnrollment", "StudentViewEnrollment"],
             "state[]": list(_ALL_ENROLLMENT_STATES),
         }
-        return list(self.paginate(f"/courses/{course_id}/enrollments", params))
+        rows = list(self.paginate(f"/courses/{course_id}/enrollments", params))
+        self._course_people[course_id] = len(rows)
+        return rows
 
     def student_submissions(
         self,
@@ -104,13 +106,24 @@ class CanvasClient(HttpCore):
             [["all"]] if student_ids is None else _chunks(list(student_ids), MAX_STUDENT_IDS)
         )
         jobs = [
-            {**base, "student_ids[]": chunk, "assignment_ids[]": assignments}
+            (
+                {**base, "student_ids[]": chunk, "assignment_ids[]": assignments},
+                # One row per student and assignment: the course bounds the listing.
+                self._rows(course_id, chunk, assignments),
+            )
             for assignments in _chunks(list(assignment_ids), ASSIGNMENT_CHUNK)
             for chunk in students
         ]
         path = f"/courses/{course_id}/students/submissions"
-        pages = self._map(lambda params: list(self.paginate(path, params)), jobs)
+        pages = self._map(lambda job: list(self.paginate(path, job[0], max_items=job[1])), jobs)
         return [row for page in pages for row in page]
+
+    def _rows(
+        self, course_id: int, chunk: Sequence[int | str], assignments: Sequence[int]
+    ) -> int | None:
+        """At most one row per student and assignment (None: `all` before any enrollments)."""
+        people = self._course_people.get(course_id) if chunk == ["all"] else len(chunk)
+        return None if people is None else people * len(assignments)
 
     def late_policy(self, course_id: int) -> dict[str, Any] | None:
         """The course Late Policy, or None when the course has none (Canvas answers 404)."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from canvas_sync import policy
-from canvas_sync.canvas import CanvasClient
+from canvas_sync.canvas import CanvasClient, Limits
 from canvas_sync.db import Database, Session, locks, records, repo
 from canvas_sync.domain import (
     CourseSnapshot,
@@ -120,6 +120,12 @@ def make_client(
         backoff_base=settings.backoff_base,
         backoff_max=settings.backoff_max,
         throttle_max_wait=settings.throttle_max_wait,
+        limits=Limits(
+            deadline=settings.request_deadline,
+            max_response_bytes=int(settings.max_response_megabytes * 1024 * 1024),
+            max_listing_bytes=int(settings.max_listing_megabytes * 1024 * 1024),
+            max_listing_pages=settings.max_listing_pages,
+        ),
         on_event=on_event,
     )
 
