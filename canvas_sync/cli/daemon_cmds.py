@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import click
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from canvas_sync import scheduler, service, web
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
+from canvas_sync.inert import inert
 from canvas_sync.settings import Settings, load_all_settings
 
 __all__ = ["daemon_cmd", "dashboard_cmd", "status_cmd", "trigger_cmd"]
@@ -67,7 +70,7 @@ def trigger_cmd(
     """
     settings = _courses(app, course)[0]
     outcome = service.trigger(settings, full=full, wait=not no_wait, pickup_timeout=timeout)
-    click.echo(outcome.line())
+    click.echo(inert(outcome.line()))
     if not outcome.ok:
         raise SystemExit(1)
 
@@ -108,13 +111,18 @@ def _when(moment: object) -> str:
     return f"{moment:%Y-%m-%d %H:%M:%S}Z" if moment is not None else "-"
 
 
+def _line(out: Console, text: str, style: str = "") -> None:
+    """One line of data: control characters escaped, never read as Rich markup."""
+    out.print(Text(inert(text), style=style))
+
+
 def _print_course(app: AppContext, item: service.CourseStatus) -> None:
     out = app.out
-    out.print(f"[bold]Course {item.course_id}[/bold] {item.name}")
+    _line(out, f"Course {item.course_id} {item.name}", style="bold")
     runs = Table("run", "trigger", "started (UTC)", "seconds", "outcome", "requests", "changed")
     for run in item.runs:
         took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
-        runs.add_row(
+        cells = (
             str(run.id),
             run.trigger,
             _when(run.started_at),
@@ -123,31 +131,29 @@ def _print_course(app: AppContext, item: service.CourseStatus) -> None:
             str(run.requests),
             str(run.changed),
         )
-    out.print(runs if item.runs else "No runs yet.")
+        runs.add_row(*(Text(inert(cell)) for cell in cells))
+    out.print(runs if item.runs else Text("No runs yet."))
     if item.next_runs:
         upcoming = ", ".join(f"{_when(n.at)} ({n.kind})" for n in item.next_runs)
-        out.print(f"Next runs: {upcoming}")
+        _line(out, f"Next runs: {upcoming}")
     else:
-        out.print("Next runs: none scheduled (no daemon is running for this course).")
-    daemons = ", ".join(item.daemons) or "none"
-    out.print(f"Daemons: {daemons}")
+        _line(out, "Next runs: none scheduled (no daemon is running for this course).")
+    _line(out, f"Daemons: {', '.join(item.daemons) or 'none'}")
     if item.triggers:
         latest = item.triggers[0]
-        out.print(
+        _line(
+            out,
             f"Latest trigger: request {latest.id} by {latest.requested_by} at "
             f"{_when(latest.requested_at)}: {latest.state}"
             + (f" ({latest.error})" if latest.error else ""),
-            markup=False,
         )
     sev = item.open_by_severity
-    out.print(
+    _line(
+        out,
         f"Open discrepancies: {sev.get('error', 0)} error, {sev.get('warning', 0)} warning, "
-        f"{sev.get('info', 0)} info"
+        f"{sev.get('info', 0)} info",
     )
     lock = item.lock
-    out.print(
-        f"Lock: held by {lock.holder} since {_when(lock.acquired_at)}"
-        if lock is not None
-        else "Lock: free"
-    )
+    held = f"held by {lock.holder} since {_when(lock.acquired_at)}" if lock else "free"
+    _line(out, f"Lock: {held}")
     out.print()

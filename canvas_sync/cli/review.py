@@ -8,12 +8,13 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from canvas_sync import report, service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
+from canvas_sync.inert import inert
 
 __all__ = ["discrepancies_cmd", "exempt_cmd", "report_cmd", "resolve_cmd"]
 
@@ -107,8 +108,8 @@ def discrepancies_cmd(app: AppContext, state: str | None, kind: str | None) -> N
             d.state,
             str(d.student_id or ""),
             str(d.assignment_id or ""),
-            f"{d.canvas_value or '-'} → {d.expected_value or '-'}",
-            escape(d.message),
+            Text(inert(f"{d.canvas_value or '-'} → {d.expected_value or '-'}")),
+            Text(inert(d.message)),
         )
     app.out.print(table)
 
@@ -169,4 +170,6 @@ def exempt_cmd(app: AppContext, student: str, reading: str, reason: str) -> None
     student_id, assignment_id, name = service.add_exemption(
         app.settings(), student, reading, reason=reason, by=_reviewer()
     )
-    click.echo(f"Student {student_id} is exempt from the late rule for {name} ({assignment_id}).")
+    click.echo(
+        inert(f"Student {student_id} is exempt from the late rule for {name} ({assignment_id}).")
+    )
