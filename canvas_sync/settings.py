@@ -9,7 +9,6 @@ in reprs.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from canvas_sync._config_file import read_toml
 from canvas_sync.domain import PolicyConfig, Secret, Selection
 from canvas_sync.errors import ConfigError
 
@@ -216,15 +216,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     environ = os.environ if env is None else env
     chosen = path or environ.get("CANVAS_SYNC_CONFIG") or DEFAULT_CONFIG
     config_path = Path(chosen)
-    if not config_path.is_file():
-        raise ConfigError(
-            f"Config file {config_path} does not exist: pass --config FILE "
-            f"(for example config/cs598-s26.toml) or run 'canvas-sync init'."
-        )
-    try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{config_path}: not valid TOML ({exc}); fix the syntax.") from None
+    raw = read_toml(config_path)
     return settings_from_dict(raw, source=str(config_path), env=environ)
 
 
@@ -358,11 +350,14 @@ def load_all_settings(
     environ = os.environ if env is None else env
     first = load_settings(path, env=environ)
     base = Path(first.source).parent
-    raw = tomllib.loads(Path(first.source).read_text(encoding="utf-8"))
+    raw = read_toml(Path(first.source))
     found = [first]
     others = {k: v for k, v in environ.items() if k != "CANVAS_COURSE_ID"}
     for name in raw.get("include", []):
-        found.append(load_settings(base / name, env=others))
+        try:
+            found.append(load_settings(base / name, env=others))
+        except ConfigError as exc:
+            raise ConfigError(f"{first.source}: include {name!r}: {exc}") from None
     ids = [s.course_id for s in found]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{first.source}: key 'include' lists a course twice; each course once.")

@@ -14,6 +14,7 @@ from rich.text import Text
 from canvas_sync import report, service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
+from canvas_sync.files import write_private
 from canvas_sync.inert import inert
 
 __all__ = ["discrepancies_cmd", "exempt_cmd", "report_cmd", "resolve_cmd"]
@@ -63,7 +64,7 @@ def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | Non
         click.echo(text, nl=not text.endswith("\n"))
         return
     try:
-        Path(output).write_text(text, encoding="utf-8", newline="")
+        write_private(Path(output), text)
     except OSError as exc:
         raise UsageError(
             f"Cannot write {output}: {exc.strerror}; choose another --output."

@@ -15,11 +15,12 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable
+from canvas_sync.files import create_private
 
 __all__ = ["Database", "alembic_config", "database_errors", "migrations_dir"]
 
@@ -64,6 +65,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+#: Advisory-lock key serialising migrations on PostgreSQL ("canvas-sync migrate" in ASCII).
+_KEY = int.from_bytes(b"cs-migr8", "big", signed=True)
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create a new SQLite database file 0600 before SQLite does (its journals inherit it)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():  # else SQLite's own "unable to open" error says what to fix
+        create_private(path)
+
+
 @cache
 def _head(script_location: str) -> str | None:
     config = Config()
@@ -85,6 +99,7 @@ class Database:
             ) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            _private_sqlite_file(self.engine.url.database)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -92,9 +107,19 @@ class Database:
         return self.engine.dialect.name
 
     def upgrade(self) -> None:
-        """Apply migrations up to head (idempotent)."""
+        """Apply migrations up to head (idempotent), one process at a time.
+
+        Two first uses at once must not both create the tables: the migration runs in a
+        transaction that first takes the database's write lock (SQLite `BEGIN IMMEDIATE`) or a
+        transaction-level advisory lock (PostgreSQL, whose DDL is transactional), so the second
+        process waits, then finds the schema at head and does nothing.
+        """
         try:
             with self.engine.begin() as connection:
+                if self.dialect == "sqlite":
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                elif self.dialect == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _KEY})
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
