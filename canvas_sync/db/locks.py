@@ -322,7 +322,7 @@ def _refusal(database: Database, course_id: int, wait_seconds: float) -> LockTim
     transaction kept the database busy for the whole wait. That is said as such, rather than
     blaming a holder that does not exist.
     """
-    info = holder_of(database, course_id)
+    info = holder_of(database, course_id) or _last_row(database, course_id)
     if info is None:
         return LockTimeout(
             f"Course {course_id} could not be locked: the database stayed busy with another "
@@ -333,6 +333,18 @@ def _refusal(database: Database, course_id: int, wait_seconds: float) -> LockTim
         f"Course {course_id} is being synced by {info.holder} since "
         f"{info.acquired_at:%Y-%m-%d %H:%M:%S}Z (waited {wait_seconds:g} s); "
         "try again when it finishes or raise schedule.lock_wait_seconds."
+    )
+
+
+def _last_row(database: Database, course_id: int) -> LockInfo | None:
+    """The lock row even past its lease: a holder busy committing a long write cannot renew
+    it (its own write holds the database), yet it is still the process to name."""
+    with database.engine.connect() as connection:
+        row = connection.execute(
+            select(SyncLockRow).where(SyncLockRow.course_id == course_id)
+        ).first()
+    return (
+        None if row is None else LockInfo(course_id, row.holder, row.acquired_at, row.lease_until)
     )
 
 
@@ -363,7 +375,8 @@ def _session_holder(connection: Connection, course_id: int) -> LockInfo:
             "SELECT a.application_name, a.backend_start FROM pg_locks l "
             "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
             "AND l.granted AND l.classid = CAST(:hi AS oid) AND l.objid = CAST(:lo AS oid) "
-            "AND l.objsubid = 1"
+            "AND l.objsubid = 1 "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
         ),
         {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
     ).first()

@@ -153,3 +153,23 @@ def test_sqlite_busy_database_is_not_blamed_on_a_holder(tmp_path: Path) -> None:
         writer.exec_driver_sql("ROLLBACK")
         writer.close()
         database.dispose()
+
+
+def test_sqlite_refusal_names_a_holder_busy_committing(tmp_path: Path) -> None:
+    """A holder whose long write kept it from renewing its lease is still named."""
+    database = Database(_migrated(f"sqlite:///{tmp_path / 'committing.db'}"))
+    writer = database.engine.connect()
+    try:
+        writer.exec_driver_sql(
+            "INSERT INTO sync_locks (course_id, holder, acquired_at, lease_until) "
+            "VALUES (598, 'host-a:4242', '2026-01-01 00:00:00', '2026-01-01 00:01:00')"
+        )
+        writer.commit()
+        writer.exec_driver_sql("BEGIN IMMEDIATE")  # its write transaction, still committing
+        with pytest.raises(LockTimeout) as refused:
+            locks.acquire(database, 598, "host-b:1", wait_seconds=1)
+        assert "host-a:4242" in str(refused.value)
+    finally:
+        writer.exec_driver_sql("ROLLBACK")
+        writer.close()
+        database.dispose()
