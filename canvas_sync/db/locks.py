@@ -223,7 +223,13 @@ def _claim_row(connection: Connection, info: LockInfo, *, force: bool) -> bool:
     """
     stale = SyncLockRow.course_id == info.course_id
     if not force:
-        stale = stale & (SyncLockRow.lease_until < info.acquired_at)
+        expired = SyncLockRow.lease_until < info.acquired_at
+        dead = _dead_local_holder(connection, info.course_id)
+        if dead is not None:  # exactly that row: two racing takers cannot both win
+            expired = expired | (
+                (SyncLockRow.holder == dead[0]) & (SyncLockRow.acquired_at == dead[1])
+            )
+        stale = stale & expired
     values = {
         "holder": info.holder,
         "acquired_at": info.acquired_at,
@@ -235,6 +241,31 @@ def _claim_row(connection: Connection, info: LockInfo, *, force: bool) -> bool:
     # then rolls back (it changed nothing) and counts the attempt as lost.
     connection.execute(insert(SyncLockRow).values(course_id=info.course_id, **values))
     return True
+
+
+def _dead_local_holder(connection: Connection, course_id: int) -> tuple[str, datetime] | None:
+    """The row's (holder, acquired_at) when its holder is a process of this host that is gone.
+
+    A SIGKILLed sync on this machine need not block the course until its lease runs out. A
+    reused pid looks alive, which only means waiting for the lease, as before.
+    """
+    row = connection.execute(
+        select(SyncLockRow.holder, SyncLockRow.acquired_at).where(
+            SyncLockRow.course_id == course_id
+        )
+    ).first()
+    if row is None:
+        return None
+    host, _, pid = row.holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return row.holder, row.acquired_at
+    except PermissionError:  # alive, owned by another user
+        return None
+    return None
 
 
 def _try_sqlite(database: Database, info: LockInfo, budget: float) -> bool:

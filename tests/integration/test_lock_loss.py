@@ -7,9 +7,13 @@ with one sentence and be recorded `failed`, so two syncs of a course never overl
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,7 @@ import sqlalchemy as sa
 from test_sync import NOW, TOKEN, make_settings, run_sync
 
 from canvas_sync.db import Database, locks, records
+from canvas_sync.db.models import SyncLockRow
 from canvas_sync.errors import CanvasSyncError, LockLost, LockTimeout
 from canvas_sync.settings import Settings
 from canvas_sync.simulator import Simulator
@@ -172,4 +177,27 @@ def test_sqlite_refusal_names_a_holder_busy_committing(tmp_path: Path) -> None:
     finally:
         writer.exec_driver_sql("ROLLBACK")
         writer.close()
+        database.dispose()
+
+
+def test_sqlite_lock_of_a_dead_local_process_is_taken_over_at_once(tmp_path: Path) -> None:
+    database = Database(_migrated(f"sqlite:///{tmp_path / 'dead.db'}"))
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    holder = f"{socket.gethostname()}:{int(gone.stdout)}"
+    lease = datetime.now(UTC) + timedelta(seconds=60)  # would block the course for a minute
+    try:
+        with database.engine.begin() as connection:
+            connection.execute(
+                sa.insert(SyncLockRow).values(
+                    course_id=598, holder=holder, acquired_at=datetime.now(UTC), lease_until=lease
+                )
+            )
+        with locks.acquire(database, 598, "host-b:1", wait_seconds=0) as taken:
+            assert taken.info.holder == "host-b:1"
+    finally:
         database.dispose()
