@@ -21,15 +21,13 @@ attempts apart, while a second acquisition can never get the same instant as a l
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Self
 
@@ -37,9 +35,19 @@ from sqlalchemy import Connection, Delete, Update, delete, insert, select, text,
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from canvas_sync.db._lock_holders import (
+    APP_PREFIX,
+    LockInfo,
+    advisory_held,
+    advisory_key,
+    default_holder,
+    holder_of,
+    refusal,
+    utc_now,
+)
 from canvas_sync.db.models import SyncLockRow
 from canvas_sync.db.session import Database, database_errors
-from canvas_sync.errors import LockLost, LockTimeout
+from canvas_sync.errors import LockLost
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
@@ -57,36 +65,6 @@ logger = logging.getLogger("canvas_sync.db.locks")
 #: How long a SQLite lock row stays valid without a heartbeat (renewed every third of it).
 DEFAULT_LEASE_SECONDS = 60.0
 _POLL_SECONDS = 0.2
-_APP_PREFIX = "canvas-sync "
-
-
-@dataclass(frozen=True)
-class LockInfo:
-    """Who holds a course's sync lock, since when, and until when its lease runs."""
-
-    course_id: int
-    holder: str
-    acquired_at: datetime
-    lease_until: datetime
-
-
-def default_holder() -> str:
-    """`host:pid`: enough for a person to find the process holding a course."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def advisory_key(course_id: int) -> int:
-    """A signed 64-bit PostgreSQL advisory-lock key for a course.
-
-    Hashed with a fixed prefix so it cannot collide with other applications' small integer keys
-    on a shared server; Canvas course ids can exceed 32 bits, so the id is not used raw.
-    """
-    digest = hashlib.blake2b(f"canvas-sync:course:{course_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class LockHandle:
@@ -136,11 +114,11 @@ class LockHandle:
         Renewing our row takes its row lock (SQLite: the write lock) until the commit, so nobody
         can take the course over between this check and the commit.
         """
-        lease = _now() + timedelta(seconds=self.lease_seconds)
+        lease = utc_now() + timedelta(seconds=self.lease_seconds)
         renewed = session.connection().execute(_renew_ours(self.info, lease)).rowcount
         held = bool(renewed) and not self.lost.is_set()
         if held and self._backend_pid is not None:
-            held = _advisory_held(session.connection(), self.info.course_id, self._backend_pid)
+            held = advisory_held(session.connection(), self.info.course_id, self._backend_pid)
         if not held:
             self.lost.set()
             raise LockLost(
@@ -211,7 +189,7 @@ def _renew_ours(info: LockInfo, lease_until: datetime) -> Update:
 
 def _renew(database: Database, info: LockInfo, lease_seconds: float) -> bool:
     with database.engine.begin() as connection:
-        lease = _now() + timedelta(seconds=lease_seconds)
+        lease = utc_now() + timedelta(seconds=lease_seconds)
         return bool(connection.execute(_renew_ours(info, lease)).rowcount)
 
 
@@ -295,7 +273,7 @@ def _try_postgres(database: Database, info: LockInfo) -> tuple[Connection, int] 
                 "SELECT pg_try_advisory_lock(:key), pg_backend_pid(), "
                 "set_config('application_name', :name, false)"
             ),
-            {"key": advisory_key(info.course_id), "name": _APP_PREFIX + info.holder},
+            {"key": advisory_key(info.course_id), "name": APP_PREFIX + info.holder},
         ).one()[:2]
         connection.commit()  # the advisory lock is session-level: it outlives this transaction
         if not got:
@@ -316,7 +294,7 @@ def acquire(
     *,
     wait_seconds: float,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
-    now: Callable[[], datetime] = _now,
+    now: Callable[[], datetime] = utc_now,
 ) -> LockHandle:
     """Take the course's sync lock, waiting up to `wait_seconds` (SPEC §9).
 
@@ -342,95 +320,8 @@ def acquire(
         elif _try_sqlite(database, info, budget):
             return LockHandle(database, info, lease_seconds=lease_seconds, connection=None)
         if time.monotonic() >= deadline:
-            raise _refusal(database, course_id, wait_seconds)
+            raise refusal(database, course_id, wait_seconds)
         time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
-
-
-def _refusal(database: Database, course_id: int, wait_seconds: float) -> LockTimeout:
-    """The refusal, naming `host:pid` and since when.
-
-    On SQLite a claim can fail with nobody holding the course: another process's write
-    transaction kept the database busy for the whole wait. That is said as such, rather than
-    blaming a holder that does not exist.
-    """
-    info = holder_of(database, course_id) or _last_row(database, course_id)
-    if info is None:
-        return LockTimeout(
-            f"Course {course_id} could not be locked: the database stayed busy with another "
-            f"process's write for {wait_seconds:g} s; try again or raise "
-            "schedule.lock_wait_seconds."
-        )
-    return LockTimeout(
-        f"Course {course_id} is being synced by {info.holder} since "
-        f"{info.acquired_at:%Y-%m-%d %H:%M:%S}Z (waited {wait_seconds:g} s); "
-        "try again when it finishes or raise schedule.lock_wait_seconds."
-    )
-
-
-def _last_row(database: Database, course_id: int) -> LockInfo | None:
-    """The lock row even past its lease: a holder busy committing a long write cannot renew
-    it (its own write holds the database), yet it is still the process to name."""
-    with database.engine.connect() as connection:
-        row = connection.execute(
-            select(SyncLockRow).where(SyncLockRow.course_id == course_id)
-        ).first()
-    return (
-        None if row is None else LockInfo(course_id, row.holder, row.acquired_at, row.lease_until)
-    )
-
-
-def holder_of(database: Database, course_id: int) -> LockInfo | None:
-    """Who holds the course's lock now, or None (an expired SQLite lease counts as free).
-
-    On PostgreSQL the advisory lock is the truth: a row left by a killed process is ignored.
-    """
-    with database.engine.connect() as connection:
-        row = connection.execute(
-            select(SyncLockRow).where(SyncLockRow.course_id == course_id)
-        ).first()
-        if database.dialect == "postgresql":
-            if not _advisory_held(connection, course_id):
-                return None
-            if row is None:  # between the advisory lock and the row write
-                return _session_holder(connection, course_id)
-        elif row is None or row.lease_until <= _now():
-            return None
-    return LockInfo(course_id, row.holder, row.acquired_at, row.lease_until)
-
-
-def _session_holder(connection: Connection, course_id: int) -> LockInfo:
-    """The holder named by the PostgreSQL session that holds the course's advisory lock."""
-    unsigned = advisory_key(course_id) & 0xFFFFFFFFFFFFFFFF
-    found = connection.execute(
-        text(
-            "SELECT a.application_name, a.backend_start FROM pg_locks l "
-            "JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
-            "AND l.granted AND l.classid = CAST(:hi AS oid) AND l.objid = CAST(:lo AS oid) "
-            "AND l.objsubid = 1 "
-            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ),
-        {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
-    ).first()
-    name = str(found[0]) if found is not None else ""
-    holder = name.removeprefix(_APP_PREFIX) if name.startswith(_APP_PREFIX) else ""
-    since = found[1] if found is not None and found[1] is not None else _now()
-    return LockInfo(course_id, holder or "an unnamed PostgreSQL session", since, since)
-
-
-def _advisory_held(connection: Connection, course_id: int, pid: int | None = None) -> bool:
-    """Whether anyone (or the backend `pid`) holds the course's advisory lock now."""
-    # pg_locks splits a bigint key into classid (high 32 bits) and objid (low 32), objsubid 1.
-    unsigned = advisory_key(course_id) & 0xFFFFFFFFFFFFFFFF
-    count = connection.execute(
-        text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid) AND objsubid = 1 "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) "
-            "AND (CAST(:pid AS integer) IS NULL OR pid = CAST(:pid AS integer))"
-        ),
-        {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF, "pid": pid},
-    ).scalar_one()
-    return bool(count)
 
 
 def clear_holder(database: Database, holder: str) -> int:
