@@ -2,13 +2,14 @@
 
 Each seed starts a fresh simulated course (with latency) and a fresh SQLite database, runs
 `canvas-sync sync` or `canvas-sync push --yes` as a real subprocess, and kills it with SIGKILL
-at a point drawn from the seed: when the n-th Canvas request arrives, or right after Canvas has
+at a point drawn from the seed: when the n-th Canvas request arrives; right after Canvas has
 accepted the n-th write (a bulk grade POST, a column entry, the total assignment) and before
-its answer leaves, so the journal never hears of it. The same command then runs again to the
-end, then one more `sync` reads the final Canvas (as after the clean run), and what Canvas
-holds (read through its REST API: scores, grades, comments, column entries) and what the
-database reports (`report --format json`) must equal a run never killed, with no comment
-posted twice and no run left marked running.
+its answer leaves, so the journal never hears of it; or some milliseconds after the last
+answer, while the process stores, evaluates and commits what it pulled. The same command
+then runs again to the end, and one more `sync` reads the final Canvas (as after the clean
+run). What Canvas holds (read through its REST API: scores, grades, comments, column entries)
+and what the database reports (`report --format json`) must equal a run never killed, with
+no comment posted twice and no run left marked running.
 
     .venv/bin/python scripts/kill_suite.py                 # 20 seeds each for sync and push
     .venv/bin/python scripts/kill_suite.py --seeds 40 --database-url postgresql+psycopg://...
@@ -53,11 +54,13 @@ ROOT = Path(__file__).resolve().parents[1]
 class KillPoint:
     """Where to kill: before the `nth` request, or after Canvas accepted the `nth` write."""
 
-    kind: str  # "request" or "accepted-write"
+    kind: str  # "request", "accepted-write", or "after-request" (+ delay: the local work)
     nth: int
+    delay_ms: int = 0
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.nth}"
+        later = f"+{self.delay_ms}ms" if self.kind == "after-request" else ""
+        return f"{self.kind} #{self.nth}{later}"
 
 
 @dataclass
@@ -67,6 +70,7 @@ class _Switch:
     requests: int = 0
     writes: int = 0
     fired: bool = False
+    last_request: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def arm(self, point: KillPoint | None, pid: int | None) -> None:
@@ -79,6 +83,11 @@ class _Switch:
             self.fired = True
             os.kill(self.pid, signal.SIGKILL)
 
+    def _kill_later(self, pid: int) -> None:
+        with self.lock:
+            if self.pid == pid:  # still the same run (not finished and re-armed)
+                self._kill()
+
     def before(self, method: str) -> None:
         with self.lock:
             self.requests += 1
@@ -87,6 +96,14 @@ class _Switch:
                 self._kill()
 
     def after(self, method: str) -> None:
+        with self.lock:
+            self.last_request = time.monotonic()
+            point = self.point
+            if point and point.kind == "after-request" and self.requests == point.nth:
+                # Kill while the process works on what it got (storing, evaluating, committing).
+                timer = threading.Timer(point.delay_ms / 1000, self._kill_later, (self.pid,))
+                timer.daemon = True
+                timer.start()
         if method == "GET":
             return
         with self.lock:
@@ -258,6 +275,7 @@ class Suite:
         self.database_url = database_url
         self.workdir = Path(tempfile.mkdtemp(prefix="kill-suite-"))
         self.reference: dict[str, tuple[dict[str, Any], dict[str, Any], Counter[str]]] = {}
+        self.tail_ms: dict[str, int] = {}  # from the last request to the clean run's exit
 
     def _course(self) -> KillingSimulator:
         sim = KillingSimulator(
@@ -284,6 +302,7 @@ class Suite:
         sim, url = self._course(), self._fresh_url()
         try:
             _run(sim, url, self._args(command), None)
+            self.tail_ms[command] = int(1000 * (time.monotonic() - sim.switch.last_request))
             counts = Counter(
                 "write" if method != "GET" else "request" for method, *_ in sim.request_log
             )
@@ -298,6 +317,9 @@ class Suite:
         counts = self.reference[command][2]
         if command == "push" and counts["write"] and seed % 2 == 0:
             return KillPoint("accepted-write", rng.randint(1, counts["write"]))
+        if seed % 3 == 0:  # after the last answer, while storing and committing
+            delay = rng.randint(0, max(1, self.tail_ms[command] // 2))
+            return KillPoint("after-request", counts["request"], delay)
         return KillPoint("request", rng.randint(1, counts["request"]))
 
     def one(self, command: str, seed: int) -> Outcome:
