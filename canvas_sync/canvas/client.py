@@ -45,8 +45,9 @@ class CanvasClient(HttpCore):
     """Throttled, retrying, error-translating Canvas REST client (SPEC §8).
 
     Constructor (from HttpCore): `CanvasClient(base_url, token, *, timeout=60.0,
-    max_attempts=6, concurrency=2, backoff_base=0.5, backoff_max=30.0, transport=None,
-    sleep=time.sleep, on_event=None)`; `base_url` without `/api/v1`.
+    max_attempts=6, concurrency=2, backoff_base=0.5, backoff_max=30.0, limits=Limits(),
+    transport=None, sleep=time.sleep, on_event=None)`; `base_url` without `/api/v1`;
+    `timeout` is per network operation, `limits` the whole request's deadline and the caps.
 
     Example::
 

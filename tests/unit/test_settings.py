@@ -81,6 +81,15 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[canvas]\ncourse_id = 1\nurl = 'ftp://x'\n", "key 'canvas.url' is invalid"),
         ("[canvas]\n", "key 'canvas.course_id' is missing"),
         ("[canvas\n", "not valid TOML"),
+        (
+            "[canvas]\ncourse_id = 1\nrequest_deadline_seconds = 0\n",
+            "key 'canvas.request_deadline_seconds' is invalid",
+        ),
+        ("[canvas]\ncourse_id = 1\nmax_listing_pages = 0\n", "key 'canvas.max_listing_pages'"),
+        (
+            "[canvas]\ncourse_id = 1\nmax_response_megabytes = -1\n",
+            "key 'canvas.max_response_megabytes'",
+        ),
     ],
 )
 def test_bad_config_names_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
