@@ -12,6 +12,7 @@ import stat
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -157,3 +158,33 @@ def test_first_uses_at_once_migrate_once(database_url: str) -> None:
     for thread in threads:
         thread.join(timeout=120)
     assert errors == []
+
+
+class _Redirects(BaseHTTPRequestHandler):
+    """A Canvas URL that sends everything to a login page on another host."""
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        self.send_response(302)
+        self.send_header("Location", "https://sso.elsewhere.example/login?next=%2F")
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_a_redirect_to_another_host_is_one_sentence(env: dict[str, str]) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Redirects)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        result = invoke({**env, "CANVAS_URL": url}, "sync")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1, result.output
+    assert "redirect (302) to https://sso.elsewhere.example" in lines[0]
+    assert "NoneType" not in lines[0] and TOKEN not in lines[0]
