@@ -12,8 +12,10 @@ __all__ = [
     "CanvasSyncError",
     "CanvasUnavailable",
     "ConfigError",
+    "DatabaseUnavailable",
     "Forbidden",
     "IncompleteListing",
+    "LockLost",
     "LockTimeout",
     "NotFound",
     "PushFailed",
@@ -87,3 +89,11 @@ class PushFailed(CanvasSyncError):
 
 class LockTimeout(CanvasSyncError):
     """Another process holds the course's sync lock past the wait limit."""
+
+
+class LockLost(CanvasSyncError):
+    """The course's sync lock was lost (its database session ended) before the run committed."""
+
+
+class DatabaseUnavailable(CanvasSyncError):
+    """The database closed the connection or failed mid-run; the transaction was rolled back."""

@@ -9,7 +9,6 @@ in reprs.
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -19,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from canvas_sync._config_file import read_toml
 from canvas_sync.domain import PolicyConfig, Secret, Selection
 from canvas_sync.errors import ConfigError
 
@@ -60,6 +60,11 @@ class _Canvas(_Strict):
     backoff_base_seconds: float = Field(default=0.5, gt=0)
     backoff_max_seconds: float = Field(default=30.0, gt=0)
     throttle_max_wait_seconds: float = Field(default=30.0, ge=0)
+    # Whole exchange, connect to last byte (timeout_seconds is per network operation).
+    request_deadline_seconds: float = Field(default=120.0, gt=0)
+    max_response_megabytes: float = Field(default=32.0, gt=0)
+    max_listing_megabytes: float = Field(default=256.0, gt=0)
+    max_listing_pages: int = Field(default=1000, ge=1)
 
     @field_validator("url")
     @classmethod
@@ -194,6 +199,10 @@ class Settings:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     throttle_max_wait: float = 30.0
+    request_deadline: float = 120.0
+    max_response_megabytes: float = 32.0
+    max_listing_megabytes: float = 256.0
+    max_listing_pages: int = 1000
     log_level: str = "INFO"
     source: str = "defaults"
 
@@ -216,15 +225,7 @@ def load_settings(path: str | Path | None = None, env: Mapping[str, str] | None 
     environ = os.environ if env is None else env
     chosen = path or environ.get("CANVAS_SYNC_CONFIG") or DEFAULT_CONFIG
     config_path = Path(chosen)
-    if not config_path.is_file():
-        raise ConfigError(
-            f"Config file {config_path} does not exist: pass --config FILE "
-            f"(for example config/cs598-s26.toml) or run 'canvas-sync init'."
-        )
-    try:
-        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{config_path}: not valid TOML ({exc}); fix the syntax.") from None
+    raw = read_toml(config_path)
     return settings_from_dict(raw, source=str(config_path), env=environ)
 
 
@@ -329,6 +330,10 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         backoff_base=parsed.canvas.backoff_base_seconds,
         backoff_max=parsed.canvas.backoff_max_seconds,
         throttle_max_wait=parsed.canvas.throttle_max_wait_seconds,
+        request_deadline=parsed.canvas.request_deadline_seconds,
+        max_response_megabytes=parsed.canvas.max_response_megabytes,
+        max_listing_megabytes=parsed.canvas.max_listing_megabytes,
+        max_listing_pages=parsed.canvas.max_listing_pages,
         log_level=parsed.logging.level,
         source=source,
     )
@@ -357,11 +362,14 @@ def load_all_settings(
     environ = os.environ if env is None else env
     first = load_settings(path, env=environ)
     base = Path(first.source).parent
-    raw = tomllib.loads(Path(first.source).read_text(encoding="utf-8"))
+    raw = read_toml(Path(first.source))
     found = [first]
     others = {k: v for k, v in environ.items() if k != "CANVAS_COURSE_ID"}
     for name in raw.get("include", []):
-        found.append(load_settings(base / name, env=others))
+        try:
+            found.append(load_settings(base / name, env=others))
+        except ConfigError as exc:
+            raise ConfigError(f"{first.source}: include {name!r}: {exc}") from None
     ids = [s.course_id for s in found]
     if len(set(ids)) != len(ids):
         raise ConfigError(f"{first.source}: key 'include' lists a course twice; each course once.")

@@ -4,6 +4,7 @@
 domain values; `HttpxAdapter` puts canvasapi on the same transport.
 """
 
+from canvas_sync.canvas._limits import LimitExceeded, Limits
 from canvas_sync.canvas.adapter import HttpxAdapter
 from canvas_sync.canvas.client import CanvasClient, Params
 from canvas_sync.canvas.parse import (
@@ -23,6 +24,8 @@ from canvas_sync.canvas.throttle import Throttle
 __all__ = [
     "CanvasClient",
     "HttpxAdapter",
+    "LimitExceeded",
+    "Limits",
     "Params",
     "Throttle",
     "parse_assignment",

@@ -28,12 +28,14 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from canvas_sync import __version__
+from canvas_sync.canvas import _limits as lim
 from canvas_sync.canvas import _translate as tr
+from canvas_sync.canvas._limits import Limits
 from canvas_sync.canvas.throttle import Throttle
 from canvas_sync.domain import Secret
 from canvas_sync.errors import CanvasError, CanvasUnavailable, RateLimited
 
-__all__ = ["PER_PAGE", "EventHook", "HttpCore", "Params"]
+__all__ = ["PER_PAGE", "EventHook", "HttpCore", "Limits", "Params"]
 
 Params = tr.Params
 EventHook = Callable[[str, dict[str, object]], None]
@@ -74,6 +76,7 @@ class HttpCore:
         backoff_base: float = 0.5,
         backoff_max: float = 30.0,
         throttle_max_wait: float = 30.0,
+        limits: Limits | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         on_event: EventHook | None = None,
@@ -86,6 +89,9 @@ class HttpCore:
         self._backoff = (backoff_base, backoff_max)
         self._sleep = sleep
         self._on_event = on_event
+        self._limits = limits or Limits()
+        #: Enrollments seen per course: bounds the listings that ask for `all` students.
+        self._course_people: dict[int, int] = {}
         self._count_lock = threading.Lock()
         self._request_count = 0
         # Canvas charges 50 units per in-flight request: cap what is in flight at once.
@@ -180,7 +186,9 @@ class HttpCore:
             with self._count_lock:
                 self._request_count += 1
             try:
-                response = self._http.send(request)
+                response = lim.bounded_send(self._http, request, self._limits)
+            except lim.LimitExceeded as exc:
+                raise _GiveUp(exc) from None
             except httpx.TransportError as exc:
                 lost = tr.error_for_transport(exc, request)
                 if write and not tr.request_not_sent(exc):
@@ -195,7 +203,7 @@ class HttpCore:
             response.headers.get("X-Request-Cost"),
             response.headers.get("X-Request-Context-Id"),
         )
-        error = tr.error_for_response(response)
+        error = tr.error_for_response(response) or tr.redirect(response)
         if error is None:
             return response
         cause = httpx.HTTPStatusError(
@@ -277,17 +285,26 @@ class HttpCore:
         """PUT form `data` or a `json` body; returns Canvas's JSON answer."""
         return self._decode(self.send("PUT", path, data=data, json=json))
 
-    def paginate(self, path: str, params: Params | None = None) -> Iterator[Any]:
+    def paginate(
+        self, path: str, params: Params | None = None, *, max_items: int | None = None
+    ) -> Iterator[Any]:
         """Every item of a list endpoint, `per_page=100`, following `Link: rel="next"`.
 
         Canvas's next URLs are opaque (numbered or `page=bookmark:...`) and followed verbatim
         until the rel disappears; bookmark collections never send `last` (canvas-api.md §2).
+        A listing stops with `LimitExceeded` past its page cap (derived from `max_items`, what
+        the course can hold) or its byte cap (`_limits.py`).
         """
         response = self.send(
             "GET", path, params=tr.encode_params({**(params or {}), "per_page": PER_PAGE})
         )
+        max_pages = self._limits.listing_pages(max_items, PER_PAGE)
         seen: set[str] = set()
+        received = 0
         while True:
+            received += len(response.content)
+            if received > self._limits.max_listing_bytes:
+                raise lim.listing_too_big(path, self._limits.max_listing_bytes)
             page = self._expect(self._decode(response), list, f"GET {path}")
             yield from page
             link = response.links.get("next", {}).get("url")
@@ -298,6 +315,8 @@ class HttpCore:
                 raise CanvasUnavailable(
                     f"Canvas sent the same next page twice for GET {path}: try again later."
                 )
+            if len(seen) + 1 >= max_pages:
+                raise lim.listing_too_long(path, max_pages)
             seen.add(next_url)
             response = self.send("GET", next_url)
 

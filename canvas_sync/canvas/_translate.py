@@ -32,6 +32,7 @@ __all__ = [
     "error_for_transport",
     "format_time",
     "not_json",
+    "redirect",
     "request_not_sent",
     "where",
 ]
@@ -191,4 +192,19 @@ def not_json(response: httpx.Response) -> CanvasUnavailable:
     return CanvasUnavailable(
         f"Canvas answered {where(response.request)} with something that is not JSON ({kind}): "
         "check that CANVAS_URL is the Canvas root URL."
+    )
+
+
+def redirect(response: httpx.Response) -> CanvasError | None:
+    """A 3xx answer (never followed: the token must not travel to another host), or None.
+
+    Only the target's origin is named: its query string could carry anything.
+    """
+    if not 300 <= response.status_code < 400:
+        return None
+    target = response.request.url.join(response.headers.get("location", ""))
+    origin = f"{target.scheme}://{target.netloc.decode('ascii', 'replace')}"
+    return CanvasError(
+        f"Canvas answered {where(response.request)} with a redirect ({response.status_code}) to "
+        f"{origin}: set CANVAS_URL to the address Canvas really answers on."
     )

@@ -56,8 +56,9 @@ class CanvasClient(HttpCore):
     """Throttled, retrying, error-translating Canvas REST client (SPEC §8).
 
     Constructor (from HttpCore): `CanvasClient(base_url, token, *, timeout=60.0,
-    max_attempts=6, concurrency=2, backoff_base=0.5, backoff_max=30.0, transport=None,
-    sleep=time.sleep, on_event=None)`; `base_url` without `/api/v1`.
+    max_attempts=6, concurrency=2, backoff_base=0.5, backoff_max=30.0, limits=Limits(),
+    transport=None, sleep=time.sleep, on_event=None)`; `base_url` without `/api/v1`;
+    `timeout` is per network operation, `limits` the whole request's deadline and the caps.
 
     Example::
 
@@ -94,7 +95,9 @@ class CanvasClient(HttpCore):
             "type[]": ["StudentEnrollment", "StudentViewEnrollment"],
             "state[]": list(_ALL_ENROLLMENT_STATES),
         }
-        return self._listing(f"/courses/{course_id}/enrollments", params)
+        rows = self._listing(f"/courses/{course_id}/enrollments", params)
+        self._course_people[course_id] = len(rows)
+        return rows
 
     def student_submissions(
         self,
@@ -122,19 +125,25 @@ class CanvasClient(HttpCore):
             [["all"]] if student_ids is None else _chunks(list(student_ids), self.student_limit)
         )
         jobs = [
-            {**base, "student_ids[]": chunk, "assignment_ids[]": assignments}
+            (
+                {**base, "student_ids[]": chunk, "assignment_ids[]": assignments},
+                # One row per student and assignment: the course bounds the listing.
+                self._rows(course_id, chunk, assignments),
+            )
             for assignments in _chunks(list(assignment_ids), ASSIGNMENT_CHUNK)
             for chunk in students
         ]
         path = f"/courses/{course_id}/students/submissions"
-        pages = self._map(lambda params: self._chunk_listing(path, params), jobs)
+        pages = self._map(lambda job: self._chunk_listing(path, job[0], job[1]), jobs)
         return [row for page in pages for row in page]
 
-    def _chunk_listing(self, path: str, params: dict[str, tr.ParamValue]) -> list[dict[str, Any]]:
+    def _chunk_listing(
+        self, path: str, params: dict[str, tr.ParamValue], max_items: int | None
+    ) -> list[dict[str, Any]]:
         """One chunk's rows; a 400 "too many students" (an older Canvas allows 50 ids, not
         100: canvas-api.md §10 item 24) halves the chunk and asks for each half."""
         try:
-            return self._listing(path, params)
+            return self._listing(path, params, max_items=max_items)
         except CanvasError as error:
             students = params["student_ids[]"]
             if not _too_many_students(error) or not isinstance(students, list):
@@ -147,10 +156,14 @@ class CanvasClient(HttpCore):
             return [
                 row
                 for part in (students[:half], students[half:])
-                for row in self._chunk_listing(path, {**params, "student_ids[]": part})
+                for row in self._chunk_listing(
+                    path,
+                    {**params, "student_ids[]": part},
+                    None if max_items is None else max_items * len(part) // len(students) + 1,
+                )
             ]
 
-    def _listing(self, path: str, params: Params) -> list[Any]:
+    def _listing(self, path: str, params: Params, *, max_items: int | None = None) -> list[Any]:
         """Every row of a list endpoint, checked to be complete.
 
         A list that ends without `rel="next"` on a page that may be full (its length a multiple
@@ -159,7 +172,7 @@ class CanvasClient(HttpCore):
         always links a next page when one exists (canvas-lms lib/api.rb), so a probe without
         one means the links are lost and the list cannot be trusted (IncompleteListing).
         """
-        rows = list(self.paginate(path, params))
+        rows = list(self.paginate(path, params, max_items=max_items))
         if not rows or len(rows) % _PAGE_SIZE_UNIT:
             return rows
         probe = self.send("GET", path, params=tr.encode_params({**params, "per_page": 1}))
@@ -170,6 +183,13 @@ class CanvasClient(HttpCore):
                 "Link headers through, then sync again."
             )
         return rows
+
+    def _rows(
+        self, course_id: int, chunk: Sequence[int | str], assignments: Sequence[int]
+    ) -> int | None:
+        """At most one row per student and assignment (None: `all` before any enrollments)."""
+        people = self._course_people.get(course_id) if chunk == ["all"] else len(chunk)
+        return None if people is None else people * len(assignments)
 
     def late_policy(self, course_id: int) -> dict[str, Any] | None:
         """The course Late Policy, or None when the course has none (Canvas answers 404)."""

@@ -17,6 +17,7 @@ from rich.console import Console
 
 from canvas_sync import __version__
 from canvas_sync.errors import CanvasSyncError
+from canvas_sync.inert import InertLogFilter, inert
 from canvas_sync.settings import Settings, load_settings
 
 __all__ = ["AppContext", "cli", "console", "handle_errors", "pass_app"]
@@ -56,7 +57,7 @@ def handle_errors(func: F) -> F:
         except CanvasSyncError as exc:
             if debug:
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {inert(exc)}", err=True)
             ctx.exit(exc.exit_code)
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing half-written was kept.", err=True)
@@ -97,6 +98,8 @@ def cli(ctx: click.Context, config: str | None, debug: bool, verbose: bool) -> N
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(InertLogFilter())
     ctx.obj = AppContext(config, debug, verbose, console(), console(stderr=True))
 
 

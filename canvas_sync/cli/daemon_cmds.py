@@ -6,12 +6,14 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import click
-from rich.markup import escape
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from canvas_sync import scheduler, service, web
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
+from canvas_sync.inert import inert
 from canvas_sync.settings import Settings, load_all_settings
 
 __all__ = ["daemon_cmd", "dashboard_cmd", "status_cmd", "trigger_cmd"]
@@ -71,7 +73,7 @@ def trigger_cmd(
     """
     settings = _courses(app, course)[0]
     outcome = service.trigger(settings, full=full, wait=not no_wait, pickup_timeout=timeout)
-    click.echo(outcome.line())
+    click.echo(inert(outcome.line()))
     if not outcome.ok:
         raise SystemExit(1)
 
@@ -125,56 +127,56 @@ def _full_pull_line(item: service.CourseStatus, zone: ZoneInfo) -> str:
     )
 
 
+def _line(out: Console, text: str, style: str = "") -> None:
+    """One line of data: control characters escaped, never read as Rich markup."""
+    out.print(Text(inert(text), style=style))
+
+
 def _print_course(app: AppContext, item: service.CourseStatus, zone: ZoneInfo) -> None:
     out = app.out
-    out.print(f"[bold]Course {item.course_id}[/bold] {escape(item.name)}")
+    _line(out, f"Course {item.course_id} {item.name}", style="bold")
     runs = Table(
         "run", "trigger", "pull", f"started ({zone.key})", "seconds", "outcome", "requests"
     )
     runs.add_column("changed")
     for run in item.runs:
         took = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
-        runs.add_row(
+        cells = (
             str(run.id),
             run.trigger,
             run.mode,
             _when(run.started_at, zone),
             f"{took:.1f}" if took is not None else "-",
-            escape(run.status + (f": {run.error}" if run.error else "")),
+            run.status + (f": {run.error}" if run.error else ""),
             str(run.requests),
             str(run.changed),
         )
-    out.print(runs if item.runs else "No runs yet.")
-    out.print(_full_pull_line(item, zone))
+        runs.add_row(*(Text(inert(cell)) for cell in cells))
+    out.print(runs if item.runs else Text("No runs yet."))
+    _line(out, _full_pull_line(item, zone))
     if item.runs and item.runs[0].status == "failed":
-        out.print(
-            f"Problem: the last run failed: {item.runs[0].error or 'no reason recorded'}",
-            markup=False,
-        )
+        _line(out, f"Problem: the last run failed: {item.runs[0].error or 'no reason recorded'}")
     if item.next_runs:
         upcoming = ", ".join(f"{_when(n.at, zone)} ({n.kind})" for n in item.next_runs)
-        out.print(f"Next runs: {upcoming}")
+        _line(out, f"Next runs: {upcoming}")
     else:
-        out.print("Next runs: none scheduled (no daemon is running for this course).")
-    daemons = ", ".join(item.daemons) or "none"
-    out.print(f"Daemons: {daemons}")
+        _line(out, "Next runs: none scheduled (no daemon is running for this course).")
+    _line(out, f"Daemons: {', '.join(item.daemons) or 'none'}")
     if item.triggers:
         latest = item.triggers[0]
-        out.print(
+        _line(
+            out,
             f"Latest trigger: request {latest.id} by {latest.requested_by} at "
             f"{_when(latest.requested_at, zone)}: {latest.state}"
             + (f" ({latest.error})" if latest.error else ""),
-            markup=False,
         )
     sev = item.open_by_severity
-    out.print(
+    _line(
+        out,
         f"Open discrepancies: {sev.get('error', 0)} error, {sev.get('warning', 0)} warning, "
-        f"{sev.get('info', 0)} info"
+        f"{sev.get('info', 0)} info",
     )
     lock = item.lock
-    out.print(
-        f"Lock: held by {lock.holder} since {_when(lock.acquired_at, zone)}"
-        if lock is not None
-        else "Lock: free"
-    )
+    held = f"held by {lock.holder} since {_when(lock.acquired_at, zone)}" if lock else "free"
+    _line(out, f"Lock: {held}")
     out.print()

@@ -13,6 +13,7 @@ import click
 from canvas_sync import report, service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.cli.push_cmds import render_plan
+from canvas_sync.files import write_private
 from canvas_sync.settings import Settings, load_settings, shipped_config
 
 __all__ = ["demo_cmd"]
@@ -60,8 +61,8 @@ def demo_cmd(app: AppContext, students: int, directory: str) -> None:
         built = service.build_report(settings)
         report.render_table(built, app.out, max_discrepancies=15)
         html = out / "report.html"
-        html.write_text(report.render_html(built, time_zone=settings.time_zone), encoding="utf-8")
-        (out / "report.json").write_text(report.render_json(built), encoding="utf-8")
+        write_private(html, report.render_html(built, time_zone=settings.time_zone))
+        write_private(out / "report.json", report.render_json(built))
     click.echo(f"Database: {database}")
     click.echo(f"HTML report: {html}  (open it in a browser)")
     click.echo(f"JSON report: {out / 'report.json'}")

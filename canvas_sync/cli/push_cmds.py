@@ -10,12 +10,13 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
+from canvas_sync.inert import inert
 from canvas_sync.push import PushPlan
 
 __all__ = ["plan_csv", "push_cmd", "render_plan"]
@@ -36,10 +37,10 @@ def render_plan(plan: PushPlan, out: Console, *, max_rows: int | None = MAX_ROWS
         table.add_column(column)
     for action in plan.actions[:max_rows]:
         table.add_row(
-            escape(f"{action.student_name} ({action.student_id})"),
-            escape(action.label or action.target.value),
-            escape(f"{_one_line(action.from_value)} → {_one_line(action.to_value)}"),
-            escape(action.reason),
+            Text(inert(f"{action.student_name} ({action.student_id})")),
+            Text(inert(action.label or action.target.value)),
+            Text(inert(f"{_one_line(action.from_value)} → {_one_line(action.to_value)}")),
+            Text(inert(action.reason)),
             "yes" if action.comment else "",
         )
     if plan.actions:
@@ -56,9 +57,11 @@ def render_plan(plan: PushPlan, out: Console, *, max_rows: int | None = MAX_ROWS
         f"{len(plan.overrides)} manual overrides left alone."
     )
     for fact in plan.overrides:
-        out.print(escape(f"Manual override: student {fact.student_id}: {fact.finding().message}"))
+        out.print(
+            Text(inert(f"Manual override: student {fact.student_id}: {fact.finding().message}"))
+        )
     for note in plan.notes:
-        out.print(escape(note))
+        out.print(Text(inert(note)))
 
 
 def plan_csv(plan: PushPlan) -> str:

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from canvas_sync import report, service
 from canvas_sync.cli.app import PIPE_WIDTH, AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
+from canvas_sync.files import write_private
+from canvas_sync.inert import inert
 
 __all__ = ["discrepancies_cmd", "exempt_cmd", "report_cmd", "resolve_cmd"]
 
@@ -64,7 +66,7 @@ def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | Non
         click.echo(text, nl=not text.endswith("\n"))
         return
     try:
-        Path(output).write_text(text, encoding="utf-8", newline="")
+        write_private(Path(output), text)
     except OSError as exc:
         raise UsageError(
             f"Cannot write {output}: {exc.strerror}; choose another --output."
@@ -119,10 +121,10 @@ def discrepancies_cmd(
             d.severity.value,
             d.kind.value,
             d.state,
-            escape(found.student(d)),
-            escape(found.reading(d)),
-            escape(f"{d.canvas_value or '-'} → {d.expected_value or '-'}"),
-            escape(d.message),
+            Text(inert(found.student(d))),
+            Text(inert(found.reading(d))),
+            Text(inert(f"{d.canvas_value or '-'} → {d.expected_value or '-'}")),
+            Text(inert(d.message)),
         )
     app.out.print(table)
 
@@ -181,9 +183,9 @@ def exempt_cmd(app: AppContext, student: str, reading: str, reason: str) -> None
     Example: canvas-sync exempt jdoe2 "LoRA" --reason "Documented illness (DRES)"
     """
     done = service.add_exemption(app.settings(), student, reading, reason=reason, by=_reviewer())
-    click.echo(f"Student {done.student_id} is exempt from the late rule for {done.reading}.")
+    click.echo(inert(f"Student {done.student_id} is exempt from the late rule for {done.reading}."))
     if done.warning:
-        click.echo(f"Note: {done.warning}")
+        click.echo(inert(f"Note: {done.warning}"))
     if done.at_risk_before and not done.at_risk_after:
         click.echo("The student is no longer at risk.")
     elif done.at_risk_after:

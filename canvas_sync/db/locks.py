@@ -8,6 +8,12 @@ SQLite has no advisory locks: the `sync_locks` row IS the lock, with a lease ren
 heartbeat thread. A holder that dies (SIGKILL, power loss) stops renewing and its lease expires,
 after which the next acquirer takes the row over.
 
+A lock is a fact, not a hope: before a sync commits it calls `LockHandle.confirm` inside its
+writing transaction. That renews our row with a conditional UPDATE (zero rows: someone took the
+course over) which also holds the row until the commit, so a process that takes the course over
+after the check blocks on the row until we are done; on PostgreSQL it also checks in `pg_locks`
+that the backend holding our advisory lock still holds it (a terminated backend drops it).
+
 Ownership is the pair (holder, acquired_at): one process may run several courses (and, through
 the daemon's thread pool, try the same course twice), so "host:pid" alone cannot tell its own
 attempts apart, while a second acquisition can never get the same instant as a live one.
@@ -15,24 +21,33 @@ attempts apart, while a second acquisition can never get the same instant as a l
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy import Connection, Delete, delete, insert, select, text, update
+from sqlalchemy import Connection, Delete, Update, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
 
+from canvas_sync.db._lock_holders import (
+    APP_PREFIX,
+    LockInfo,
+    advisory_held,
+    advisory_key,
+    default_holder,
+    holder_of,
+    refusal,
+    utc_now,
+)
 from canvas_sync.db.models import SyncLockRow
-from canvas_sync.db.session import Database
-from canvas_sync.errors import LockTimeout
+from canvas_sync.db.session import Database, database_errors
+from canvas_sync.errors import LockLost
 
 __all__ = [
     "DEFAULT_LEASE_SECONDS",
@@ -52,35 +67,6 @@ DEFAULT_LEASE_SECONDS = 60.0
 _POLL_SECONDS = 0.2
 
 
-@dataclass(frozen=True)
-class LockInfo:
-    """Who holds a course's sync lock, since when, and until when its lease runs."""
-
-    course_id: int
-    holder: str
-    acquired_at: datetime
-    lease_until: datetime
-
-
-def default_holder() -> str:
-    """`host:pid`: enough for a person to find the process holding a course."""
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def advisory_key(course_id: int) -> int:
-    """A signed 64-bit PostgreSQL advisory-lock key for a course.
-
-    Hashed with a fixed prefix so it cannot collide with other applications' small integer keys
-    on a shared server; Canvas course ids can exceed 32 bits, so the id is not used raw.
-    """
-    digest = hashlib.blake2b(f"canvas-sync:course:{course_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 class LockHandle:
     """A held course lock; a context manager that releases it (and stops its heartbeat)."""
 
@@ -91,11 +77,13 @@ class LockHandle:
         *,
         lease_seconds: float,
         connection: Connection | None,
+        backend_pid: int | None = None,
     ) -> None:
         self.database = database
         self.info = info
         self.lease_seconds = lease_seconds
         self._connection = connection  # PostgreSQL: the session that owns the advisory lock
+        self._backend_pid = backend_pid  # ... and its server process, seen from pg_locks
         self._stop = threading.Event()
         self.lost = threading.Event()
         self._thread = threading.Thread(
@@ -120,8 +108,31 @@ class LockHandle:
                     "event=lock_renew_failed course=%s error=%s", self.info.course_id, exc
                 )
 
+    def confirm(self, session: Session) -> None:
+        """Inside the writing transaction: raise `LockLost` unless we still hold the course.
+
+        Renewing our row takes its row lock (SQLite: the write lock) until the commit, so nobody
+        can take the course over between this check and the commit.
+        """
+        lease = utc_now() + timedelta(seconds=self.lease_seconds)
+        renewed = session.connection().execute(_renew_ours(self.info, lease)).rowcount
+        held = bool(renewed) and not self.lost.is_set()
+        if held and self._backend_pid is not None:
+            held = advisory_held(session.connection(), self.info.course_id, self._backend_pid)
+        if not held:
+            self.lost.set()
+            raise LockLost(
+                f"Lost the sync lock of course {self.info.course_id} before committing (its "
+                "database session ended or another process took the course over); nothing "
+                "was written: run the sync again."
+            )
+
     def release(self) -> None:
-        """Stop the heartbeat, delete our row, drop the advisory lock. Idempotent."""
+        """Stop the heartbeat, delete our row, drop the advisory lock. Idempotent.
+
+        Never raises for a database that went away: the advisory lock died with its session and
+        a SQLite lease expires, and the error that ended the run is the one worth showing.
+        """
         if self._stop.is_set():
             return
         self._stop.set()
@@ -129,17 +140,20 @@ class LockHandle:
         try:
             with self.database.engine.begin() as connection:
                 connection.execute(_delete_ours(self.info))
-        finally:
-            if self._connection is not None:
-                try:
-                    self._connection.execute(
-                        text("SELECT pg_advisory_unlock(:key)"),
-                        {"key": advisory_key(self.info.course_id)},
-                    )
-                    self._connection.commit()
-                finally:
-                    self._connection.close()
-                    self._connection = None
+        except DBAPIError as exc:
+            logger.warning("event=lock_release_failed course=%s error=%s", self.info.course_id, exc)
+        if self._connection is not None:
+            try:
+                self._connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"),
+                    {"key": advisory_key(self.info.course_id)},
+                )
+                self._connection.commit()
+            except DBAPIError:  # the session is gone, and its advisory lock with it
+                pass
+            finally:
+                self._connection.close()
+                self._connection = None
 
     def __enter__(self) -> Self:
         return self
@@ -161,18 +175,22 @@ def _delete_ours(info: LockInfo) -> Delete:
     )
 
 
+def _renew_ours(info: LockInfo, lease_until: datetime) -> Update:
+    return (
+        update(SyncLockRow)
+        .where(
+            SyncLockRow.course_id == info.course_id,
+            SyncLockRow.holder == info.holder,
+            SyncLockRow.acquired_at == info.acquired_at,
+        )
+        .values(lease_until=lease_until)
+    )
+
+
 def _renew(database: Database, info: LockInfo, lease_seconds: float) -> bool:
     with database.engine.begin() as connection:
-        result = connection.execute(
-            update(SyncLockRow)
-            .where(
-                SyncLockRow.course_id == info.course_id,
-                SyncLockRow.holder == info.holder,
-                SyncLockRow.acquired_at == info.acquired_at,
-            )
-            .values(lease_until=_now() + timedelta(seconds=lease_seconds))
-        )
-        return bool(result.rowcount)
+        lease = utc_now() + timedelta(seconds=lease_seconds)
+        return bool(connection.execute(_renew_ours(info, lease)).rowcount)
 
 
 def _claim_row(connection: Connection, info: LockInfo, *, force: bool) -> bool:
@@ -183,7 +201,13 @@ def _claim_row(connection: Connection, info: LockInfo, *, force: bool) -> bool:
     """
     stale = SyncLockRow.course_id == info.course_id
     if not force:
-        stale = stale & (SyncLockRow.lease_until < info.acquired_at)
+        expired = SyncLockRow.lease_until < info.acquired_at
+        dead = _dead_local_holder(connection, info.course_id)
+        if dead is not None:  # exactly that row: two racing takers cannot both win
+            expired = expired | (
+                (SyncLockRow.holder == dead[0]) & (SyncLockRow.acquired_at == dead[1])
+            )
+        stale = stale & expired
     values = {
         "holder": info.holder,
         "acquired_at": info.acquired_at,
@@ -195,6 +219,31 @@ def _claim_row(connection: Connection, info: LockInfo, *, force: bool) -> bool:
     # then rolls back (it changed nothing) and counts the attempt as lost.
     connection.execute(insert(SyncLockRow).values(course_id=info.course_id, **values))
     return True
+
+
+def _dead_local_holder(connection: Connection, course_id: int) -> tuple[str, datetime] | None:
+    """The row's (holder, acquired_at) when its holder is a process of this host that is gone.
+
+    A SIGKILLed sync on this machine need not block the course until its lease runs out. A
+    reused pid looks alive, which only means waiting for the lease, as before.
+    """
+    row = connection.execute(
+        select(SyncLockRow.holder, SyncLockRow.acquired_at).where(
+            SyncLockRow.course_id == course_id
+        )
+    ).first()
+    if row is None:
+        return None
+    host, _, pid = row.holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return None
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return row.holder, row.acquired_at
+    except PermissionError:  # alive, owned by another user
+        return None
+    return None
 
 
 def _try_sqlite(database: Database, info: LockInfo, budget: float) -> bool:
@@ -213,19 +262,26 @@ def _try_sqlite(database: Database, info: LockInfo, budget: float) -> bool:
                 connection.exec_driver_sql("PRAGMA busy_timeout=30000")
 
 
-def _try_postgres(database: Database, info: LockInfo) -> Connection | None:
+def _try_postgres(database: Database, info: LockInfo) -> tuple[Connection, int] | None:
+    """The connection holding the course's advisory lock and its backend pid, or None."""
     connection = database.engine.connect()
     try:
-        got = connection.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": advisory_key(info.course_id)}
-        ).scalar_one()
+        # The session is named after its holder, so a refusal can name `host:pid` even in the
+        # instant between taking the advisory lock and writing the row.
+        got, pid = connection.execute(
+            text(
+                "SELECT pg_try_advisory_lock(:key), pg_backend_pid(), "
+                "set_config('application_name', :name, false)"
+            ),
+            {"key": advisory_key(info.course_id), "name": APP_PREFIX + info.holder},
+        ).one()[:2]
         connection.commit()  # the advisory lock is session-level: it outlives this transaction
         if not got:
             connection.close()
             return None
         with database.engine.begin() as writer:
             _claim_row(writer, info, force=True)  # we own the course: any old row is stale
-        return connection
+        return connection, int(pid)
     except BaseException:
         connection.close()
         raise
@@ -238,7 +294,7 @@ def acquire(
     *,
     wait_seconds: float,
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
-    now: Callable[[], datetime] = _now,
+    now: Callable[[], datetime] = utc_now,
     zone: tzinfo = UTC,
 ) -> LockHandle:
     """Take the course's sync lock, waiting up to `wait_seconds` (SPEC §9).
@@ -253,62 +309,21 @@ def acquire(
         info = LockInfo(course_id, who, moment, moment + timedelta(seconds=lease_seconds))
         budget = deadline - time.monotonic()
         if database.dialect == "postgresql":
-            connection = _try_postgres(database, info)
-            if connection is not None:
+            with database_errors():
+                held = _try_postgres(database, info)
+            if held is not None:
                 return LockHandle(
-                    database, info, lease_seconds=lease_seconds, connection=connection
+                    database,
+                    info,
+                    lease_seconds=lease_seconds,
+                    connection=held[0],
+                    backend_pid=held[1],
                 )
         elif _try_sqlite(database, info, budget):
             return LockHandle(database, info, lease_seconds=lease_seconds, connection=None)
         if time.monotonic() >= deadline:
-            raise _timeout(database, course_id, wait_seconds, zone)
+            raise refusal(database, course_id, wait_seconds, zone)
         time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))
-
-
-def _timeout(database: Database, course_id: int, wait_seconds: float, zone: tzinfo) -> LockTimeout:
-    info = holder_of(database, course_id)
-    who = (
-        f"{info.holder} since {info.acquired_at.astimezone(zone):%Y-%m-%d %H:%M:%S %Z}"
-        if info is not None
-        else "another process"
-    )
-    return LockTimeout(
-        f"Course {course_id} is being synced by {who} (waited {wait_seconds:g} s); "
-        "try again when it finishes or raise schedule.lock_wait_seconds."
-    )
-
-
-def holder_of(database: Database, course_id: int) -> LockInfo | None:
-    """Who holds the course's lock now, or None (an expired SQLite lease counts as free).
-
-    On PostgreSQL the advisory lock is the truth: a row left by a killed process is ignored.
-    """
-    with database.engine.connect() as connection:
-        row = connection.execute(
-            select(SyncLockRow).where(SyncLockRow.course_id == course_id)
-        ).first()
-        if database.dialect == "postgresql":
-            if not _advisory_held(connection, course_id):
-                return None
-            if row is None:  # between the advisory lock and the row write
-                return LockInfo(course_id, "another process", _now(), _now())
-        elif row is None or row.lease_until <= _now():
-            return None
-    return LockInfo(course_id, row.holder, row.acquired_at, row.lease_until)
-
-
-def _advisory_held(connection: Connection, course_id: int) -> bool:
-    # pg_locks splits a bigint key into classid (high 32 bits) and objid (low 32), objsubid 1.
-    unsigned = advisory_key(course_id) & 0xFFFFFFFFFFFFFFFF
-    count = connection.execute(
-        text(
-            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = CAST(:hi AS oid) AND objid = CAST(:lo AS oid) AND objsubid = 1 "
-            "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
-        ),
-        {"hi": unsigned >> 32, "lo": unsigned & 0xFFFFFFFF},
-    ).scalar_one()
-    return bool(count)
 
 
 def clear_holder(database: Database, holder: str) -> int:

@@ -15,13 +15,36 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from canvas_sync.errors import ConfigError
+from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable
+from canvas_sync.files import create_private
 
-__all__ = ["Database", "alembic_config", "migrations_dir"]
+__all__ = ["Database", "alembic_config", "database_errors", "migrations_dir"]
+
+
+@contextmanager
+def database_errors() -> Iterator[None]:
+    """Turn a dropped connection or a failing server into one sentence (STYLE 3).
+
+    A terminated PostgreSQL backend or an unreachable server surfaces as a driver error deep in
+    SQLAlchemy; the person running the sync needs to know the database went away and that the
+    transaction was rolled back, not a class name.
+    """
+    try:
+        yield
+    except CanvasSyncError:
+        raise
+    except (OperationalError, DBAPIError) as exc:
+        if not isinstance(exc, OperationalError) and not exc.connection_invalidated:
+            raise
+        reason = " ".join(str(exc.orig).split())[:200] or type(exc.orig).__name__
+        raise DatabaseUnavailable(
+            f"The database failed mid-run ({reason}); what this step wrote was rolled back: "
+            "check that the database is up and run the command again."
+        ) from exc
 
 
 def migrations_dir() -> Path:
@@ -40,6 +63,19 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+#: Advisory-lock key serialising migrations on PostgreSQL ("canvas-sync migrate" in ASCII).
+_KEY = int.from_bytes(b"cs-migr8", "big", signed=True)
+
+
+def _private_sqlite_file(database: str | None) -> None:
+    """Create a new SQLite database file 0600 before SQLite does (its journals inherit it)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():  # else SQLite's own "unable to open" error says what to fix
+        create_private(path)
 
 
 @cache
@@ -63,6 +99,7 @@ class Database:
             ) from None
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            _private_sqlite_file(self.engine.url.database)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -70,9 +107,19 @@ class Database:
         return self.engine.dialect.name
 
     def upgrade(self) -> None:
-        """Apply migrations up to head (idempotent)."""
+        """Apply migrations up to head (idempotent), one process at a time.
+
+        Two first uses at once must not both create the tables: the migration runs in a
+        transaction that first takes the database's write lock (SQLite `BEGIN IMMEDIATE`) or a
+        transaction-level advisory lock (PostgreSQL, whose DDL is transactional), so the second
+        process waits, then finds the schema at head and does nothing.
+        """
         try:
             with self.engine.begin() as connection:
+                if self.dialect == "sqlite":
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                elif self.dialect == "postgresql":
+                    connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _KEY})
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
@@ -101,7 +148,7 @@ class Database:
         """One unit of work: commit on success, roll back on any exception."""
         session = self._sessions()
         try:
-            with session.begin():
+            with database_errors(), session.begin():
                 yield session
         finally:
             session.close()

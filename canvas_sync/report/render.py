@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from canvas_sync.domain import Severity, StudentResult
+from canvas_sync.inert import inert
 
 from ._format import (
     change,
@@ -122,7 +123,8 @@ def render_table(report: Report, console: Console, *, max_discrepancies: int | N
     summary = summarize(report)
     console.print(
         Text(
-            f"{report.course.name} — {summary.students} students, {summary.at_risk} at risk, "
+            f"{inert(report.course.name)} — {summary.students} students, "
+            f"{summary.at_risk} at risk, "
             f"{summary.provisional} provisional, {summary.open_total} open discrepancies"
         )
     )
@@ -144,7 +146,7 @@ def _student_table(report: Report) -> Table:
     for result in report.students:
         points = f"{fmt_number(result.points)}/{fmt_number(result.possible)}"
         table.add_row(
-            Text(result.student.name),
+            Text(inert(result.student.name)),
             Text(points),
             Text(fmt_fixed(result.percent)),
             Text(fmt_fixed(result.weighted)),
@@ -171,9 +173,9 @@ def _discrepancy_table(report: Report, limit: int | None = None) -> Table:
             Text(record.severity.value, style=_SEVERITY_STYLE[record.severity]),
             Text(record.kind.value),
             Text(record.state),
-            Text(who(record, names)),
-            Text(which(record, readings)),
-            Text(change(record)),
-            Text(record.message),
+            Text(inert(who(record, names))),
+            Text(inert(which(record, readings))),
+            Text(inert(change(record))),
+            Text(inert(record.message)),
         )
     return table

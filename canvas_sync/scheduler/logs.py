@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import TextIO
 
+from canvas_sync.inert import InertLogFilter
+
 __all__ = ["KeyValueFormatter", "configure_logging"]
 
 
@@ -42,6 +44,7 @@ def configure_logging(
     """Route every log record through one key=value handler at `level`."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(KeyValueFormatter(secrets))
+    handler.addFilter(InertLogFilter())  # Canvas data in a message cannot forge or colour lines
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

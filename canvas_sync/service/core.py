@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from canvas_sync import policy
-from canvas_sync.canvas import CanvasClient
+from canvas_sync.canvas import CanvasClient, Limits
 from canvas_sync.db import Database, Session, locks, records, repo
 from canvas_sync.domain import (
     CourseSnapshot,
@@ -25,7 +25,7 @@ from canvas_sync.domain import (
     Severity,
     StudentResult,
 )
-from canvas_sync.errors import CanvasSyncError, ConfigError, UsageError
+from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable, UsageError
 from canvas_sync.service.overrides import store_sync_overrides
 from canvas_sync.settings import Settings
 from canvas_sync.sync import (
@@ -129,6 +129,12 @@ def make_client(
         backoff_base=settings.backoff_base,
         backoff_max=settings.backoff_max,
         throttle_max_wait=settings.throttle_max_wait,
+        limits=Limits(
+            deadline=settings.request_deadline,
+            max_response_bytes=int(settings.max_response_megabytes * 1024 * 1024),
+            max_listing_bytes=int(settings.max_listing_megabytes * 1024 * 1024),
+            max_listing_pages=settings.max_listing_pages,
+        ),
         on_event=on_event,
     )
 
@@ -180,14 +186,17 @@ def sync(
     database = open_database(settings)
     wait = settings.lock_wait_seconds if lock_wait is None else lock_wait
     try:
-        with locks.acquire(database, settings.course_id, wait_seconds=wait, zone=settings.zone):
-            return _sync_locked(database, settings, trigger, full, progress, client, now)
+        with locks.acquire(
+            database, settings.course_id, wait_seconds=wait, zone=settings.zone
+        ) as lock:
+            return _sync_locked(database, lock, settings, trigger, full, progress, client, now)
     finally:
         database.dispose()
 
 
 def _sync_locked(
     database: Database,
+    lock: locks.LockHandle,
     settings: Settings,
     trigger: str,
     full: bool,
@@ -207,47 +216,65 @@ def _sync_locked(
             pulled = pull_course(
                 http, course_id, state, _rules(settings), full=full, progress=progress
             )
-            with database.transaction() as session:
-                changed = _save_pulled(session, course_id, pulled, started)
-                evaluation = evaluate_stored(session, settings, now())
-                # Records skipped by the pull are reported beside the policy's findings.
-                records.store_findings(
-                    session,
-                    course_id,
-                    [*evaluation.findings, *pulled.findings],
-                    now(),
-                    kinds=POLICY_KINDS,
-                )
-                store_sync_overrides(
-                    session, settings, evaluation.results, evaluation.snapshot.submissions, now()
-                )
-                open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
-            seconds = time.monotonic() - clock
-            summary = _summary(
-                run_id, pulled.mode, evaluation, changed, http.request_count, seconds, open_counts
-            )
+            return _store_run(database, lock, settings, run_id, pulled, started, clock, http, now)
         except BaseException as exc:
             _record_failure(database, run_id, exc, now(), http.request_count)
             raise
-        with database.transaction() as session:
-            records.finish_run(
-                session,
-                run_id,
-                status="succeeded",
-                now=now(),
-                mode=pulled.mode,
-                counts={
-                    "students": summary.students,
-                    "assignments": summary.readings,
-                    "submissions": summary.submissions,
-                    "changed": changed,
-                },
-                requests=http.request_count,
-            )
-        return summary
     finally:
         if client is None:
             http.close()
+
+
+def _store_run(
+    database: Database,
+    lock: locks.LockHandle,
+    settings: Settings,
+    run_id: int,
+    pulled: Pulled,
+    started: datetime,
+    clock: float,
+    http: CanvasClient,
+    now: Callable[[], datetime],
+) -> SyncSummary:
+    """The writing transaction: store, evaluate, record the run `succeeded`, all in one commit.
+
+    The lock is confirmed first (holding our lock row until the commit, so a process that takes
+    the course over waits for us) and again just before the commit; a run is recorded
+    `succeeded` only by the commit that stores it.
+    """
+    course_id = settings.course_id
+    with database.transaction() as session:
+        lock.confirm(session)
+        changed = _save_pulled(session, course_id, pulled, started)
+        evaluation = evaluate_stored(session, settings, now())
+        # Records skipped by the pull are reported beside the policy's findings.
+        records.store_findings(
+            session, course_id, [*evaluation.findings, *pulled.findings], now(), kinds=POLICY_KINDS
+        )
+        store_sync_overrides(
+            session, settings, evaluation.results, evaluation.snapshot.submissions, now()
+        )
+        open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
+        seconds = time.monotonic() - clock
+        summary = _summary(
+            run_id, pulled.mode, evaluation, changed, http.request_count, seconds, open_counts
+        )
+        records.finish_run(
+            session,
+            run_id,
+            status="succeeded",
+            now=now(),
+            mode=pulled.mode,
+            counts={
+                "students": summary.students,
+                "assignments": summary.readings,
+                "submissions": summary.submissions,
+                "changed": changed,
+            },
+            requests=http.request_count,
+        )
+        lock.confirm(session)
+    return summary
 
 
 def _start_run(
@@ -273,10 +300,15 @@ def _record_failure(
     """A failed run (an error) or an interrupted one (Ctrl-C, the daemon stopping)."""
     status = "failed" if isinstance(exc, Exception) else "interrupted"
     message = str(exc) if isinstance(exc, CanvasSyncError) else type(exc).__name__
-    with database.transaction() as session:
-        records.finish_run(
-            session, run_id, status=status, now=now, requests=requests, error=message
-        )
+    try:
+        with database.transaction() as session:
+            records.finish_run(
+                session, run_id, status=status, now=now, requests=requests, error=message
+            )
+    except DatabaseUnavailable:
+        # The database is gone: the run stays `running` and the next sync of the course records
+        # it `interrupted`; the error that ended the run is the one to show.
+        pass
 
 
 def _save_pulled(session: Session, course_id: int, pulled: Pulled, started: datetime) -> int:

@@ -93,6 +93,15 @@ def _write(tmp_path: Path, text: str) -> Path:
             "key 'push.allow_canvas_late_policy' is invalid",
         ),
         ("[canvas\n", "not valid TOML"),
+        (
+            "[canvas]\ncourse_id = 1\nrequest_deadline_seconds = 0\n",
+            "key 'canvas.request_deadline_seconds' is invalid",
+        ),
+        ("[canvas]\ncourse_id = 1\nmax_listing_pages = 0\n", "key 'canvas.max_listing_pages'"),
+        (
+            "[canvas]\ncourse_id = 1\nmax_response_megabytes = -1\n",
+            "key 'canvas.max_response_megabytes'",
+        ),
     ],
 )
 def test_bad_config_names_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
