@@ -9,29 +9,33 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
-from canvas_sync.canvas import CanvasClient, parse_submission
+from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, records, repo
 from canvas_sync.db import journal as jr
-from canvas_sync.domain import DiscrepancyRecord, Kind
+from canvas_sync.domain import DiscrepancyRecord, Kind, Submission
 from canvas_sync.errors import PushFailed, UsageError
 from canvas_sync.push import (
     ApplyResult,
     PlanInputs,
-    PushAction,
     PushPlan,
     Reconciled,
     Target,
     Written,
     apply_plan,
     build_plan,
-    reconcile,
 )
 from canvas_sync.push.apply import Hook
+from canvas_sync.service._push_io import (
+    DbJournal,
+    dropped_line,
+    recheck_plan,
+    reconcile_open,
+    store_fresh,
+)
 from canvas_sync.service.core import evaluate, make_client, open_database, sync
 from canvas_sync.service.targets import Targets, ensure_targets
 from canvas_sync.settings import Settings
@@ -68,6 +72,9 @@ class PushSummary:
     seconds: float = 0.0
     reconciled: Reconciled = field(default_factory=Reconciled)
     created: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()  # changes not sent: Canvas changed since the plan
+    rounds: int = 0
+    left: tuple[str, ...] = ()  # what Canvas kept refusing
 
     def line(self) -> str:
         if not self.dry_run and not self.planned:
@@ -82,48 +89,18 @@ class PushSummary:
                 f"{verb}: {self.planned} changes planned ({self.plan.comments} comments), "
                 f"{len(self.plan.overrides)} manual overrides left alone; nothing written."
             )
+        dropped = (
+            f", {len(self.dropped)} dropped (changed in Canvas since the plan)"
+            if self.dropped
+            else ""
+        )
         return (
-            f"Pushed: {self.planned} planned, {self.sent} sent, {self.confirmed} confirmed, "
-            f"{self.failed} failed; {self.comments} comments posted; "
-            f"{self.write_requests} write requests + {self.progress_polls} progress polls "
+            f"Pushed: {self.planned} planned, {self.confirmed} confirmed, "
+            f"{self.failed} failed{dropped}; {self.comments} comments posted; "
+            f"{self.write_requests} write requests + {self.progress_polls} progress polls in "
+            f"{self.rounds} round{'s' if self.rounds != 1 else ''} "
             f"({self.requests} requests in all), {self.seconds:.1f} s."
         )
-
-
-class _DbJournal:
-    """`push.Journal` on the database: every call is its own committed transaction."""
-
-    def __init__(self, database: Database, course_id: int, push_id: str, now: Clock) -> None:
-        self.database, self.course_id, self.push_id, self.now = database, course_id, push_id, now
-
-    def planned(self, actions: Sequence[PushAction]) -> list[int]:
-        specs = [_spec(a) for a in actions]
-        with self.database.transaction() as session:
-            return jr.add_changes(session, self.course_id, self.push_id, specs, self.now())
-
-    def sent(self, ids: Sequence[int], progress_id: int | None) -> None:
-        with self.database.transaction() as session:
-            jr.mark_sent(session, ids, progress_id, self.now())
-
-    def finished(self, outcomes: Sequence[tuple[int, str, str | None]]) -> None:
-        with self.database.transaction() as session:
-            jr.finish(session, outcomes, self.now())
-
-    def open(self) -> list[jr.JournalEntry]:
-        with self.database.transaction() as session:
-            return jr.open_changes(session, self.course_id)
-
-
-def _spec(action: PushAction) -> jr.ChangeSpec:
-    return jr.ChangeSpec(
-        action.target.value,
-        action.student_id,
-        action.assignment_id,
-        action.from_value,
-        action.to_value,
-        action.comment,
-        action.reason,
-    )
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -140,7 +117,7 @@ def _plan(
     client: CanvasClient,
     targets: Targets,
     now: datetime,
-) -> PushPlan:
+) -> tuple[PushPlan, dict[tuple[int, int], Submission]]:
     evaluation = evaluate(settings, now=now)
     course_id = settings.course_id
     with database.transaction() as session:
@@ -155,10 +132,11 @@ def _plan(
         data = client.column_data(course_id, targets.column_id)
         columns = {int(d["user_id"]): str(d.get("content") or "") for d in data}
     notes = [f"Will create {what}." for what in _missing(settings, targets)]
-    return build_plan(
+    cells = {(s.student_id, s.assignment_id): s for s in submissions}
+    plan = build_plan(
         PlanInputs(
             results=evaluation.results,
-            submissions={(s.student_id, s.assignment_id): s for s in submissions},
+            submissions=cells,
             time_zone=settings.time_zone,
             written={
                 (Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in last.items()
@@ -175,6 +153,7 @@ def _plan(
             notes=tuple(notes),
         )
     )
+    return plan, cells
 
 
 def _missing(settings: Settings, targets: Targets) -> list[str]:
@@ -190,16 +169,6 @@ def _store_overrides(database: Database, course_id: int, plan: PushPlan, now: da
     with database.transaction() as session:
         findings = [o.finding() for o in plan.overrides]
         records.store_findings(session, course_id, findings, now, kinds=[Kind.MANUAL_OVERRIDE])
-
-
-def _store_fresh(database: Database, course_id: int, raw: Sequence[dict[str, Any]]) -> None:
-    """Keep the database equal to Canvas after a push, so the next plan starts from the truth."""
-    if raw:
-        by_id = {int(r["id"]): r for r in raw}
-        with database.transaction() as session:
-            repo.save_submissions(
-                session, course_id, [(parse_submission(r), r) for r in by_id.values()]
-            )
 
 
 def plan_push(
@@ -235,16 +204,16 @@ def push(
     try:
         before = http.request_count
         course_id = settings.course_id
-        journal = _DbJournal(database, course_id, uuid.uuid4().hex, now)
+        journal = DbJournal(database, course_id, uuid.uuid4().hex, now)
         targets = ensure_targets(settings, client=http, create=False)
         reconciled = Reconciled()
         if not dry_run:
-            reconciled = _reconcile(settings, database, http, journal, targets, poll_interval)
+            reconciled = reconcile_open(settings, database, http, journal, targets, poll_interval)
             if _missing(settings, targets):
                 targets = ensure_targets(settings, client=http, create=True)
         if refresh:
             sync(settings, trigger="push", client=http, now=now)
-        plan = _plan(settings, database, http, targets, now())
+        plan, cells = _plan(settings, database, http, targets, now())
         _store_overrides(database, course_id, plan, now())
         summary = PushSummary(
             plan,
@@ -256,17 +225,21 @@ def push(
         )
         if dry_run or not plan.actions or (confirm is not None and not confirm(plan)):
             return _finish(summary, http.request_count - before, started)
+        checked = recheck_plan(database, http, course_id, targets, plan, cells)
+        summary = replace(
+            summary, dropped=tuple(dropped_line(a, why) for a, why in checked.dropped)
+        )
         result = apply_plan(
             http,
             course_id,
-            plan,
+            checked.plan,
             journal,
             column_id=targets.column_id,
             timeout=settings.progress_timeout,
             poll_interval=poll_interval,
             hook=hook,
         )
-        _store_fresh(database, course_id, result.fresh)
+        store_fresh(database, course_id, result.fresh)
         done = _finish(_applied(summary, result), http.request_count - before, started)
         _raise_if_incomplete(done, result)
         return done
@@ -274,27 +247,6 @@ def push(
         database.dispose()
         if client is None:
             http.close()
-
-
-def _reconcile(
-    settings: Settings,
-    database: Database,
-    http: CanvasClient,
-    journal: _DbJournal,
-    targets: Targets,
-    poll_interval: float,
-) -> Reconciled:
-    """Settle what an earlier, interrupted push left open, from Canvas's state (SPEC §4)."""
-    reconciled = reconcile(
-        http,
-        settings.course_id,
-        journal,
-        column_id=targets.column_id,
-        timeout=settings.progress_timeout,
-        poll_interval=poll_interval,
-    )
-    _store_fresh(database, settings.course_id, reconciled.fresh)
-    return reconciled
 
 
 def _applied(summary: PushSummary, result: ApplyResult) -> PushSummary:
@@ -312,6 +264,9 @@ def _applied(summary: PushSummary, result: ApplyResult) -> PushSummary:
         progress_polls=result.progress_polls,
         reconciled=summary.reconciled,
         created=summary.created,
+        dropped=summary.dropped,
+        rounds=result.rounds,
+        left=tuple(result.left),
     )
 
 
@@ -320,12 +275,14 @@ def _finish(summary: PushSummary, requests: int, started: float) -> PushSummary:
 
 
 def _raise_if_incomplete(summary: PushSummary, result: ApplyResult) -> None:
-    left = summary.planned - summary.confirmed
-    if left == 0:
+    left = summary.planned - summary.confirmed - len(summary.dropped)
+    if left <= 0:
         return
+    named = "; ".join(result.left[:3]) + ("; ..." if len(result.left) > 3 else "")
     first = result.problems[0].rstrip(".") if result.problems else "Canvas did not confirm them"
     raise PushFailed(
-        f"{left} of {summary.planned} grade changes are not confirmed ({first}); "
+        f"{left} of {summary.planned} grade changes are not confirmed after "
+        f"{result.rounds} rounds ({named or first}); "
         "run push again: it re-reads Canvas and only sends what is still missing."
     )
 
