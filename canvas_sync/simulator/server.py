@@ -94,6 +94,9 @@ class Simulator:
         self.state: CanvasState = build_course(students, seed, clock=self._clock)
         self.state.jobs.job_delay = job_delay
         self.lost_writes = 0
+        #: Called with (method, path) after a write acted, before its answer leaves (tests use
+        #: it to kill a client inside the window between Canvas acting and the client knowing).
+        self.on_write: Callable[[str, str], None] | None = None
         self.latency_ms = latency_ms
         self.tokens = {token: TEACHER_ID, TA_TOKEN: TA_ID}
         self.throttle = Throttle()
@@ -224,6 +227,8 @@ class Simulator:
             response = self._authorized(request, token)
         finally:
             remaining = self.throttle.end(key, cost)
+        if self.on_write is not None and request.method != "GET" and response.status_code < 400:
+            self.on_write(request.method, request.path)
         if fault == "lost" and response.status_code < 400:
             # Canvas acted (a bulk job is queued), but the answer is lost on the way back.
             return _fault_page(self._lost_kind())
