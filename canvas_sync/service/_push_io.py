@@ -4,8 +4,8 @@ pre-write re-read and the reconcile step (service/push.py runs them in order).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 from canvas_sync.canvas import CanvasClient, parse_submission
@@ -17,10 +17,21 @@ from canvas_sync.push.premise import Rechecked, recheck
 from canvas_sync.push.readback import read_cells
 from canvas_sync.service.targets import Targets
 from canvas_sync.settings import Settings
+from canvas_sync.sync.pull import OVERLAP
 
-__all__ = ["DbJournal", "dropped_line", "recheck_plan", "reconcile_open", "store_fresh"]
+__all__ = [
+    "ADVANCE_WINDOW",
+    "DbJournal",
+    "dropped_line",
+    "recheck_plan",
+    "reconcile_open",
+    "store_fresh",
+]
 
 Clock = Callable[[], datetime]
+#: A push that ends within this time of its own sync may move the watermarks (sync/pull.py
+#: asks again OVERLAP before each watermark, so nothing changed after that sync is skipped).
+ADVANCE_WINDOW = OVERLAP - timedelta(minutes=1)
 logger = logging.getLogger("canvas_sync.push")
 
 
@@ -64,14 +75,38 @@ def _spec(action: PushAction) -> jr.ChangeSpec:
     )
 
 
-def store_fresh(database: Database, course_id: int, raw: Sequence[dict[str, Any]]) -> None:
-    """Keep the database equal to Canvas after a push, so the next plan starts from the truth."""
-    if raw:
-        by_id = {int(r["id"]): r for r in raw}
-        with database.transaction() as session:
-            repo.save_submissions(
-                session, course_id, [(parse_submission(r), r) for r in by_id.values()]
+def store_fresh(
+    database: Database,
+    course_id: int,
+    raw: Sequence[dict[str, Any]],
+    *,
+    advance: bool = False,
+) -> None:
+    """Keep the database equal to Canvas after a push, so the next plan starts from the truth.
+
+    With `advance` (the push finished within ADVANCE_WINDOW of its own incremental sync, which
+    saw every row Canvas changed before it ran), the watermarks move to the newest row read back:
+    the next sync then asks only for what changed since the push's writes, minus the overlap.
+    """
+    if not raw:
+        return
+    rows = [(parse_submission(r), r) for r in {int(r["id"]): r for r in raw}.values()]
+    with database.transaction() as session:
+        repo.save_submissions(session, course_id, rows)
+        course = repo.load_course_row(session, course_id) if advance else None
+        if course is not None:
+            repo.set_watermarks(
+                session,
+                course_id,
+                _newest(course.submitted_watermark, (s.submitted_at for s, _ in rows)),
+                _newest(course.graded_watermark, (s.graded_at for s, _ in rows)),
+                None,
             )
+
+
+def _newest(old: datetime | None, found: Iterable[datetime | None]) -> datetime | None:
+    values = [v for v in (old, *found) if v is not None]
+    return max(values) if values else None
 
 
 def reconcile_open(

@@ -30,6 +30,7 @@ from canvas_sync.push import (
 )
 from canvas_sync.push.apply import Hook
 from canvas_sync.service._push_io import (
+    ADVANCE_WINDOW,
     DbJournal,
     dropped_line,
     recheck_plan,
@@ -156,6 +157,16 @@ def _plan(
     return plan, cells
 
 
+def _stored_total(settings: Settings, database: Database) -> int | None:
+    """The total assignment's id as the last sync stored it (published), if any."""
+    with database.transaction() as session:
+        assignments = repo.load_assignments(session, settings.course_id)
+    return next(
+        (a.id for a in assignments if a.name == settings.total_assignment and a.published),
+        None,
+    )
+
+
 def _missing(settings: Settings, targets: Targets) -> list[str]:
     found = []
     if targets.total_assignment_id is None:
@@ -205,14 +216,19 @@ def push(
         before = http.request_count
         course_id = settings.course_id
         journal = DbJournal(database, course_id, uuid.uuid4().hex, now)
-        targets = ensure_targets(settings, client=http, create=False)
+        stored = _stored_total(settings, database)
+        targets = ensure_targets(settings, client=http, create=False, known_total=stored)
         reconciled = Reconciled()
         if not dry_run:
             reconciled = reconcile_open(settings, database, http, journal, targets, poll_interval)
             if _missing(settings, targets):
                 targets = ensure_targets(settings, client=http, create=True)
+        synced_at = time.monotonic()
         if refresh:
             sync(settings, trigger="push", client=http, now=now)
+        if stored is not None and _stored_total(settings, database) != stored:
+            # The stored total is gone from Canvas (the sync just said so): find it by name.
+            targets = ensure_targets(settings, client=http, create=not dry_run)
         plan, cells = _plan(settings, database, http, targets, now())
         _store_overrides(database, course_id, plan, now())
         summary = PushSummary(
@@ -239,7 +255,8 @@ def push(
             poll_interval=poll_interval,
             hook=hook,
         )
-        store_fresh(database, course_id, result.fresh)
+        recent = time.monotonic() - synced_at < ADVANCE_WINDOW.total_seconds()
+        store_fresh(database, course_id, result.fresh, advance=refresh and recent)
         done = _finish(_applied(summary, result), http.request_count - before, started)
         _raise_if_incomplete(done, result)
         return done

@@ -27,10 +27,15 @@ class Targets:
     created: tuple[str, ...] = ()
 
 
-def _find_targets(settings: Settings, client: CanvasClient) -> tuple[int | None, int | None]:
-    """Ids of the total assignment and the column, by name (plain JSON: cheaper than canvasapi)."""
+def _find_targets(
+    settings: Settings, client: CanvasClient, known_total: int | None = None
+) -> tuple[int | None, int | None]:
+    """Ids of the total assignment and the column, by name (plain JSON: cheaper than canvasapi).
+
+    `known_total` (the total assignment as the last sync stored it) saves listing assignments.
+    """
     course_id = settings.course_id
-    total = next(
+    total = known_total or next(
         (
             int(a["id"])
             for a in client.paginate(f"/courses/{course_id}/assignments")
@@ -50,7 +55,11 @@ def _find_targets(settings: Settings, client: CanvasClient) -> tuple[int | None,
 
 
 def ensure_targets(
-    settings: Settings, *, client: CanvasClient | None = None, create: bool = True
+    settings: Settings,
+    *,
+    client: CanvasClient | None = None,
+    create: bool = True,
+    known_total: int | None = None,
 ) -> Targets:
     """Find (and with `create`, make) the total assignment and the custom column; idempotent.
 
@@ -61,7 +70,7 @@ def ensure_targets(
     http = client or make_client(settings)
     try:
         for attempt in range(1, _CREATE_ATTEMPTS + 1):
-            total_id, column_id = _find_targets(settings, http)
+            total_id, column_id = _find_targets(settings, http, known_total)
             if not create or (total_id is not None and column_id is not None):
                 return Targets(total_id, column_id)
             try:

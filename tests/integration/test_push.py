@@ -108,6 +108,23 @@ def own_comments(sim: Simulator, aid: int, uid: int) -> list[str]:
     return [c.comment for c in sub.comments if c.comment.endswith(MARKER)]
 
 
+def graded_watermark(settings: Settings) -> datetime:
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            value = connection.execute(sa.text("SELECT graded_watermark FROM courses")).scalar_one()
+    finally:
+        engine.dispose()
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    assert isinstance(value, datetime)
+    return (
+        value.replace(tzinfo=None)
+        if value.tzinfo is None
+        else value.astimezone(UTC).replace(tzinfo=None)
+    )
+
+
 def column_id(sim: Simulator, settings: Settings) -> int:
     return next(c.id for c in sim.state.columns.values() if c.title == settings.total_column)
 
@@ -138,8 +155,12 @@ def test_push_writes_the_policy_and_a_second_push_writes_nothing(
     sim: Simulator, synced: Settings
 ) -> None:
     settings = synced
+    assert graded_watermark(settings) < NOW.replace(tzinfo=None)
     sim.reset_request_log()
     first = run_push(settings)
+    # The read-back of the written cells is stored and moves the watermark past the push's
+    # writes (graded at the simulator's pinned NOW).
+    assert graded_watermark(settings) == NOW.replace(tzinfo=None)
     assert first.planned == first.sent == first.confirmed > 200
     assert first.failed == 0
     # One course-level job for every reading and total change, one column bulk update, and
@@ -156,6 +177,11 @@ def test_push_writes_the_policy_and_a_second_push_writes_nothing(
     second = run_push(settings)
     assert second.planned == 0 and second.sent == 0
     assert writes(sim) == []
+    # A no-op push costs at most an incremental sync plus 2 requests (the column and its data).
+    noop = len(sim.request_log)
+    sim.reset_request_log()
+    service.sync(settings, now=lambda: NOW)
+    assert noop <= len(sim.request_log) + 2, (noop, len(sim.request_log))
     # The next sync sees no late_graded / missing_ungraded left to fix: each resolved itself.
     service.sync(settings, now=lambda: NOW)
     still = service.list_discrepancies(settings, state="open")
