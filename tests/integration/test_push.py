@@ -398,3 +398,32 @@ def test_push_killed_mid_flight_converges_on_the_next_push(tmp_path: Path) -> No
             assert len(texts) == len(set(texts)), (aid, uid)
         slow.reset_request_log()
         assert run_push(settings).planned == 0 and writes(slow) == []
+
+
+def test_changes_whose_premise_broke_after_the_plan_are_not_written(
+    sim: Simulator, settings: Settings
+) -> None:
+    """Between the plan and the write a grader grades one zeroed cell, another is excused and a
+    student submits a third: push re-reads those cells first and leaves all three alone."""
+    touched: list[tuple[int, int]] = []
+
+    def meanwhile(plan: PushPlan) -> bool:
+        zeroes = [a for a in plan.actions if a.target is Target.GRADE]
+        graded, excused, submitted = zeroes[0], zeroes[1], zeroes[2]
+        for action in (graded, excused, submitted):
+            assert action.assignment_id is not None
+            touched.append((action.assignment_id, action.student_id))
+        sim.state.grade(graded.student_id, touched[0][0], 7.0)
+        sub = sim.state.submissions[touched[1]]
+        sub.excused, sub.entered_score = True, None
+        sim.state.submit(submitted.student_id, touched[2][0], NOW)
+        return True
+
+    summary = run_push(settings, confirm=meanwhile)
+    assert len(summary.dropped) >= 3
+    assert summary.confirmed == summary.planned - len(summary.dropped)
+    assert sim.state.submissions[touched[0]].entered_score == 7.0
+    assert sim.state.submissions[touched[1]].excused
+    assert sim.state.submissions[touched[2]].entered_score != 0.0
+    for cell in touched:
+        assert own_comments(sim, *cell) == []
