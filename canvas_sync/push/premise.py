@@ -26,7 +26,6 @@ PREMISE_FIELDS = (
     "workflow_state",
     "excused",
     "late_policy_status",
-    "seconds_late",
     "grader_id",
 )
 
@@ -48,6 +47,9 @@ def _why(action: PushAction, before: Submission | None, fresh: Submission | None
         for name in PREMISE_FIELDS:
             if getattr(before, name) != getattr(fresh, name):
                 return f"its {name.replace('_', ' ')} changed"
+        # Canvas counts an unsubmitted row's lateness up to now: it only matters once submitted.
+        if fresh.submitted_at is not None and before.seconds_late != fresh.seconds_late:
+            return "its seconds late changed"
     return None
 
 
