@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -15,14 +16,16 @@ from canvas_sync.errors import CanvasError, CanvasUnavailable
 from canvas_sync.push.plan import PushAction, Target, same_value
 from canvas_sync.push.readback import ReadBack, Seen, read_cells
 
-__all__ = ["JOB_CELLS", "ApplyResult", "Journal", "Run", "cell", "logger"]
+__all__ = ["JOB_BYTES", "ApplyResult", "Journal", "Run", "cell", "logger"]
 
 logger = logging.getLogger("canvas_sync.push")
 
-#: Cells per course-level job. A cell with a late comment is ~230 bytes of JSON, a total with
-#: its explanation ~520; 5,000 cells stay under ~2.6 MB, well inside common request-body limits
-#: (nginx/Passenger deployments of Canvas are configured in the tens of MB).
-JOB_CELLS = 5000
+#: Largest JSON body of one course-level job. nginx, in front of most Canvas installs, refuses
+#: bodies above its default `client_max_body_size` of 1 MB (413). Measured on the CS 598 plan
+#: (benchmarks/bench_push.py): a zero is ~31 bytes, a late zero with its comment ~314, a total
+#: with its explanation ~2,130; 1,000 students' first push is 2.5 MB (3 jobs, polled together),
+#: the 40-student demo 0.1 MB (one job).
+JOB_BYTES = 900_000
 
 
 class Journal(Protocol):
@@ -85,6 +88,20 @@ def cell(row_id: int, action: PushAction) -> Cell:
     return Cell(row_id, action, comment_left=bool(action.comment))
 
 
+def _jobs(cells: Sequence[Cell]) -> list[list[Cell]]:
+    """The cells in as few jobs as fit JOB_BYTES each (JSON size estimated per cell)."""
+    jobs: list[list[Cell]] = [[]]
+    size = 0
+    for c in cells:
+        cost = len(json.dumps({str(c.action.student_id): c.payload()})) + 16
+        if jobs[-1] and size + cost > JOB_BYTES:
+            jobs.append([])
+            size = 0
+        jobs[-1].append(c)
+        size += cost
+    return [j for j in jobs if j]
+
+
 class Run:
     """Sends, waits and settles one push's cells; counts every request."""
 
@@ -106,10 +123,8 @@ class Run:
     # --- sending ---------------------------------------------------------------------------
     def post(self, cells: Sequence[Cell]) -> list[dict[str, Any]]:
         """Send the cells' grade job(s) and column request; returns the Progress answers."""
-        grades = [c for c in cells if c.graded]
         progresses = []
-        for start in range(0, len(grades), JOB_CELLS):
-            chunk = grades[start : start + JOB_CELLS]
+        for chunk in _jobs([c for c in cells if c.graded]):
             data: dict[int, dict[int, dict[str, str]]] = {}
             for c in chunk:
                 assert c.action.assignment_id is not None

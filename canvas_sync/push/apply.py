@@ -4,7 +4,7 @@ One run, each journal step committed before the next starts (states: db/journal.
 
 1. every action is journaled `planned`;
 2. grade and total changes go in ONE course-level `update_grades` job (split only above
-   JOB_CELLS cells), the column in one bulk request; rows are `sending` before the request
+   JOB_BYTES of JSON), the column in one bulk request; rows are `sending` before the request
    goes out and `sent` with the Progress id when Canvas answers;
 3. the Progress objects are polled together with backoff (completed, failed and canceled end
    the wait, app/models/progress.rb);
@@ -41,11 +41,11 @@ from canvas_sync.canvas import CanvasClient
 from canvas_sync.canvas.client import PROGRESS_END_STATES
 from canvas_sync.db.journal import JournalEntry
 from canvas_sync.errors import PushFailed
-from canvas_sync.push._run import JOB_CELLS, ApplyResult, Journal, Run, cell, logger
+from canvas_sync.push._run import JOB_BYTES, ApplyResult, Journal, Run, cell, logger
 from canvas_sync.push.plan import PushAction, PushPlan, Target, same_value
 
 __all__ = [
-    "JOB_CELLS",
+    "JOB_BYTES",
     "MAX_ROUNDS",
     "ApplyResult",
     "Hook",

@@ -345,3 +345,22 @@ def test_hook_stops_between_states(client: CanvasClient, api: respx.MockRouter) 
     with pytest.raises(KeyboardInterrupt):
         run(client, PushPlan((zero(1, 7),)), journal, hook=stop)
     assert journal.state(1) == "planned" and posts.call_count == 0
+
+
+def test_a_job_above_the_size_limit_is_split_and_the_jobs_are_polled_together(
+    client: CanvasClient, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("canvas_sync.push._run.JOB_BYTES", 120)
+    plan = PushPlan(tuple(zero(1, uid, "x" * 30) for uid in (7, 8, 9)))
+    posts = api.post(BULK).mock(
+        side_effect=[httpx.Response(200, json=progress(pid, "queued")) for pid in (51, 52, 53)]
+    )
+    polls = [
+        api.get(f"/progress/{pid}").respond(json=progress(pid, "completed")) for pid in (51, 52, 53)
+    ]
+    api.get(SUBMISSIONS).respond(json=[sub_json(1, uid, 0, ["x" * 30]) for uid in (7, 8, 9)])
+    journal = MemoryJournal()
+    result = run(client, plan, journal)
+    sizes = [len(json.loads(c.request.content)["grade_data"]["1"]) for c in posts.calls]
+    assert sizes == [1, 1, 1] and result.confirmed == 3
+    assert [p.call_count for p in polls] == [1, 1, 1] and result.progress_polls == 3
