@@ -1,4 +1,4 @@
-"""push: show the plan, ask, apply (SPEC §4, §5)."""
+"""push: show the plan, ask, apply (docs in README "Pushing grades to Canvas")."""
 
 from __future__ import annotations
 
@@ -91,4 +91,6 @@ def push_cmd(app: AppContext, dry_run: bool, yes: bool) -> None:
         )
     if summary.planned and not summary.applied and not dry_run:
         click.echo("Nothing written.")
+    for line in summary.dropped[:MAX_ROWS]:
+        click.echo(f"Not written, changed in Canvas since the plan: {line}.")
     click.echo(summary.line())
