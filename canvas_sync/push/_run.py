@@ -119,6 +119,7 @@ class Run:
         self.result = ApplyResult()
         self.uncertain = False  # a grade job whose answer was lost may still be queued
         self.jobs: dict[int, list[Cell]] = {}
+        self.sent_ids: set[int] = set()
 
     # --- sending ---------------------------------------------------------------------------
     def post(self, cells: Sequence[Cell]) -> list[dict[str, Any]]:
@@ -170,7 +171,8 @@ class Run:
             return None
         progress_id = progress.get("id") if isinstance(progress, dict) else None
         self.journal.sent(ids, progress_id if isinstance(progress_id, int) else None)
-        self.result.sent += len(ids)
+        self.sent_ids.update(ids)
+        self.result.sent = len(self.sent_ids)  # cells, not sends: a resend counts once
         if isinstance(progress_id, int):
             self.jobs[progress_id] = list(cells)
             return dict(progress)

@@ -96,7 +96,7 @@ class PushSummary:
             else ""
         )
         return (
-            f"Pushed: {self.planned} planned, {self.confirmed} confirmed, "
+            f"Pushed: {self.planned} planned, {self.sent} sent, {self.confirmed} confirmed, "
             f"{self.failed} failed{dropped}; {self.comments} comments posted; "
             f"{self.write_requests} write requests + {self.progress_polls} progress polls in "
             f"{self.rounds} round{'s' if self.rounds != 1 else ''} "
