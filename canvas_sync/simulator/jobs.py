@@ -47,6 +47,7 @@ class JobQueue:
         self.progresses: dict[int, Progress] = {}
         self._queued_at: dict[int, float] = {}
         self._held = False
+        self._stopping = False
         self._wake = threading.Condition(lock)
         self._worker: threading.Thread | None = None
         self.runs: list[int] = []  # Progress ids in the order their jobs ran (tests read it)
@@ -105,6 +106,16 @@ class JobQueue:
             self._held = False
             self._wake.notify_all()
 
+    def stop(self) -> None:
+        """End the background worker (the simulator stops); queued jobs stay queued."""
+        with self.lock:
+            self._stopping = True
+            self._wake.notify_all()
+            worker = self._worker
+        if worker is not None:
+            worker.join(timeout=5)
+        self._worker = None
+
     def drain(self, timeout: float = 10.0) -> bool:
         """Wait (background mode) until no job is queued or running; True when drained."""
         deadline = time.monotonic() + timeout
@@ -142,6 +153,7 @@ class JobQueue:
         progress.updated_at = self.now()
 
     def _ensure_worker(self) -> None:
+        self._stopping = False
         if self._worker is None or not self._worker.is_alive():
             self._worker = threading.Thread(target=self._work, name="canvas-jobs", daemon=True)
             self._worker.start()
@@ -162,7 +174,7 @@ class JobQueue:
 
     def _work(self) -> None:
         with self.lock:
-            while True:
+            while not self._stopping:
                 job, wait = self._next_due()
                 if job is None:
                     self._wake.wait(wait)

@@ -139,6 +139,7 @@ class Simulator:
 
     def stop(self) -> None:
         """Stop serving and release the port; `wait()` returns."""
+        self.state.jobs.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
