@@ -98,8 +98,12 @@ class CanvasClient(HttpCore):
         *,
         submitted_since: datetime | None = None,
         graded_since: datetime | None = None,
+        include: Sequence[str] = _SUBMISSION_INCLUDES,
     ) -> list[dict[str, Any]]:
         """Submissions with history, comments and rubric assessments (canvas-api.md §6).
+
+        `include=()` asks for the bare rows (a third of the bytes): enough to check a value,
+        not to store (the database keeps the history).
 
         `student_ids=None` asks for `all` (test student and inactive enrollments included).
         Requests are split into <=100 students x <=ASSIGNMENT_CHUNK assignments; the chunks run
@@ -108,7 +112,7 @@ class CanvasClient(HttpCore):
         if not assignment_ids or (student_ids is not None and not student_ids):
             return []
         base: dict[str, tr.ParamValue] = {
-            "include[]": list(_SUBMISSION_INCLUDES),
+            "include[]": list(include),
             "submitted_since": submitted_since,
             "graded_since": graded_since,
         }

@@ -54,15 +54,26 @@ def _groups(keys: Iterable[CellKey]) -> list[tuple[list[int], list[int]]]:
 
 
 def read_cells(
-    client: CanvasClient, course_id: int, keys: Iterable[CellKey], column_id: int | None
+    client: CanvasClient,
+    course_id: int,
+    keys: Iterable[CellKey],
+    column_id: int | None,
+    *,
+    bare: bool = False,
 ) -> ReadBack:
-    """Canvas's current state of each cell in `keys`; a cell Canvas did not return is absent."""
+    """Canvas's current state of each cell in `keys`; a cell Canvas did not return is absent.
+
+    `bare` reads the rows without history, comments or rubric (cheaper; not to be stored).
+    """
     keys = list(keys)
     wanted = set(keys)
     before = client.request_count
     raw: list[dict[str, Any]] = []
     for assignments, students in _groups(keys):
-        raw.extend(client.student_submissions(course_id, assignments, students))
+        if bare:
+            raw.extend(client.student_submissions(course_id, assignments, students, include=()))
+        else:
+            raw.extend(client.student_submissions(course_id, assignments, students))
     cells: dict[CellKey, Seen] = {}
     for row in raw:
         sub = parse_submission(row)

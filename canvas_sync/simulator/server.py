@@ -97,6 +97,8 @@ class Simulator:
         #: Called with (method, path) after a write acted, before its answer leaves (tests use
         #: it to kill a client inside the window between Canvas acting and the client knowing).
         self.on_write: Callable[[str, str], None] | None = None
+        #: Paths whose next write acts but loses its answer (502), once per entry.
+        self.lose_once: list[str] = []
         self.latency_ms = latency_ms
         self.tokens = {token: TEACHER_ID, TA_TOKEN: TA_ID}
         self.throttle = Throttle()
@@ -230,6 +232,9 @@ class Simulator:
             remaining = self.throttle.end(key, cost)
         if self.on_write is not None and request.method != "GET" and response.status_code < 400:
             self.on_write(request.method, request.path)
+        if request.method != "GET" and request.path in self.lose_once:
+            self.lose_once.remove(request.path)
+            fault = "lost"
         if fault == "lost" and response.status_code < 400:
             # Canvas acted (a bulk job is queued), but the answer is lost on the way back.
             return _fault_page(self._lost_kind())

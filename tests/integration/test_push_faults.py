@@ -3,7 +3,8 @@
 The fault profile loses the answer of a quarter of the writes, most of them after Canvas acted
 (the job is queued), throttles 5% of all requests, fails 8% of the reads and stalls twice. One
 `push --yes` must end with every change confirmed, Canvas equal to a fault-free run's state and
-no comment twice. CI runs two seeds; `-m slow` runs the issue's 20 (`-s` prints the figures).
+no comment twice. CI runs two seeds; `CANVAS_SYNC_PUSH_SEEDS=20` runs the issue's 20 (`-s`
+prints the figures).
 """
 
 from __future__ import annotations
@@ -95,30 +96,43 @@ def check_seed(seed: int, tmp_path: Path, fault_free: Snapshot) -> str:
     )
 
 
-@pytest.mark.parametrize("seed", [3, 11])
-def test_one_push_settles_lost_answers_like_a_fault_free_run(
+@pytest.mark.parametrize("seed", [11, 110])
+def test_one_push_under_the_fault_profile_ends_like_a_fault_free_run(
     seed: int, tmp_path: Path, fault_free: Snapshot
 ) -> None:
     print("\n" + check_seed(seed, tmp_path, fault_free))
 
 
-@pytest.mark.slow
-def test_twenty_seeds_converge_without_a_duplicate_comment(
+def test_lost_answers_of_the_grade_job_and_the_column_are_settled_in_the_run(
     tmp_path: Path, fault_free: Snapshot
 ) -> None:
-    lines = [check_seed(seed, tmp_path, fault_free) for seed in range(100, 120)]
+    """Both writes act but lose their answer: one barrier, the read-back finds every grade and
+    comment written, only the column is sent again; exit 0, no comment twice."""
+    url = f"sqlite:///{tmp_path / 'lost.db'}"
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as sim:
+        settings = make_settings(sim, url)
+        service.sync(settings, now=lambda: NOW)
+        sim.lose_once = [BULK, "/api/v1/courses/598/custom_gradebook_column_data"]
+        sim.reset_request_log()
+        summary = service.push(settings, now=lambda: NOW, poll_interval=0.01)
+        snap = snapshot(sim)
+        posts = [p for m, p, _q, _s in sim.request_log if m == "POST" and p == BULK]
+    assert summary.confirmed == summary.planned and summary.failed == 0
+    assert len(posts) == 2  # the job and one barrier: no grade or comment sent twice
+    assert (summary.rounds, summary.write_requests) == (2, 4)  # + the column, twice
+    assert duplicates(snap) == 0 and snap == fault_free
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CANVAS_SYNC_PUSH_SEEDS"),
+    reason="set CANVAS_SYNC_PUSH_SEEDS=20 to run the issue's seed set (about 2 minutes)",
+)
+def test_many_seeds_converge_without_a_duplicate_comment(
+    tmp_path: Path, fault_free: Snapshot
+) -> None:
+    count = int(os.environ.get("CANVAS_SYNC_PUSH_SEEDS", "20"))
+    lines = [check_seed(seed, tmp_path, fault_free) for seed in range(100, 100 + count)]
     print("\n" + "\n".join(lines))
-
-
-def test_the_profile_loses_answers_of_writes_that_took_effect(tmp_path: Path) -> None:
-    """Without the in-run settlement some seed would leave changes unconfirmed: make sure the
-    profile really loses answers after acting (so the tests above can fail)."""
-    lost = 0
-    for seed in (3, 11):
-        summary, _snap, sim = faulty_run(seed, tmp_path)
-        lost += sim.lost_writes
-        assert summary.rounds >= 1
-    assert lost >= 1
 
 
 # --- SIGKILL after Canvas accepted the POST, before the journal knows ------------------------
