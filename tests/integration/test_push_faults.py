@@ -186,9 +186,9 @@ def test_kill_between_canvas_accepting_and_the_journal_posts_each_comment_once(
     def kill_on_first_bulk(method: str, path: str) -> None:
         # Canvas has queued the job; the answer has not left: the client dies now.
         if path == BULK and not killed:
+            killed.append(process.pid)
             os.kill(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
-            killed.append(process.pid)
 
     sim.on_write = kill_on_first_bulk
     assert process.wait(timeout=120) == -signal.SIGKILL and killed
