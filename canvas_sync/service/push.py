@@ -128,33 +128,47 @@ def _plan(
         submissions = repo.load_submissions(session, course_id, wanted)
         exemptions = records.list_exemptions(session, course_id)
         last = jr.last_words(session, course_id)
-    columns = None
-    if targets.column_id is not None:
-        data = client.column_data(course_id, targets.column_id)
-        columns = {int(d["user_id"]): str(d.get("content") or "") for d in data}
+    columns = None if targets.column_id is None else _confirmed_column(last)
     notes = [f"Will create {what}." for what in _missing(settings, targets)]
     cells = {(s.student_id, s.assignment_id): s for s in submissions}
-    plan = build_plan(
-        PlanInputs(
-            results=evaluation.results,
-            submissions=cells,
-            time_zone=settings.time_zone,
-            written={
-                (Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in last.items()
-            },
-            exemptions={(e.student_id, e.assignment_id) for e in exemptions},
-            total_assignment_id=targets.total_assignment_id,
-            column_values=columns,
-            comment_missing=settings.comment_missing,
-            late_rule=(
-                "Late submissions are not accepted and receive 0 "
-                f"({_short_course(settings)} syllabus)."
-            ),
-            required=settings.policy.required,
-            notes=tuple(notes),
-        )
+    inputs = PlanInputs(
+        results=evaluation.results,
+        submissions=cells,
+        time_zone=settings.time_zone,
+        written={(Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in last.items()},
+        exemptions={(e.student_id, e.assignment_id) for e in exemptions},
+        total_assignment_id=targets.total_assignment_id,
+        column_values=columns,
+        comment_missing=settings.comment_missing,
+        late_rule=(
+            f"Late submissions are not accepted and receive 0 ({_short_course(settings)} syllabus)."
+        ),
+        required=settings.policy.required,
+        notes=tuple(notes),
     )
-    return plan, cells
+    return _with_column(inputs, client, course_id, targets.column_id), cells
+
+
+def _confirmed_column(last: dict[tuple[str, int, int | None], jr.JournalEntry]) -> dict[int, str]:
+    """What this service last confirmed in the (read-only) column, per student."""
+    return {
+        s: e.to_value
+        for (t, s, _a), e in last.items()
+        if t == Target.COLUMN.value and e.state == "confirmed" and e.to_value is not None
+    }
+
+
+def _with_column(
+    inputs: PlanInputs, client: CanvasClient, course_id: int, column_id: int | None
+) -> PushPlan:
+    """Plan against the journal's column; read Canvas's column data only when that plans a
+    column change (a no-op push then costs no column read), and plan again from it."""
+    plan = build_plan(inputs)
+    if column_id is None or not any(a.target is Target.COLUMN for a in plan.actions):
+        return plan
+    data = client.column_data(course_id, column_id)
+    real = {int(d["user_id"]): str(d.get("content") or "") for d in data}
+    return build_plan(replace(inputs, column_values=real))
 
 
 def _stored_total(settings: Settings, database: Database) -> int | None:
