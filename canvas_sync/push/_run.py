@@ -285,5 +285,7 @@ def _verdict(c: Cell, seen: Seen | None, last: bool) -> tuple[str, str] | None:
         return "failed", f"changed in Canvas meanwhile: it holds {shown}; left alone"
     if last or c.ran >= 2:
         why = f"; {c.answer}" if c.answer else ""
+        if holds:
+            return "failed", f"Canvas holds {seen.value} but not the comment{why}"
         return "failed", f"Canvas holds {seen.value or 'nothing'}, not {action.to_value}{why}"
     return None
