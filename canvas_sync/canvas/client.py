@@ -16,7 +16,14 @@ from canvas_sync.canvas import _translate as tr
 from canvas_sync.canvas._http import PER_PAGE, HttpCore, Params
 from canvas_sync.errors import CanvasError, IncompleteListing, NotFound, PushFailed
 
-__all__ = ["ASSIGNMENT_CHUNK", "MAX_STUDENT_IDS", "PER_PAGE", "CanvasClient", "Params"]
+__all__ = [
+    "ASSIGNMENT_CHUNK",
+    "MAX_STUDENT_IDS",
+    "PER_PAGE",
+    "PROGRESS_END_STATES",
+    "CanvasClient",
+    "Params",
+]
 
 T = TypeVar("T")
 
@@ -25,6 +32,11 @@ MAX_STUDENT_IDS = 100
 #: Assignments per `students/submissions` request: the multi-assignment list is known to time
 #: out on very large courses (SPEC §8), so keep each request's scope small.
 ASSIGNMENT_CHUNK = 20
+#: app/models/progress.rb: queued, running, waiting_for_external_tool, completed, failed,
+#: canceled; only these three end a wait.
+PROGRESS_END_STATES = ("completed", "failed", "canceled")
+#: Longest sleep between two rounds of Progress polls (the backoff doubles up to it).
+MAX_POLL_INTERVAL = 4.0
 _SUBMISSION_INCLUDES = ("submission_history", "submission_comments", "rubric_assessment")
 _ALL_ENROLLMENT_STATES = (
     "active",
@@ -107,8 +119,12 @@ class CanvasClient(HttpCore):
         *,
         submitted_since: datetime | None = None,
         graded_since: datetime | None = None,
+        include: Sequence[str] = _SUBMISSION_INCLUDES,
     ) -> list[dict[str, Any]]:
         """Submissions with history, comments and rubric assessments (canvas-api.md §6).
+
+        `include=()` asks for the bare rows (a third of the bytes): enough to check a value,
+        not to store (the database keeps the history).
 
         `student_ids=None` asks for `all` (test student and inactive enrollments included).
         Requests are split into <=100 students x <=ASSIGNMENT_CHUNK assignments; the chunks run
@@ -117,7 +133,7 @@ class CanvasClient(HttpCore):
         if not assignment_ids or (student_ids is not None and not student_ids):
             return []
         base: dict[str, tr.ParamValue] = {
-            "include[]": list(_SUBMISSION_INCLUDES),
+            "include[]": list(include),
             "submitted_since": submitted_since,
             "graded_since": graded_since,
         }
@@ -225,36 +241,87 @@ class CanvasClient(HttpCore):
         path = f"/courses/{course_id}/assignments/{assignment_id}/submissions/update_grades"
         return self._expect(self.post(path, json=body), dict, f"POST {path}")
 
+    def bulk_update_course_grades(
+        self,
+        course_id: int,
+        grade_data: Mapping[int, Mapping[int, Mapping[str, Any]]],
+    ) -> dict[str, Any]:
+        """Queue one course-level job for many assignments; returns its Progress (§7).
+
+        `POST /courses/:id/submissions/update_grades` with `{"grade_data": {"<assignment_id>":
+        {"<user_id>": {"posted_grade": "0", "text_comment": "..."}}}}`
+        (app/controllers/submissions_api_controller.rb `bulk_update`). An empty per-student
+        entry changes nothing; not retried after a post-send failure (see `_http.py`).
+        """
+        if not grade_data or not all(grade_data.values()):
+            raise ValueError("bulk_update_course_grades needs grade data for each assignment.")
+        body = {
+            "grade_data": {
+                str(aid): {str(uid): dict(v) for uid, v in per_user.items()}
+                for aid, per_user in grade_data.items()
+            }
+        }
+        path = f"/courses/{course_id}/submissions/update_grades"
+        return self._expect(self.post(path, json=body), dict, f"POST {path}")
+
+    def progress(self, progress_id: int) -> dict[str, Any]:
+        """`GET /progress/:id`."""
+        return self._expect(self.get(f"/progress/{progress_id}"), dict, f"progress {progress_id}")
+
+    def wait_progresses(
+        self,
+        progresses: Sequence[Mapping[str, Any]],
+        *,
+        timeout: float = 120.0,
+        poll_interval: float = 0.5,
+    ) -> dict[int, dict[str, Any]]:
+        """Poll several Progress objects together until each ended or `timeout` passed.
+
+        Each round polls every unfinished one, then sleeps; the sleep doubles from
+        `poll_interval` up to MAX_POLL_INTERVAL. Returns the last answer of each by id: its
+        `workflow_state` is completed, failed or canceled, or anything else on timeout (the
+        caller decides; a failed job may still have written rows, canvas-api.md §10.11).
+        """
+        current = {int(p["id"]): dict(p) for p in progresses}
+        interval, waited, started = poll_interval, 0.0, time.monotonic()
+        while True:
+            open_ids = [
+                i for i, p in current.items() if p.get("workflow_state") not in PROGRESS_END_STATES
+            ]
+            if not open_ids or waited >= timeout:
+                return current
+            self._sleep(interval)
+            waited = max(waited + interval, time.monotonic() - started)
+            interval = min(interval * 2, max(MAX_POLL_INTERVAL, poll_interval))
+            for progress_id in open_ids:
+                current[progress_id] = self.progress(progress_id)
+
     def wait_progress(
         self, progress: Mapping[str, Any], *, timeout: float = 120.0, poll_interval: float = 0.5
     ) -> dict[str, Any]:
-        """Poll `GET /progress/:id` until completed (returned) or failed/timed out (PushFailed).
-
-        A failed Progress may still have written some grades (canvas-api.md §10 gotcha 11): the
-        caller must re-read before retrying. The timeout counts both slept and wall time.
-        """
-        current = dict(progress)
-        progress_id = current.get("id")
-        waited, started = 0.0, time.monotonic()
-        while True:
-            state = current.get("workflow_state")
-            if state == "completed":
-                return current
-            if state == "failed":
-                reason = str(current.get("message") or "no reason given").rstrip(".")
-                raise PushFailed(
-                    f"Canvas's bulk grade update (progress {progress_id}) failed: {reason}; "
-                    "some grades may be written, run push again to re-read and reconcile."
-                )
-            if waited >= timeout:
-                raise PushFailed(
-                    f"Canvas's bulk grade update (progress {progress_id}) was still {state} "
-                    f"after {timeout:g} s: run push again later; it re-reads Canvas first."
-                )
-            self._sleep(poll_interval)
-            waited = max(waited + poll_interval, time.monotonic() - started)
-            answer = self.get(f"/progress/{progress_id}")
-            current = self._expect(answer, dict, f"progress {progress_id}")
+        """Wait for one Progress: returned when completed, else PushFailed (failed, canceled,
+        or still running after `timeout`). A failed one may still have written some grades."""
+        progress_id = int(progress["id"])
+        current = self.wait_progresses([progress], timeout=timeout, poll_interval=poll_interval)
+        answer = current[progress_id]
+        state = answer.get("workflow_state")
+        if state == "completed":
+            return answer
+        if state == "failed":
+            reason = str(answer.get("message") or "no reason given").rstrip(".")
+            raise PushFailed(
+                f"Canvas's bulk grade update (progress {progress_id}) failed: {reason}; "
+                "some grades may be written, run push again to re-read and reconcile."
+            )
+        if state == "canceled":
+            raise PushFailed(
+                f"Canvas's bulk grade update (progress {progress_id}) was canceled: "
+                "run push again; it re-reads Canvas first."
+            )
+        raise PushFailed(
+            f"Canvas's bulk grade update (progress {progress_id}) was still {state} "
+            f"after {timeout:g} s: run push again later; it re-reads Canvas first."
+        )
 
     def canvasapi(self) -> Any:
         """A `canvasapi.Canvas` whose requests session is mounted on this client (STYLE 2)."""

@@ -1,4 +1,5 @@
-"""push: show the plan, ask, apply; the whole plan as CSV with --output."""
+"""push: show the plan, ask, apply; the whole plan as CSV with --output (docs in README
+"Pushing grades to Canvas")."""
 
 from __future__ import annotations
 
@@ -145,4 +146,6 @@ def push_cmd(app: AppContext, dry_run: bool, yes: bool, output: str | None, show
         )
     if summary.planned and not summary.applied and not dry_run:
         click.echo("Nothing written.")
+    for line in summary.dropped[:MAX_ROWS]:
+        click.echo(f"Not written, changed in Canvas since the plan: {line}.")
     click.echo(summary.line())

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
+from canvas_sync.errors import UsageError
 from canvas_sync.service import setup
 from canvas_sync.settings import canvas_access, database_url_only, load_settings
 
@@ -58,10 +59,17 @@ def sync_cmd(app: AppContext, full: bool) -> None:
 @click.option("--latency-ms", type=click.IntRange(0, 60_000), default=0, show_default=True)
 @click.option(
     "--faults",
-    type=click.FloatRange(0.0, 1.0),
-    default=0.0,
+    default="0",
     show_default=True,
-    help="Share of API requests that fail (5xx, stall or throttling 403).",
+    help="Share of API requests that fail (5xx, stall or throttling 403), 0 to 1; or `push`: "
+    "8% of reads 5xx, 5% throttled, 25% of writes fail (most after Canvas acted), two stalls.",
+)
+@click.option(
+    "--job-delay",
+    type=click.FloatRange(0.0, 3600.0),
+    default=None,
+    help="Run queued bulk jobs in the background this many seconds after they are queued "
+    "(default: a job advances when its progress is polled).",
 )
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for --faults.")
 @click.option(
@@ -86,7 +94,8 @@ def simulate_cmd(
     port: int,
     students: int,
     latency_ms: int,
-    faults: float,
+    faults: str,
+    job_delay: float | None,
     seed: int,
     token: str,
     drop_link_header: bool,
@@ -98,8 +107,16 @@ def simulate_cmd(
     """
     from canvas_sync.simulator import Simulator
 
+    rate, profile = _fault_option(faults)
     sim = Simulator(
-        students=students, latency_ms=latency_ms, fault_rate=faults, fault_seed=seed, token=token
+        students=students,
+        latency_ms=latency_ms,
+        fault_rate=rate,
+        fault_seed=seed,
+        token=token,
+        fault_profile=profile,
+        stall_seconds=6.0 if profile else 2.0,
+        job_delay=job_delay,
     )
     sim.drop_link_header = drop_link_header
     if old_limits:
@@ -129,6 +146,24 @@ def _roster(sim: Simulator) -> str:
         if why
         else " (and ignores Canvas's test student)"
     )
+
+
+def _fault_option(value: str) -> tuple[float, str | None]:
+    """`--faults`: a share between 0 and 1, or a profile name."""
+    from canvas_sync.simulator.throttle import PROFILES
+
+    if value in PROFILES:
+        return 0.0, value
+    try:
+        rate = float(value)
+    except ValueError:
+        rate = -1.0
+    if not 0.0 <= rate <= 1.0:
+        raise UsageError(
+            f"--faults must be a number from 0 to 1 or one of: {', '.join(PROFILES)} "
+            f"(got {value!r})."
+        )
+    return rate, None
 
 
 @cli.group("db")

@@ -1,10 +1,19 @@
 """The push journal (SPEC §4): every change is written here before it is sent.
 
-States: `planned` → `sent` (with Canvas's Progress id) → `confirmed` | `failed`; `superseded` when
-a later push found Canvas without the value and planned again. Two marker states record a TA's
-decision on a `manual_override`: `kept` (the human value stays; push keeps its hands off the cell)
-and `released` (the next push writes the policy value again). The newest confirmed/kept/released
-row of a cell is "this service's last word" on it.
+States (push/apply.py says how each is settled):
+
+- `planned`: journaled; no request carrying it has been sent.
+- `sending`: journaled just before a request carrying it goes out. Canvas may have queued its
+  job even if no answer came back (a lost response, a 5xx after acting, a kill right after the
+  POST): until a later job on the course's strand has finished, its comment may still appear.
+- `sent`: Canvas answered with the job's Progress id (`progress_id`).
+- `confirmed`: read back from Canvas (the value, and the comment text when it had one);
+  `failed`: Canvas refused it or kept not taking it, with Canvas's answer; `superseded`: a
+  later push found Canvas without the value (after its job surely ran) and planned again.
+
+Two marker states record a TA's decision on a `manual_override`: `kept` (the human value
+stays; push keeps its hands off the cell) and `released` (the next push writes the policy value
+again). The newest confirmed/kept/released row of a cell is "this service's last word" on it.
 """
 
 from __future__ import annotations
@@ -27,11 +36,12 @@ __all__ = [
     "add_marker",
     "finish",
     "last_words",
+    "mark_sending",
     "mark_sent",
     "open_changes",
 ]
 
-OPEN_STATES = ("planned", "sent")
+OPEN_STATES = ("planned", "sending", "sent")
 LAST_WORD_STATES = ("confirmed", "kept", "released")
 
 
@@ -129,6 +139,16 @@ def add_marker(
     return row_id
 
 
+def mark_sending(session: Session, ids: Sequence[int], now: datetime) -> None:
+    """The request carrying these rows is about to be sent (Canvas may act on it from now)."""
+    if ids:
+        session.execute(
+            update(PushChangeRow)
+            .where(PushChangeRow.id.in_(list(ids)))
+            .values(state="sending", sent_at=now)
+        )
+
+
 def mark_sent(session: Session, ids: Sequence[int], progress_id: int | None, now: datetime) -> None:
     if ids:
         session.execute(
@@ -154,7 +174,7 @@ def finish(
 
 
 def open_changes(session: Session, course_id: int) -> list[JournalEntry]:
-    """Planned or sent rows: what an interrupted push left behind."""
+    """Planned, sending or sent rows: what an interrupted push left behind."""
     rows = session.scalars(
         select(PushChangeRow)
         .where(PushChangeRow.course_id == course_id, PushChangeRow.state.in_(OPEN_STATES))

@@ -9,34 +9,38 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
 
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, records, repo
 from canvas_sync.db import journal as jr
-from canvas_sync.domain import DiscrepancyRecord, Kind
+from canvas_sync.domain import DiscrepancyRecord, Kind, Submission
 from canvas_sync.errors import PushFailed, UsageError
 from canvas_sync.push import (
     ApplyResult,
     PlanInputs,
-    PushAction,
     PushPlan,
     Reconciled,
     Target,
     Written,
     apply_plan,
     build_plan,
-    reconcile,
 )
 from canvas_sync.push.apply import Hook
-from canvas_sync.service.blockers import refuse_blocked_push
+from canvas_sync.service._push_io import (
+    ADVANCE_WINDOW,
+    DbJournal,
+    dropped_line,
+    recheck_plan,
+    reconcile_open,
+    store_fresh,
+)
+from canvas_sync.service.blockers import blocking_reason, refuse_blocked_push
 from canvas_sync.service.core import evaluate, make_client, open_database, sync
 from canvas_sync.service.targets import Targets, ensure_targets
 from canvas_sync.settings import Settings
-from canvas_sync.sync import usable_submissions
 
 __all__ = [
     "PushSummary",
@@ -72,6 +76,9 @@ class PushSummary:
     seconds: float = 0.0
     reconciled: Reconciled = field(default_factory=Reconciled)
     created: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()  # changes not sent: Canvas changed since the plan
+    rounds: int = 0
+    left: tuple[str, ...] = ()  # what Canvas kept refusing
 
     def line(self) -> str:
         if not self.dry_run and not self.planned:
@@ -86,48 +93,18 @@ class PushSummary:
                 f"{verb}: {self.planned} changes planned ({self.plan.comments} comments), "
                 f"{len(self.plan.overrides)} manual overrides left alone; nothing written."
             )
+        dropped = (
+            f", {len(self.dropped)} dropped (changed in Canvas since the plan)"
+            if self.dropped
+            else ""
+        )
         return (
             f"Pushed: {self.planned} planned, {self.sent} sent, {self.confirmed} confirmed, "
-            f"{self.failed} failed; {self.comments} comments posted; "
-            f"{self.write_requests} write requests + {self.progress_polls} progress polls "
+            f"{self.failed} failed{dropped}; {self.comments} comments posted; "
+            f"{self.write_requests} write requests + {self.progress_polls} progress polls in "
+            f"{self.rounds} round{'s' if self.rounds != 1 else ''} "
             f"({self.requests} requests in all), {self.seconds:.1f} s."
         )
-
-
-class _DbJournal:
-    """`push.Journal` on the database: every call is its own committed transaction."""
-
-    def __init__(self, database: Database, course_id: int, push_id: str, now: Clock) -> None:
-        self.database, self.course_id, self.push_id, self.now = database, course_id, push_id, now
-
-    def planned(self, actions: Sequence[PushAction]) -> list[int]:
-        specs = [_spec(a) for a in actions]
-        with self.database.transaction() as session:
-            return jr.add_changes(session, self.course_id, self.push_id, specs, self.now())
-
-    def sent(self, ids: Sequence[int], progress_id: int | None) -> None:
-        with self.database.transaction() as session:
-            jr.mark_sent(session, ids, progress_id, self.now())
-
-    def finished(self, outcomes: Sequence[tuple[int, str, str | None]]) -> None:
-        with self.database.transaction() as session:
-            jr.finish(session, outcomes, self.now())
-
-    def open(self) -> list[jr.JournalEntry]:
-        with self.database.transaction() as session:
-            return jr.open_changes(session, self.course_id)
-
-
-def _spec(action: PushAction) -> jr.ChangeSpec:
-    return jr.ChangeSpec(
-        action.target.value,
-        action.student_id,
-        action.assignment_id,
-        action.from_value,
-        action.to_value,
-        action.comment,
-        action.reason,
-    )
 
 
 # --- planning -------------------------------------------------------------------------------
@@ -144,9 +121,13 @@ def _plan(
     client: CanvasClient,
     targets: Targets,
     now: datetime,
-) -> PushPlan:
+    *,
+    dry_run: bool = False,
+) -> tuple[PushPlan, dict[tuple[int, int], Submission]]:
     evaluation = evaluate(settings, now=now)
-    refuse_blocked_push(settings, evaluation.findings)
+    blocked = blocking_reason(settings, evaluation.findings)
+    if blocked is not None and not dry_run:
+        raise UsageError(blocked)
     course_id = settings.course_id
     with database.transaction() as session:
         wanted = [a.id for a in evaluation.snapshot.readings]
@@ -156,32 +137,66 @@ def _plan(
         exemptions = records.list_exemptions(session, course_id)
         last = jr.last_words(session, course_id)
     # A target push would create is planned as the empty one it will be, so the dry run plans
-    # the very changes the real push makes (issue 12: "0 column entries", then 38 written).
-    columns: dict[int, str] = {}
-    if targets.column_id is not None:
-        data = client.column_data(course_id, targets.column_id)
-        columns = {int(d["user_id"]): str(d.get("content") or "") for d in data}
+    # the very changes the real push makes (a new column gets every student's entry).
+    columns = {} if targets.column_id is None else _confirmed_column(last)
     total_id = NEW_TARGET if targets.total_assignment_id is None else targets.total_assignment_id
     notes = [f"Will create {what}." for what in _missing(settings, targets)]
-    return build_plan(
-        PlanInputs(
-            results=evaluation.results,
-            submissions={(s.student_id, s.assignment_id): s for s in submissions},
-            time_zone=settings.time_zone,
-            written={
-                (Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in last.items()
-            },
-            exemptions={(e.student_id, e.assignment_id) for e in exemptions},
-            total_assignment_id=total_id,
-            column_values=columns,
-            comment_missing=settings.comment_missing,
-            late_rule=(
-                "Late submissions are not accepted and receive 0 "
-                f"({_short_course(settings)} syllabus)."
-            ),
-            required=settings.policy.required,
-            notes=tuple(notes),
-        )
+    if blocked is not None:
+        notes.append(f"{blocked} (This dry run shows what push would write once it may.)")
+    cells = {(s.student_id, s.assignment_id): s for s in submissions}
+    inputs = PlanInputs(
+        results=evaluation.results,
+        submissions=cells,
+        time_zone=settings.time_zone,
+        written={(Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in last.items()},
+        exemptions={(e.student_id, e.assignment_id) for e in exemptions},
+        total_assignment_id=total_id,
+        column_values=columns,
+        comment_missing=settings.comment_missing,
+        late_rule=(
+            f"Late submissions are not accepted and receive 0 ({_short_course(settings)} syllabus)."
+        ),
+        required=settings.policy.required,
+        notes=tuple(notes),
+    )
+    return _with_column(inputs, client, course_id, targets.column_id), cells
+
+
+def _confirmed_column(last: dict[tuple[str, int, int | None], jr.JournalEntry]) -> dict[int, str]:
+    """What this service last confirmed in the (read-only) column, per student."""
+    return {
+        s: e.to_value
+        for (t, s, _a), e in last.items()
+        if t == Target.COLUMN.value and e.state == "confirmed" and e.to_value is not None
+    }
+
+
+def _with_column(
+    inputs: PlanInputs, client: CanvasClient, course_id: int, column_id: int | None
+) -> PushPlan:
+    """Plan against the journal's column; read Canvas's column data only when that plans a
+    column change (a no-op push then costs no column read), and plan again from it."""
+    plan = build_plan(inputs)
+    if column_id is None or not any(a.target is Target.COLUMN for a in plan.actions):
+        return plan
+    data = client.column_data(course_id, column_id)
+    real = {int(d["user_id"]): str(d.get("content") or "") for d in data}
+    return build_plan(replace(inputs, column_values=real))
+
+
+def _stored_course(database: Database, course_id: int) -> bool:
+    """Whether a sync has stored the course (a first push syncs before anything is known)."""
+    with database.transaction() as session:
+        return repo.load_course_row(session, course_id) is not None
+
+
+def _stored_total(settings: Settings, database: Database) -> int | None:
+    """The total assignment's id as the last sync stored it (published), if any."""
+    with database.transaction() as session:
+        assignments = repo.load_assignments(session, settings.course_id)
+    return next(
+        (a.id for a in assignments if a.name == settings.total_assignment and a.published),
+        None,
     )
 
 
@@ -198,16 +213,6 @@ def _store_overrides(database: Database, course_id: int, plan: PushPlan, now: da
     with database.transaction() as session:
         findings = [o.finding() for o in plan.overrides]
         records.store_findings(session, course_id, findings, now, kinds=[Kind.MANUAL_OVERRIDE])
-
-
-def _store_fresh(database: Database, course_id: int, raw: Sequence[dict[str, Any]]) -> None:
-    """Keep the database equal to Canvas after a push, so the next plan starts from the truth."""
-    if raw:
-        # An unusable record is left out here; the next sync reports it (unusable_record).
-        rows, _unusable = usable_submissions(raw)
-        by_id = {sub.id: (sub, r) for sub, r in rows}
-        with database.transaction() as session:
-            repo.save_submissions(session, course_id, list(by_id.values()))
 
 
 def plan_push(
@@ -243,16 +248,25 @@ def push(
     try:
         before = http.request_count
         course_id = settings.course_id
-        journal = _DbJournal(database, course_id, uuid.uuid4().hex, now)
-        targets = ensure_targets(settings, client=http, create=False)
+        journal = DbJournal(database, course_id, uuid.uuid4().hex, now)
+        stored = _stored_total(settings, database)
+        targets = ensure_targets(settings, client=http, create=False, known_total=stored)
         reconciled = Reconciled()
         if not dry_run:
-            reconciled = _reconcile(settings, database, http, journal, targets, poll_interval)
+            # What the last sync found may already forbid pushing: say so before creating
+            # anything in Canvas (the check after this push's own sync is in _plan).
+            if _stored_course(database, course_id):
+                refuse_blocked_push(settings, evaluate(settings, now=now()).findings)
+            reconciled = reconcile_open(settings, database, http, journal, targets, poll_interval)
             if _missing(settings, targets):
                 targets = ensure_targets(settings, client=http, create=True)
+        synced_at = time.monotonic()
         if refresh:
             sync(settings, trigger="push", client=http, now=now)
-        plan = _plan(settings, database, http, targets, now())
+        if stored is not None and _stored_total(settings, database) != stored:
+            # The stored total is gone from Canvas (the sync just said so): find it by name.
+            targets = ensure_targets(settings, client=http, create=not dry_run)
+        plan, cells = _plan(settings, database, http, targets, now(), dry_run=dry_run)
         _store_overrides(database, course_id, plan, now())
         summary = PushSummary(
             plan,
@@ -264,17 +278,22 @@ def push(
         )
         if dry_run or not plan.actions or (confirm is not None and not confirm(plan)):
             return _finish(summary, http.request_count - before, started)
+        checked = recheck_plan(database, http, course_id, targets, plan, cells)
+        summary = replace(
+            summary, dropped=tuple(dropped_line(a, why) for a, why in checked.dropped)
+        )
         result = apply_plan(
             http,
             course_id,
-            plan,
+            checked.plan,
             journal,
             column_id=targets.column_id,
             timeout=settings.progress_timeout,
             poll_interval=poll_interval,
             hook=hook,
         )
-        _store_fresh(database, course_id, result.fresh)
+        recent = time.monotonic() - synced_at < ADVANCE_WINDOW.total_seconds()
+        store_fresh(database, course_id, result.fresh, advance=refresh and recent)
         done = _finish(_applied(summary, result), http.request_count - before, started)
         _raise_if_incomplete(done, result)
         return done
@@ -282,27 +301,6 @@ def push(
         database.dispose()
         if client is None:
             http.close()
-
-
-def _reconcile(
-    settings: Settings,
-    database: Database,
-    http: CanvasClient,
-    journal: _DbJournal,
-    targets: Targets,
-    poll_interval: float,
-) -> Reconciled:
-    """Settle what an earlier, interrupted push left open, from Canvas's state (SPEC §4)."""
-    reconciled = reconcile(
-        http,
-        settings.course_id,
-        journal,
-        column_id=targets.column_id,
-        timeout=settings.progress_timeout,
-        poll_interval=poll_interval,
-    )
-    _store_fresh(database, settings.course_id, reconciled.fresh)
-    return reconciled
 
 
 def _applied(summary: PushSummary, result: ApplyResult) -> PushSummary:
@@ -320,6 +318,9 @@ def _applied(summary: PushSummary, result: ApplyResult) -> PushSummary:
         progress_polls=result.progress_polls,
         reconciled=summary.reconciled,
         created=summary.created,
+        dropped=summary.dropped,
+        rounds=result.rounds,
+        left=tuple(result.left),
     )
 
 
@@ -328,12 +329,14 @@ def _finish(summary: PushSummary, requests: int, started: float) -> PushSummary:
 
 
 def _raise_if_incomplete(summary: PushSummary, result: ApplyResult) -> None:
-    left = summary.planned - summary.confirmed
-    if left == 0:
+    left = summary.planned - summary.confirmed - len(summary.dropped)
+    if left <= 0:
         return
+    named = "; ".join(result.left[:3]) + ("; ..." if len(result.left) > 3 else "")
     first = result.problems[0].rstrip(".") if result.problems else "Canvas did not confirm them"
     raise PushFailed(
-        f"{left} of {summary.planned} grade changes are not confirmed ({first}); "
+        f"{left} of {summary.planned} grade changes are not confirmed after "
+        f"{result.rounds} rounds ({named or first}); "
         "run push again: it re-reads Canvas and only sends what is still missing."
     )
 

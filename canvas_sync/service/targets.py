@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from canvas_sync.canvas import CanvasClient
+from canvas_sync.errors import CanvasUnavailable
 from canvas_sync.service.core import make_client
 from canvas_sync.settings import Settings
 
@@ -14,6 +15,7 @@ __all__ = ["TOTALS_GROUP", "Targets", "ensure_targets"]
 
 #: Where a new total assignment goes when the course has this group (issue 4).
 TOTALS_GROUP = "Course Totals"
+_CREATE_ATTEMPTS = 3
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,15 @@ class Targets:
     created: tuple[str, ...] = ()
 
 
-def _find_targets(settings: Settings, client: CanvasClient) -> tuple[int | None, int | None]:
-    """Ids of the total assignment and the column, by name (plain JSON: cheaper than canvasapi)."""
+def _find_targets(
+    settings: Settings, client: CanvasClient, known_total: int | None = None
+) -> tuple[int | None, int | None]:
+    """Ids of the total assignment and the column, by name (plain JSON: cheaper than canvasapi).
+
+    `known_total` (the total assignment as the last sync stored it) saves listing assignments.
+    """
     course_id = settings.course_id
-    total = next(
+    total = known_total or next(
         (
             int(a["id"])
             for a in client.paginate(f"/courses/{course_id}/assignments")
@@ -48,7 +55,11 @@ def _find_targets(settings: Settings, client: CanvasClient) -> tuple[int | None,
 
 
 def ensure_targets(
-    settings: Settings, *, client: CanvasClient | None = None, create: bool = True
+    settings: Settings,
+    *,
+    client: CanvasClient | None = None,
+    create: bool = True,
+    known_total: int | None = None,
 ) -> Targets:
     """Find (and with `create`, make) the total assignment and the custom column; idempotent.
 
@@ -58,24 +69,38 @@ def ensure_targets(
     """
     http = client or make_client(settings)
     try:
-        total_id, column_id = _find_targets(settings, http)
-        if not create or (total_id is not None and column_id is not None):
-            return Targets(total_id, column_id)
-        created: list[str] = []
-        course = http.canvasapi().get_course(settings.course_id)
-        if total_id is None:
-            total_id = _create_total(settings, course)
-            created.append(f"assignment {settings.total_assignment!r}")
-        if column_id is None:
-            column = course.create_custom_column(
-                column={"title": settings.total_column, "read_only": True}
-            )
-            column_id = int(column.id)
-            created.append(f"column {settings.total_column!r}")
-        return Targets(total_id, column_id, tuple(created))
+        for attempt in range(1, _CREATE_ATTEMPTS + 1):
+            total_id, column_id = _find_targets(settings, http, known_total)
+            if not create or (total_id is not None and column_id is not None):
+                return Targets(total_id, column_id)
+            try:
+                return _create_missing(settings, http, total_id, column_id)
+            except CanvasUnavailable:
+                # The answer to a create may be lost after Canvas made it: find by name again
+                # before creating, so nothing is made twice.
+                if attempt == _CREATE_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")
     finally:
         if client is None:
             http.close()
+
+
+def _create_missing(
+    settings: Settings, http: CanvasClient, total_id: int | None, column_id: int | None
+) -> Targets:
+    created: list[str] = []
+    course = http.canvasapi().get_course(settings.course_id)
+    if total_id is None:
+        total_id = _create_total(settings, course)
+        created.append(f"assignment {settings.total_assignment!r}")
+    if column_id is None:
+        column = course.create_custom_column(
+            column={"title": settings.total_column, "read_only": True}
+        )
+        column_id = int(column.id)
+        created.append(f"column {settings.total_column!r}")
+    return Targets(total_id, column_id, tuple(created))
 
 
 def _create_total(settings: Settings, course: Any) -> int:

@@ -335,7 +335,7 @@ class Renderer:
             "message": p.message,
             "url": f"{self.base}/api/v1/progress/{p.id}",
         }
-        if p.workflow_state in ("completed", "failed"):
+        if p.workflow_state in ("completed", "failed", "canceled"):
             body["results"] = None
         return body
 

@@ -2,7 +2,8 @@
 
 Order per /api/v1 request, as a request meets Canvas's stack: fault injection (the load balancer,
 before any side effect) → leaky-bucket throttle (keyed on the hashed token) → latency → token
-auth → handler under the state lock. Every answer carries `X-Request-Context-Id`; every
+auth → handler under the state lock; a `lost` fault (the `push` profile) lets the handler act
+and then replaces its answer with a 502/504 page. Every answer carries `X-Request-Context-Id`; every
 non-throttled one `X-Request-Cost` and `X-Rate-Limit-Remaining` (canvas-api.md §3, §9).
 """
 
@@ -39,6 +40,7 @@ _FAULT_PAGES = {
     "502": (502, "Bad Gateway"),
     "503": (503, "Service Unavailable"),
     "stall": (503, "Service Unavailable"),
+    "504": (504, "Gateway Timeout"),
 }
 LogEntry = tuple[str, str, str, int]
 
@@ -86,11 +88,20 @@ class Simulator:
         now: datetime | None = None,
         stall_seconds: float = 2.0,
         total_assignment: bool = False,
+        fault_profile: str | None = None,
+        job_delay: float | None = None,
     ) -> None:
         self.now = now
         self.state: CanvasState = build_course(
             students, seed, clock=self._clock, total_assignment=total_assignment
         )
+        self.state.jobs.job_delay = job_delay
+        self.lost_writes = 0
+        #: Called with (method, path) after a write acted, before its answer leaves (tests use
+        #: it to kill a client inside the window between Canvas acting and the client knowing).
+        self.on_write: Callable[[str, str], None] | None = None
+        #: Paths whose next write acts but loses its answer (502), once per entry.
+        self.lose_once: list[str] = []
         self.latency_ms = latency_ms
         self.tokens = {token: TEACHER_ID, TA_TOKEN: TA_ID}
         self.throttle = Throttle()
@@ -99,6 +110,8 @@ class Simulator:
         # rel="next"), as header-stripping proxies do. Canvas itself always sends it when a
         # next page exists (canvas-lms lib/api.rb `build_links`).
         self.drop_link_header = False
+        if fault_profile is not None:
+            self.faults.configure(fault_rate, fault_seed, fault_profile)
         self.request_log: list[LogEntry] = []
         self._log_lock = threading.Lock()
         self._map, self._endpoints = _build_map()
@@ -135,6 +148,7 @@ class Simulator:
 
     def stop(self) -> None:
         """Stop serving and release the port; `wait()` returns."""
+        self.state.jobs.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
@@ -160,9 +174,14 @@ class Simulator:
         self.stop()
 
     # ----------------------------------------------------------------- knobs
-    def set_faults(self, rate: float, seed: int = 0) -> None:
+    def set_faults(self, rate: float, seed: int = 0, profile: str | None = None) -> None:
         """Change fault injection at run time (restarts the seeded sequence)."""
-        self.faults.configure(rate, seed)
+        self.faults.configure(rate, seed, profile)
+
+    def _lost_kind(self) -> str:
+        with self._log_lock:
+            self.lost_writes += 1
+            return "502" if self.lost_writes % 2 else "504"
 
     def reset_request_log(self) -> None:
         with self._log_lock:
@@ -200,13 +219,13 @@ class Simulator:
         return None
 
     def _api(self, request: Request) -> Response:
-        fault = self.faults.draw()
-        if fault == "stall":
+        fault = self.faults.draw(write=request.method not in ("GET", "HEAD"))
+        if fault in ("stall", "stall-ok"):
             time.sleep(self.faults.stall_seconds)
         if fault == "throttle":
             return _rate_limited()
-        if fault is not None:
-            return _fault_page(fault)
+        if fault not in (None, "lost", "stall-ok"):
+            return _fault_page(str(fault))
         token = self._token(request)
         key = bucket_key(token, request.remote_addr or "unknown")
         if not self.throttle.begin(key):
@@ -218,6 +237,14 @@ class Simulator:
             response = self._authorized(request, token)
         finally:
             remaining = self.throttle.end(key, cost)
+        if self.on_write is not None and request.method != "GET" and response.status_code < 400:
+            self.on_write(request.method, request.path)
+        if request.method != "GET" and request.path in self.lose_once:
+            self.lose_once.remove(request.path)
+            fault = "lost"
+        if fault == "lost" and response.status_code < 400:
+            # Canvas acted (a bulk job is queued), but the answer is lost on the way back.
+            return _fault_page(self._lost_kind())
         response.headers["X-Request-Cost"] = f"{cost:.4f}"
         response.headers["X-Rate-Limit-Remaining"] = f"{remaining:.4f}"
         if self.drop_link_header:

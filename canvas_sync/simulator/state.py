@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from canvas_sync.simulator.jobs import JobQueue
 from canvas_sync.simulator.records import (
     Assignment,
     Attempt,
@@ -91,7 +92,8 @@ class CanvasState:
         self.deleted_submissions: dict[tuple[int, int], Submission] = {}
         self.columns: dict[int, Column] = {}
         self.late_policy: LatePolicy | None = None
-        self.progresses: dict[int, Progress] = {}
+        self.jobs = JobQueue(self.lock, self.now, lambda: self.next_id("progress", 1))
+        self.progresses: dict[int, Progress] = self.jobs.progresses
         self._counters: dict[str, Iterator[int]] = {}
         # Canvas's per_page maximum and `students/submissions` student_ids limit: a constant
         # 100 today; an older self-hosted Canvas read both from a setting defaulting to 50
@@ -422,39 +424,12 @@ class CanvasState:
 
     # ----------------------------------------------------------------- progress
     def create_progress(self, user_id: int, tag: str, job: Callable[[], str | None]) -> Progress:
-        """Queue an async job; it runs on the first poll (see `poll_progress`)."""
-        with self.lock:
-            now = self.now()
-            progress = Progress(
-                id=self.next_id("progress", 1),
-                user_id=user_id,
-                tag=tag,
-                created_at=now,
-                updated_at=now,
-                job=job,
-            )
-            self.progresses[progress.id] = progress
-            return progress
+        """Queue an async job on the strand `tag` (see `jobs.JobQueue`)."""
+        return self.jobs.create(user_id, tag, job)
 
     def poll_progress(self, progress_id: int) -> Progress:
-        """queued → running (the job's writes land) → completed/failed, one step per poll.
-
-        Deterministic so tests can watch every state; a `failed` job has still written the rows
-        it could (gotcha 11).
-        """
-        with self.lock:
-            progress = self.progresses.get(progress_id)
-            if progress is None:
-                raise SimError.not_found()
-            progress.polls += 1
-            progress.updated_at = self.now()
-            if progress.workflow_state == "queued":
-                progress.failure = progress.job() if progress.job else None
-                progress.job = None
-                progress.workflow_state, progress.completion = "running", 50.0
-            elif progress.workflow_state == "running":
-                if progress.failure:
-                    progress.workflow_state, progress.message = "failed", progress.failure
-                else:
-                    progress.workflow_state, progress.completion = "completed", 100.0
-            return progress
+        """`GET /progress/:id` (in poll mode each poll advances the job; see `jobs.JobQueue`)."""
+        progress = self.jobs.poll(progress_id)
+        if progress is None:
+            raise SimError.not_found()
+        return progress

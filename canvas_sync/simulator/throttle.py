@@ -8,6 +8,12 @@ Faults: with probability `rate` a request gets, before any side effect, a 500/50
 a stall (sleep then 503) or a throttling 403. The draws come from one seeded RNG in request
 order, so a serial client sees the same faults for the same seed. Faults may hit every /api/v1
 request, `/progress` polls included: clients must retry those too.
+
+The `push` profile (`Faults.profile("push")`, `canvas-sync simulate --faults push`) is what a
+busy Canvas behind a load balancer does to a grade push: 8% of reads get a 5xx page, 5% of all
+requests a throttling 403, 25% of writes fail and most of those (`lost`) only after Canvas
+performed the write (the job is queued, the answer is a 502/504 the client cannot tell from a
+refusal), and two requests stall for `stall_seconds` (6 s by default for the profile).
 """
 
 from __future__ import annotations
@@ -18,9 +24,10 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["FAULT_KINDS", "Faults", "Throttle", "bucket_key"]
+__all__ = ["FAULT_KINDS", "PROFILES", "Faults", "Throttle", "bucket_key"]
 
 FAULT_KINDS = ("500", "502", "503", "stall", "throttle")
+PROFILES = ("push",)
 
 
 def bucket_key(token: str | None, fallback: str) -> str:
@@ -86,25 +93,50 @@ class Throttle:
 
 
 class Faults:
-    """Seeded fault draws, one per /api/v1 request."""
+    """Seeded fault draws, one per /api/v1 request: a uniform `rate`, or a named `profile`."""
 
-    def __init__(self, rate: float = 0.0, seed: int = 0, stall_seconds: float = 2.0) -> None:
+    def __init__(
+        self,
+        rate: float = 0.0,
+        seed: int = 0,
+        stall_seconds: float = 2.0,
+        profile: str | None = None,
+    ) -> None:
         self.stall_seconds = stall_seconds
         self._lock = threading.Lock()
         self.rate = rate
+        self.profile = profile
+        self.stalls_left = 2
         self._rng = random.Random(seed)
 
-    def configure(self, rate: float, seed: int) -> None:
-        """Change the rate and restart the sequence from `seed`."""
+    def configure(self, rate: float, seed: int, profile: str | None = None) -> None:
+        """Change the rate (or profile) and restart the sequence from `seed`."""
+        if profile is not None and profile not in PROFILES:
+            raise ValueError(f"unknown fault profile {profile!r}; known: {', '.join(PROFILES)}")
         with self._lock:
-            self.rate = rate
+            self.rate, self.profile, self.stalls_left = rate, profile, 2
             self._rng = random.Random(seed)
 
-    def draw(self) -> str | None:
-        """The fault for the next request, or None."""
+    def draw(self, write: bool = False) -> str | None:
+        """The fault for the next request, or None; `lost` means "answer 502/504 after acting"."""
         with self._lock:
+            if self.profile == "push":
+                return self._push_profile(write)
             if self.rate <= 0:
                 return None
             if self._rng.random() >= self.rate:
                 return None
             return self._rng.choice(FAULT_KINDS)
+
+    def _push_profile(self, write: bool) -> str | None:
+        rng = self._rng
+        if self.stalls_left and rng.random() < 0.02:
+            self.stalls_left -= 1
+            return "stall-ok"
+        if rng.random() < 0.05:
+            return "throttle"
+        if write:
+            if rng.random() >= 0.25:
+                return None
+            return "lost" if rng.random() < 0.8 else rng.choice(("500", "503"))
+        return rng.choice(("500", "502", "503")) if rng.random() < 0.08 else None

@@ -108,7 +108,8 @@ def test_cleared_grade_and_unexcuse_are_caught_by_the_scheduled_full_pull(
         text=True,
         check=True,
     ).stdout
-    assert f"Last full pull: {view.last_full_pull:%Y-%m-%d %H:%M:%S}Z" in shown
+    local = view.last_full_pull.astimezone(settings.zone)
+    assert f"Last full pull: {local:%Y-%m-%d %H:%M:%S %Z}" in shown
     assert "incremental" in shown and "full" in shown
     page = Client(Dashboard([settings])).get("/").get_data(as_text=True)
     assert "Last full pull: " in page and "never" not in page.split("Last full pull: ")[1][:20]

@@ -134,7 +134,21 @@ def test_a_canvas_late_policy_stops_push_by_default(sim: Simulator, shipped: Set
     assert refused.value.exit_code == 2 and "\n" not in text
     assert "Automatically apply deduction to late submissions" in text
     assert "push.allow_canvas_late_policy" in text
-    assert not [p for m, p in writes(sim) if p.endswith("/update_grades")]
+    # Refused before anything is created or written in Canvas (the last sync already knew).
+    assert writes(sim) == []
+
+
+def test_a_dry_run_shows_the_plan_and_what_stops_the_push(
+    sim: Simulator, shipped: Settings
+) -> None:
+    """The dry run is not refused: it plans what push would write and says why push won't."""
+    service.sync(shipped, now=lambda: NOW)
+    sim.reset_request_log()
+    summary = run_push(shipped, dry_run=True)
+    assert summary.planned > 0 and not summary.applied
+    (note,) = [n for n in summary.plan.notes if n.startswith("Push refused")]
+    assert "Automatically apply deduction to late submissions" in note
+    assert writes(sim) == []
 
 
 def test_a_zero_canvas_already_gives_is_not_pushed_again(

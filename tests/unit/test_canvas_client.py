@@ -512,7 +512,7 @@ def test_wait_progress_returns_completed(
     done = client.wait_progress(PROGRESS, poll_interval=0.25)
     assert done["workflow_state"] == "completed" and done["completion"] == 100
     assert route.call_count == 2
-    assert sleeps == [0.25, 0.25]
+    assert sleeps == [0.25, 0.5]  # the interval doubles (backoff)
 
 
 def test_wait_progress_failed_raises_with_canvas_message(
@@ -532,8 +532,54 @@ def test_wait_progress_times_out(
     route = api.get("/progress/77").respond(json={**PROGRESS, "workflow_state": "running"})
     with pytest.raises(PushFailed, match="still running after 2 s"):
         client.wait_progress(PROGRESS, timeout=2.0, poll_interval=0.5)
-    assert route.call_count == 4
-    assert sum(sleeps) == pytest.approx(2.0)
+    assert route.call_count == 3
+    assert sleeps == [0.5, 1.0, 2.0]  # backoff: waited 3.5 s >= 2 s after the third poll
+
+
+def test_canceled_and_waiting_for_external_tool(
+    client: CanvasClient, api: respx.MockRouter, sleeps: list[float]
+) -> None:
+    """app/models/progress.rb: waiting_for_external_tool goes on; canceled ends the wait."""
+    api.get("/progress/77").mock(
+        side_effect=[
+            httpx.Response(200, json={**PROGRESS, "workflow_state": "waiting_for_external_tool"}),
+            httpx.Response(200, json={**PROGRESS, "workflow_state": "canceled"}),
+        ]
+    )
+    with pytest.raises(PushFailed, match="was canceled"):
+        client.wait_progress(PROGRESS, poll_interval=0.25)
+    assert len(sleeps) == 2
+
+
+def test_several_progresses_are_polled_together(
+    client: CanvasClient, api: respx.MockRouter, sleeps: list[float]
+) -> None:
+    first = api.get("/progress/1").mock(
+        side_effect=[
+            httpx.Response(200, json={**PROGRESS, "id": 1, "workflow_state": "running"}),
+            httpx.Response(200, json={**PROGRESS, "id": 1, "workflow_state": "completed"}),
+        ]
+    )
+    second = api.get("/progress/2").respond(json={**PROGRESS, "id": 2, "workflow_state": "failed"})
+    done = client.wait_progresses(
+        [{**PROGRESS, "id": 1}, {**PROGRESS, "id": 2}], poll_interval=0.25
+    )
+    assert {i: p["workflow_state"] for i, p in done.items()} == {1: "completed", 2: "failed"}
+    assert (first.call_count, second.call_count) == (2, 1)
+    assert sleeps == [0.25, 0.5]
+
+
+def test_course_level_bulk_update_nests_assignment_then_student(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    route = api.post("/courses/598/submissions/update_grades").respond(json=PROGRESS)
+    client.bulk_update_course_grades(
+        598, {10: {5: {"posted_grade": "0", "text_comment": "late"}}, 11: {6: {}}}
+    )
+    body = json.loads(route.calls[0].request.content)
+    assert body == {
+        "grade_data": {"10": {"5": {"posted_grade": "0", "text_comment": "late"}}, "11": {"6": {}}}
+    }
 
 
 def test_wait_progress_already_completed_does_not_poll(

@@ -1,4 +1,5 @@
-"""push/apply over respx: Progress failed or never finishing, 422, throttling, reconcile."""
+"""push/apply over respx: one course job, Progress failed/canceled/never finishing, 422,
+throttling, lost answers settled in the run, reconcile."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ BASE = "https://canvas.test"
 API = f"{BASE}/api/v1"
 COURSE = 598
 SUBMISSIONS = f"/courses/{COURSE}/students/submissions"
+BULK = f"/courses/{COURSE}/submissions/update_grades"
 
 
 class MemoryJournal:
@@ -36,6 +38,10 @@ class MemoryJournal:
             ids.append(row_id)
         return ids
 
+    def sending(self, ids: Sequence[int]) -> None:
+        for row_id in ids:
+            self.rows[row_id]["states"].append("sending")
+
     def sent(self, ids: Sequence[int], progress_id: int | None) -> None:
         for row_id in ids:
             self.rows[row_id]["states"].append("sent")
@@ -50,7 +56,7 @@ class MemoryJournal:
         found = []
         for row_id, row in self.rows.items():
             state, action = row["states"][-1], row["action"]
-            if state in ("planned", "sent"):
+            if state in ("planned", "sending", "sent"):
                 found.append(
                     JournalEntry(
                         row_id,
@@ -77,7 +83,9 @@ def zero(aid: int, uid: int, comment: str | None = "late") -> PushAction:
     return PushAction(Target.GRADE, uid, aid, "8", "0", comment, "late")
 
 
-def sub_json(aid: int, uid: int, score: float | None) -> dict[str, Any]:
+def sub_json(
+    aid: int, uid: int, score: float | None, comments: Sequence[str] = ()
+) -> dict[str, Any]:
     return {
         "id": aid * 1000 + uid,
         "user_id": uid,
@@ -85,6 +93,10 @@ def sub_json(aid: int, uid: int, score: float | None) -> dict[str, Any]:
         "score": score,
         "entered_score": score,
         "workflow_state": "graded",
+        "submission_comments": [
+            {"id": n, "author_id": 1, "comment": text, "created_at": "2026-05-20T17:00:00Z"}
+            for n, text in enumerate(comments, 1)
+        ],
     }
 
 
@@ -110,32 +122,37 @@ def run(client: CanvasClient, plan: PushPlan, journal: MemoryJournal, **kw: Any)
     return apply_plan(client, COURSE, plan, journal, **(options | kw))
 
 
-def test_each_assignment_is_one_bulk_request_then_verified(
+def test_every_assignment_goes_in_one_course_level_job_then_verified(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
     plan = PushPlan((zero(1, 7), zero(1, 8, None), zero(2, 7)))
-    posts = api.post(url__regex=r"/assignments/\d+/submissions/update_grades$").mock(
-        side_effect=[
-            httpx.Response(200, json=progress(11, "queued")),
-            httpx.Response(200, json=progress(12, "queued")),
+    posts = api.post(BULK).respond(json=progress(11, "queued"))
+    api.get("/progress/11").respond(json=progress(11, "completed"))
+    reads = api.get(SUBMISSIONS).respond(
+        json=[
+            sub_json(1, 7, 0, ["late"]),
+            sub_json(1, 8, 0),
+            sub_json(2, 7, 0, ["late"]),
+            sub_json(2, 8, 8),  # read in the same batch, not written: not settled from it
         ]
     )
-    api.get("/progress/11").respond(json=progress(11, "completed"))
-    api.get("/progress/12").respond(json=progress(12, "completed"))
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0), sub_json(1, 8, 0), sub_json(2, 7, 0)])
     journal = MemoryJournal()
     result = run(client, plan, journal)
-    assert posts.call_count == 2
+    assert posts.call_count == 1 and reads.call_count == 1
     body = json.loads(posts.calls[0].request.content)
     assert body == {
         "grade_data": {
-            "7": {"posted_grade": "0", "text_comment": "late"},
-            "8": {"posted_grade": "0"},
+            "1": {
+                "7": {"posted_grade": "0", "text_comment": "late"},
+                "8": {"posted_grade": "0"},
+            },
+            "2": {"7": {"posted_grade": "0", "text_comment": "late"}},
         }
     }
-    assert [journal.rows[i]["states"] for i in (1, 2, 3)] == [["planned", "sent", "confirmed"]] * 3
+    states = [["planned", "sending", "sent", "confirmed"]] * 3
+    assert [journal.rows[i]["states"] for i in (1, 2, 3)] == states
     assert (result.sent, result.confirmed, result.failed, result.comments) == (3, 3, 0, 2)
-    assert (result.write_requests, result.progress_polls) == (2, 2)
+    assert (result.write_requests, result.progress_polls, result.rounds) == (1, 1, 1)
 
 
 def test_failed_progress_verifies_each_row_and_keeps_canvas_answer(
@@ -146,13 +163,15 @@ def test_failed_progress_verifies_each_row_and_keeps_canvas_answer(
     api.get("/progress/5").respond(
         json=progress(5, "failed", "Couldn't find User(s) with API ids '99'")
     )
-    # A failed Progress still wrote the other students (canvas-api.md §7).
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0)])
+    # A failed Progress still wrote the other students (canvas-api.md §7); the unknown student
+    # is sent once more (its job ran: Canvas refused), then reported with Canvas's answer.
+    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0, ["late"]), sub_json(1, 99, 8)])
     journal = MemoryJournal()
     result = run(client, plan, journal)
     assert (journal.state(1), journal.state(2)) == ("confirmed", "failed")
     assert "Couldn't find User(s)" in journal.rows[2]["answer"]
     assert result.failed == 1 and result.confirmed == 1
+    assert result.write_requests == result.rounds == 2
 
 
 def test_progress_never_finishing_leaves_rows_sent_and_the_next_run_reconciles(
@@ -173,7 +192,7 @@ def test_progress_never_finishing_leaves_rows_sent_and_the_next_run_reconciles(
     assert journal.state(1) == "sent"
     # Canvas finished in the meantime: confirmed from its state, nothing sent again.
     polls.respond(json=progress(6, "completed"))
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0)])
+    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0, ["late"])])
     done = reconcile(client, COURSE, journal, column_id=None, timeout=0.05, poll_interval=0.01)
     assert (done.confirmed, done.superseded) == (1, 0)
     assert journal.state(1) == "confirmed"
@@ -184,38 +203,101 @@ def test_reconcile_supersedes_what_canvas_does_not_hold(
 ) -> None:
     journal = MemoryJournal()
     journal.planned([zero(1, 7), zero(1, 8)])
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0), sub_json(1, 8, 8)])
-    done = reconcile(client, COURSE, journal, column_id=None)
+    # Rows never known `sent` may sit in Canvas's queue: a no-op barrier job runs first.
+    barrier = api.post(BULK).respond(json=progress(3, "queued"))
+    api.get("/progress/3").respond(json=progress(3, "completed"))
+    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0, ["late"]), sub_json(1, 8, 8)])
+    done = reconcile(client, COURSE, journal, column_id=None, poll_interval=0.01)
+    assert json.loads(barrier.calls[0].request.content) == {"grade_data": {"1": {"7": {}}}}
     assert (journal.state(1), journal.state(2)) == ("confirmed", "superseded")
     assert (done.confirmed, done.superseded) == (1, 1)
     assert reconcile(client, COURSE, journal, column_id=None).confirmed == 0  # nothing open
 
 
-def test_422_on_update_fails_that_assignment_only(
+def test_422_on_update_fails_its_rows_and_sends_nothing_again(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
     plan = PushPlan((zero(1, 7), zero(2, 7)))
-    api.post(f"/courses/{COURSE}/assignments/1/submissions/update_grades").respond(
-        422, json={"errors": [{"message": "grading period is closed"}]}
-    )
-    api.post(f"/courses/{COURSE}/assignments/2/submissions/update_grades").respond(
-        json=progress(8, "queued")
-    )
-    api.get("/progress/8").respond(json=progress(8, "completed"))
-    api.get(SUBMISSIONS).respond(json=[sub_json(2, 7, 0)])
+    posts = api.post(BULK).respond(422, json={"errors": [{"message": "grading period is closed"}]})
     journal = MemoryJournal()
     result = run(client, plan, journal)
-    assert journal.rows[1]["states"] == ["planned", "failed"]
-    assert "422" in journal.rows[1]["answer"]
-    assert journal.state(2) == "confirmed"
-    assert (result.failed, result.confirmed, result.write_requests) == (1, 1, 2)
+    assert journal.rows[1]["states"] == ["planned", "sending", "failed"]
+    assert "422" in journal.rows[1]["answer"] and journal.state(2) == "failed"
+    assert (result.failed, result.confirmed, result.write_requests) == (2, 0, 1)
+    assert posts.call_count == 1
+
+
+def test_a_lost_answer_is_settled_in_the_run_without_a_second_comment(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    """The first POST acts but its answer is a 502: a barrier runs, the read-back finds the
+    first cell written (comment included) and only the second one is sent again."""
+    plan = PushPlan((zero(1, 7), zero(2, 8)))
+    posts = api.post(BULK).mock(
+        side_effect=[
+            httpx.Response(502, text="<html>Bad Gateway</html>"),
+            httpx.Response(200, json=progress(21, "queued")),  # the barrier
+            httpx.Response(200, json=progress(22, "queued")),  # the resend
+        ]
+    )
+    api.get("/progress/21").respond(json=progress(21, "completed"))
+    api.get("/progress/22").respond(json=progress(22, "completed"))
+    api.get(SUBMISSIONS).mock(
+        side_effect=[
+            httpx.Response(200, json=[sub_json(1, 7, 0, ["late"]), sub_json(2, 8, 8)]),
+            httpx.Response(200, json=[sub_json(2, 8, 0, ["late"])]),
+        ]
+    )
+    journal = MemoryJournal()
+    result = run(client, plan, journal)
+    bodies = [json.loads(c.request.content) for c in posts.calls]
+    assert bodies[1] == {"grade_data": {"1": {"7": {}}}}  # no grade, no comment: a barrier
+    assert bodies[2] == {"grade_data": {"2": {"8": {"posted_grade": "0", "text_comment": "late"}}}}
+    assert (journal.state(1), journal.state(2)) == ("confirmed", "confirmed")
+    assert (result.confirmed, result.barriers, result.rounds, result.write_requests) == (2, 1, 2, 3)
+
+
+def test_a_change_made_in_canvas_meanwhile_is_not_sent_again(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    plan = PushPlan((zero(1, 7),))
+    posts = api.post(BULK).respond(json=progress(31, "queued"))
+    api.get("/progress/31").respond(json=progress(31, "canceled"))
+    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 6)])  # a grader entered 6
+    journal = MemoryJournal()
+    result = run(client, plan, journal)
+    assert posts.call_count == 1 and journal.state(1) == "failed"
+    assert "changed in Canvas meanwhile" in journal.rows[1]["answer"]
+    assert result.failed == 1
+
+
+def test_a_canceled_job_is_sent_again(client: CanvasClient, api: respx.MockRouter) -> None:
+    plan = PushPlan((zero(1, 7),))
+    posts = api.post(BULK).mock(
+        side_effect=[
+            httpx.Response(200, json=progress(41, "queued")),
+            httpx.Response(200, json=progress(42, "queued")),
+        ]
+    )
+    api.get("/progress/41").respond(json=progress(41, "canceled"))
+    api.get("/progress/42").respond(json=progress(42, "completed"))
+    api.get(SUBMISSIONS).mock(
+        side_effect=[
+            httpx.Response(200, json=[sub_json(1, 7, 8)]),
+            httpx.Response(200, json=[sub_json(1, 7, 0, ["late"])]),
+        ]
+    )
+    journal = MemoryJournal()
+    result = run(client, plan, journal)
+    assert posts.call_count == 2 and journal.state(1) == "confirmed"
+    assert result.rounds == 2 and result.comments == 1
 
 
 def test_throttled_post_is_retried_by_the_client(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
     plan = PushPlan((zero(1, 7),))
-    posts = api.post(url__regex=r"update_grades$").mock(
+    posts = api.post(BULK).mock(
         side_effect=[
             httpx.Response(
                 403,
@@ -226,11 +308,11 @@ def test_throttled_post_is_retried_by_the_client(
         ]
     )
     api.get("/progress/9").respond(json=progress(9, "completed"))
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0)])
+    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0, ["late"])])
     journal = MemoryJournal()
     result = run(client, plan, journal)
     assert posts.call_count == 2  # the throttled write was refused before acting: retried
-    assert journal.rows[1]["states"] == ["planned", "sent", "confirmed"]
+    assert journal.rows[1]["states"] == ["planned", "sending", "sent", "confirmed"]
     assert result.write_requests == 1  # one logical request (its retry is the client's)
 
 
@@ -263,3 +345,22 @@ def test_hook_stops_between_states(client: CanvasClient, api: respx.MockRouter) 
     with pytest.raises(KeyboardInterrupt):
         run(client, PushPlan((zero(1, 7),)), journal, hook=stop)
     assert journal.state(1) == "planned" and posts.call_count == 0
+
+
+def test_a_job_above_the_size_limit_is_split_and_the_jobs_are_polled_together(
+    client: CanvasClient, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("canvas_sync.push._run.JOB_BYTES", 120)
+    plan = PushPlan(tuple(zero(1, uid, "x" * 30) for uid in (7, 8, 9)))
+    posts = api.post(BULK).mock(
+        side_effect=[httpx.Response(200, json=progress(pid, "queued")) for pid in (51, 52, 53)]
+    )
+    polls = [
+        api.get(f"/progress/{pid}").respond(json=progress(pid, "completed")) for pid in (51, 52, 53)
+    ]
+    api.get(SUBMISSIONS).respond(json=[sub_json(1, uid, 0, ["x" * 30]) for uid in (7, 8, 9)])
+    journal = MemoryJournal()
+    result = run(client, plan, journal)
+    sizes = [len(json.loads(c.request.content)["grade_data"]["1"]) for c in posts.calls]
+    assert sizes == [1, 1, 1] and result.confirmed == 3
+    assert [p.call_count for p in polls] == [1, 1, 1] and result.progress_polls == 3

@@ -1,0 +1,291 @@
+"""One push's machinery (push/apply.py says the protocol): cells, sending, waiting, settling."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Protocol
+
+from canvas_sync.canvas import CanvasClient
+from canvas_sync.canvas.client import PROGRESS_END_STATES
+from canvas_sync.db.journal import JournalEntry
+from canvas_sync.errors import CanvasError, CanvasUnavailable
+from canvas_sync.push.plan import PushAction, Target, same_value
+from canvas_sync.push.readback import ReadBack, Seen, read_cells
+
+__all__ = ["JOB_BYTES", "ApplyResult", "Journal", "Run", "cell", "logger"]
+
+logger = logging.getLogger("canvas_sync.push")
+
+#: Largest JSON body of one course-level job. nginx, in front of most Canvas installs, refuses
+#: bodies above its default `client_max_body_size` of 1 MB (413). Measured on the CS 598 plan
+#: (benchmarks/bench_push.py): a zero is ~31 bytes, a late zero with its comment ~314, a total
+#: with its explanation ~2,130; 1,000 students' first push is 2.5 MB (3 jobs, polled together),
+#: the 40-student demo 0.1 MB (one job).
+JOB_BYTES = 900_000
+
+
+class Journal(Protocol):
+    """The push journal, each call its own committed transaction."""
+
+    def planned(self, actions: Sequence[PushAction]) -> list[int]: ...
+
+    def sending(self, ids: Sequence[int]) -> None: ...
+
+    def sent(self, ids: Sequence[int], progress_id: int | None) -> None: ...
+
+    def finished(self, outcomes: Sequence[tuple[int, str, str | None]]) -> None: ...
+
+    def open(self) -> list[JournalEntry]: ...
+
+
+@dataclass
+class ApplyResult:
+    sent: int = 0
+    confirmed: int = 0
+    failed: int = 0
+    unresolved: int = 0  # sent, but Canvas's Progress did not finish in time
+    comments: int = 0
+    write_requests: int = 0
+    progress_polls: int = 0
+    read_requests: int = 0
+    rounds: int = 0
+    barriers: int = 0
+    problems: list[str] = field(default_factory=list)
+    left: list[str] = field(default_factory=list)  # "label for student: Canvas's answer"
+    fresh: list[dict[str, Any]] = field(default_factory=list)  # re-read submission JSON
+
+
+@dataclass
+class Cell:
+    """One journal row in this run: what to write, and what is still to do."""
+
+    id: int
+    action: PushAction
+    grade_left: bool = True
+    comment_left: bool = False
+    ran: int = 0  # jobs carrying it that Canvas surely ran (Progress ended)
+    state: str = "open"  # open | confirmed | failed | unresolved
+    answer: str | None = None
+
+    @property
+    def graded(self) -> bool:
+        return self.action.target is not Target.COLUMN
+
+    def payload(self) -> dict[str, str]:
+        data: dict[str, str] = {}
+        if self.grade_left:
+            data["posted_grade"] = self.action.to_value
+        if self.comment_left and self.action.comment:
+            data["text_comment"] = self.action.comment
+        return data
+
+
+def cell(row_id: int, action: PushAction) -> Cell:
+    return Cell(row_id, action, comment_left=bool(action.comment))
+
+
+def _jobs(cells: Sequence[Cell]) -> list[list[Cell]]:
+    """The cells in as few jobs as fit JOB_BYTES each (JSON size estimated per cell)."""
+    jobs: list[list[Cell]] = [[]]
+    size = 0
+    for c in cells:
+        cost = len(json.dumps({str(c.action.student_id): c.payload()})) + 16
+        if jobs[-1] and size + cost > JOB_BYTES:
+            jobs.append([])
+            size = 0
+        jobs[-1].append(c)
+        size += cost
+    return [j for j in jobs if j]
+
+
+class Run:
+    """Sends, waits and settles one push's cells; counts every request."""
+
+    def __init__(
+        self,
+        client: CanvasClient,
+        course_id: int,
+        journal: Journal,
+        column_id: int | None,
+        timeout: float,
+        poll_interval: float,
+    ) -> None:
+        self.client, self.course_id, self.journal = client, course_id, journal
+        self.column_id, self.timeout, self.poll_interval = column_id, timeout, poll_interval
+        self.result = ApplyResult()
+        self.uncertain = False  # a grade job whose answer was lost may still be queued
+        self.jobs: dict[int, list[Cell]] = {}
+        self.sent_ids: set[int] = set()
+
+    # --- sending ---------------------------------------------------------------------------
+    def post(self, cells: Sequence[Cell]) -> list[dict[str, Any]]:
+        """Send the cells' grade job(s) and column request; returns the Progress answers."""
+        progresses = []
+        for chunk in _jobs([c for c in cells if c.graded]):
+            data: dict[int, dict[int, dict[str, str]]] = {}
+            for c in chunk:
+                assert c.action.assignment_id is not None
+                data.setdefault(c.action.assignment_id, {})[c.action.student_id] = c.payload()
+            call = partial(self.client.bulk_update_course_grades, self.course_id, data)
+            progresses.append(self._send(chunk, call))
+        columns = [c for c in cells if not c.graded]
+        if columns and self.column_id is not None:
+            progresses.append(self._send(columns, lambda: self._put_column(columns)))
+        return [p for p in progresses if p is not None]
+
+    def _put_column(self, cells: Sequence[Cell]) -> Any:
+        body = {
+            "column_data": [
+                {
+                    "column_id": self.column_id,
+                    "user_id": c.action.student_id,
+                    "content": c.action.to_value,
+                }
+                for c in cells
+            ]
+        }
+        return self.client.put(f"/courses/{self.course_id}/custom_gradebook_column_data", json=body)
+
+    def _send(self, cells: Sequence[Cell], call: Callable[[], Any]) -> dict[str, Any] | None:
+        ids = [c.id for c in cells]
+        self.journal.sending(ids)
+        self.result.write_requests += 1
+        try:
+            progress = call()
+        except CanvasUnavailable as exc:
+            # Canvas may have queued it: nothing it carried is sent again before a barrier.
+            self.uncertain = self.uncertain or any(c.graded for c in cells)
+            self._problem("write_unanswered", str(exc), cells=len(cells))
+            return None
+        except CanvasError as exc:
+            # A definite refusal (400/401/422): nothing was queued.
+            for c in cells:
+                c.state, c.answer = "failed", str(exc)
+            self.journal.finished([(i, "failed", str(exc)) for i in ids])
+            self.result.failed += len(cells)
+            self._problem("write_refused", str(exc), cells=len(cells))
+            return None
+        progress_id = progress.get("id") if isinstance(progress, dict) else None
+        self.journal.sent(ids, progress_id if isinstance(progress_id, int) else None)
+        self.sent_ids.update(ids)
+        self.result.sent = len(self.sent_ids)  # cells, not sends: a resend counts once
+        if isinstance(progress_id, int):
+            self.jobs[progress_id] = list(cells)
+            return dict(progress)
+        return None  # e.g. a per-user column PUT answers the datum itself
+
+    def _problem(self, event: str, text: str, **fields: object) -> None:
+        self.result.problems.append(text)
+        extra = " ".join(f"{k}={v}" for k, v in fields.items())
+        logger.warning("event=push_%s course=%s %s reason=%r", event, self.course_id, extra, text)
+
+    # --- waiting ---------------------------------------------------------------------------
+    def wait(self, progresses: Sequence[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+        if not progresses:
+            return {}
+        before = self.client.request_count
+        try:
+            done = self.client.wait_progresses(
+                progresses, timeout=self.timeout, poll_interval=self.poll_interval
+            )
+        finally:
+            self.result.progress_polls += self.client.request_count - before
+        for progress_id, answer in done.items():
+            cells = self.jobs.pop(progress_id, [])
+            state = answer.get("workflow_state")
+            if state not in PROGRESS_END_STATES:
+                self._problem(
+                    "progress_timeout",
+                    f"Canvas's bulk update (progress "
+                    f"{progress_id}) was still {state} after {self.timeout:g} s",
+                    cells=len(cells),
+                )
+                for c in cells:
+                    c.state = "unresolved"  # left `sent`: its job may still run
+                continue
+            for c in cells:
+                c.ran += state != "canceled"
+                if state == "failed":
+                    c.answer = str(answer.get("message") or "Canvas's job failed")
+        return done
+
+    def barrier(self, hint: Cell) -> bool:
+        """Make sure every earlier job of the course has run (see the module docstring)."""
+        assert hint.action.assignment_id is not None
+        grade_data: dict[int, dict[int, dict[str, str]]] = {
+            hint.action.assignment_id: {hint.action.student_id: {}}
+        }
+        for _ in range(3):
+            self.result.write_requests += 1
+            self.result.barriers += 1
+            try:
+                progress = self.client.bulk_update_course_grades(self.course_id, grade_data)
+            except CanvasUnavailable as exc:
+                self._problem("barrier_unanswered", str(exc))
+                continue  # a lost barrier changes nothing: send another
+            except CanvasError as exc:
+                self._problem("barrier_refused", str(exc))
+                return False
+            answer = self.wait([progress]).get(int(progress["id"]), progress)
+            if answer.get("workflow_state") in PROGRESS_END_STATES:
+                self.uncertain = False
+                logger.info(
+                    "event=push_barrier course=%s progress=%s", self.course_id, progress.get("id")
+                )
+                return True
+            return False
+        return False
+
+    # --- settling --------------------------------------------------------------------------
+    def read(self, cells: Sequence[Cell]) -> ReadBack:
+        back = read_cells(
+            self.client, self.course_id, [c.action.key for c in cells], self.column_id
+        )
+        self.result.read_requests += back.requests
+        self.result.fresh.extend(back.raw)
+        return back
+
+    def settle(self, cells: Sequence[Cell], back: ReadBack, last: bool) -> list[Cell]:
+        """Confirm what Canvas holds; return what to send again (premise still holding)."""
+        outcomes: list[tuple[int, str, str | None]] = []
+        again = []
+        for c in cells:
+            verdict = _verdict(c, back.cells.get(c.action.key), last)
+            if verdict is None:
+                again.append(c)
+                continue
+            c.state, c.answer = verdict
+            outcomes.append((c.id, c.state, c.answer))
+            if c.state == "confirmed":
+                self.result.confirmed += 1
+                self.result.comments += 1 if c.action.comment else 0
+            else:
+                self.result.failed += 1
+        self.journal.finished(outcomes)
+        return again
+
+
+def _verdict(c: Cell, seen: Seen | None, last: bool) -> tuple[str, str] | None:
+    """(state, answer) when settled, None when the cell should be sent again."""
+    action = c.action
+    if seen is None:
+        return "failed", "Canvas returned no submission for this cell"
+    holds = same_value(seen.value, action.to_value) and not seen.excused
+    c.grade_left = not holds
+    c.comment_left = bool(action.comment) and action.comment not in seen.comments
+    if holds and not c.comment_left:
+        return "confirmed", f"Canvas holds {seen.value}"
+    premise = same_value(seen.value, action.from_value) and not seen.excused
+    if not holds and not premise:
+        shown = "excused" if seen.excused else (seen.value or "nothing")
+        return "failed", f"changed in Canvas meanwhile: it holds {shown}; left alone"
+    if last or c.ran >= 2:
+        why = f"; {c.answer}" if c.answer else ""
+        if holds:
+            return "failed", f"Canvas holds {seen.value} but not the comment{why}"
+        return "failed", f"Canvas holds {seen.value or 'nothing'}, not {action.to_value}{why}"
+    return None

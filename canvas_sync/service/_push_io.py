@@ -1,0 +1,166 @@
+"""The push's I/O helpers: the journal on the database, storing what was read back, the
+pre-write re-read and the reconcile step (service/push.py runs them in order)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from canvas_sync.canvas import CanvasClient, parse_submission
+from canvas_sync.db import Database, repo
+from canvas_sync.db import journal as jr
+from canvas_sync.domain import Submission
+from canvas_sync.push import PushAction, PushPlan, Reconciled, Target, reconcile
+from canvas_sync.push.premise import Rechecked, recheck
+from canvas_sync.push.readback import read_cells
+from canvas_sync.service.targets import Targets
+from canvas_sync.settings import Settings
+from canvas_sync.sync import usable_submissions
+from canvas_sync.sync.pull import OVERLAP
+
+__all__ = [
+    "ADVANCE_WINDOW",
+    "DbJournal",
+    "dropped_line",
+    "recheck_plan",
+    "reconcile_open",
+    "store_fresh",
+]
+
+Clock = Callable[[], datetime]
+#: A push that ends within this time of its own sync may move the watermarks (sync/pull.py
+#: asks again OVERLAP before each watermark, so nothing changed after that sync is skipped).
+ADVANCE_WINDOW = OVERLAP - timedelta(minutes=1)
+logger = logging.getLogger("canvas_sync.push")
+
+
+class DbJournal:
+    """`push.Journal` on the database: every call is its own committed transaction."""
+
+    def __init__(self, database: Database, course_id: int, push_id: str, now: Clock) -> None:
+        self.database, self.course_id, self.push_id, self.now = database, course_id, push_id, now
+
+    def planned(self, actions: Sequence[PushAction]) -> list[int]:
+        specs = [_spec(a) for a in actions]
+        with self.database.transaction() as session:
+            return jr.add_changes(session, self.course_id, self.push_id, specs, self.now())
+
+    def sending(self, ids: Sequence[int]) -> None:
+        with self.database.transaction() as session:
+            jr.mark_sending(session, ids, self.now())
+
+    def sent(self, ids: Sequence[int], progress_id: int | None) -> None:
+        with self.database.transaction() as session:
+            jr.mark_sent(session, ids, progress_id, self.now())
+
+    def finished(self, outcomes: Sequence[tuple[int, str, str | None]]) -> None:
+        with self.database.transaction() as session:
+            jr.finish(session, outcomes, self.now())
+
+    def open(self) -> list[jr.JournalEntry]:
+        with self.database.transaction() as session:
+            return jr.open_changes(session, self.course_id)
+
+
+def _spec(action: PushAction) -> jr.ChangeSpec:
+    return jr.ChangeSpec(
+        action.target.value,
+        action.student_id,
+        action.assignment_id,
+        action.from_value,
+        action.to_value,
+        action.comment,
+        action.reason,
+    )
+
+
+def store_fresh(
+    database: Database,
+    course_id: int,
+    raw: Sequence[dict[str, Any]],
+    *,
+    advance: bool = False,
+) -> None:
+    """Keep the database equal to Canvas after a push, so the next plan starts from the truth.
+
+    With `advance` (the push finished within ADVANCE_WINDOW of its own incremental sync, which
+    saw every row Canvas changed before it ran), the watermarks move to the newest row read back:
+    the next sync then asks only for what changed since the push's writes, minus the overlap.
+    """
+    if not raw:
+        return
+    # An unusable record is left out here; the next sync reports it (unusable_record).
+    usable, _unusable = usable_submissions(raw)
+    rows = list({sub.id: (sub, r) for sub, r in usable}.values())
+    with database.transaction() as session:
+        repo.save_submissions(session, course_id, rows)
+        course = repo.load_course_row(session, course_id) if advance else None
+        if course is not None:
+            repo.set_watermarks(
+                session,
+                course_id,
+                _newest(course.submitted_watermark, (s.submitted_at for s, _ in rows)),
+                _newest(course.graded_watermark, (s.graded_at for s, _ in rows)),
+                None,
+            )
+
+
+def _newest(old: datetime | None, found: Iterable[datetime | None]) -> datetime | None:
+    values = [v for v in (old, *found) if v is not None]
+    return max(values) if values else None
+
+
+def reconcile_open(
+    settings: Settings,
+    database: Database,
+    http: CanvasClient,
+    journal: DbJournal,
+    targets: Targets,
+    poll_interval: float,
+) -> Reconciled:
+    """Settle what an earlier, interrupted push left open, from Canvas's state (SPEC §4)."""
+    reconciled = reconcile(
+        http,
+        settings.course_id,
+        journal,
+        column_id=targets.column_id,
+        timeout=settings.progress_timeout,
+        poll_interval=poll_interval,
+    )
+    store_fresh(database, settings.course_id, reconciled.fresh)
+    return reconciled
+
+
+def recheck_plan(
+    database: Database,
+    http: CanvasClient,
+    course_id: int,
+    targets: Targets,
+    plan: PushPlan,
+    cells: dict[tuple[int, int], Submission],
+) -> Rechecked:
+    """Re-read every cell about to be written; drop the changes whose premise no longer holds.
+
+    The rows are read bare (no history or comments: a third of the bytes) and not stored; the
+    read-back after the write stores full rows, and the next sync stores any dropped cell.
+    """
+    keys = [a.key for a in plan.actions if a.target is not Target.COLUMN]
+    back = read_cells(http, course_id, keys, None, bare=True)
+    checked = recheck(plan, cells, [parse_submission(r) for r in back.raw])
+    for action, why in checked.dropped:
+        logger.info(
+            "event=push_dropped course=%s student=%s assignment=%s target=%s reason=%r",
+            course_id,
+            action.student_id,
+            action.assignment_id,
+            action.target.value,
+            why,
+        )
+    return checked
+
+
+def dropped_line(action: PushAction, why: str) -> str:
+    who = action.student_name or f"student {action.student_id}"
+    return f"{action.label or action.target.value} for {who}: {why}"
