@@ -2,7 +2,7 @@
 
 from canvas_sync.db.records import RunRecord
 from canvas_sync.db.requests import SyncRequest
-from canvas_sync.service import setup
+from canvas_sync.service import accounts, setup
 from canvas_sync.service.core import (
     Evaluation,
     SyncSummary,
@@ -48,6 +48,7 @@ __all__ = [
     "SyncRequest",
     "SyncSummary",
     "Targets",
+    "accounts",
     "add_exemption",
     "after_due_times",
     "auto_push",
