@@ -126,6 +126,20 @@ class _Schedule(_Strict):
     lock_wait_seconds: float = Field(default=60.0, ge=0)
 
 
+class _Web(_Strict):
+    # Host names the web app answers to besides loopback ones (DNS rebinding guard).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    ta_can_exempt: bool = False  # may TAs add late-rule exemptions in the web app?
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not host or any(c in host for c in "/ @?#") or not host.isascii():
+                raise ValueError(f"{host!r} is not a host name (no scheme, path or port)")
+        return [h.lower() for h in value]
+
+
 class _Logging(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -141,6 +155,7 @@ class _File(_Strict):
     push: _Push = Field(default_factory=_Push)
     schedule: _Schedule = Field(default_factory=_Schedule)
     logging: _Logging = Field(default_factory=_Logging)
+    web: _Web = Field(default_factory=_Web)
 
 
 # --- what the rest of the package sees ---------------------------------------------------------
@@ -186,6 +201,8 @@ class Settings:
     backoff_max: float = 30.0
     throttle_max_wait: float = 30.0
     log_level: str = "INFO"
+    web_allowed_hosts: tuple[str, ...] = ()
+    ta_can_exempt: bool = False
     source: str = "defaults"
 
     @property
@@ -318,6 +335,8 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         backoff_max=parsed.canvas.backoff_max_seconds,
         throttle_max_wait=parsed.canvas.throttle_max_wait_seconds,
         log_level=parsed.logging.level,
+        web_allowed_hosts=tuple(parsed.web.allowed_hosts),
+        ta_can_exempt=parsed.web.ta_can_exempt,
         source=source,
     )
 

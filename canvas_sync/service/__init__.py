@@ -2,7 +2,7 @@
 
 from canvas_sync.db.records import RunRecord
 from canvas_sync.db.requests import SyncRequest
-from canvas_sync.service import accounts, setup
+from canvas_sync.service import accounts, pages, setup
 from canvas_sync.service.core import (
     Evaluation,
     SyncSummary,
@@ -59,6 +59,7 @@ __all__ = [
     "list_discrepancies",
     "make_client",
     "open_database",
+    "pages",
     "plan_push",
     "push",
     "resolve_discrepancy",

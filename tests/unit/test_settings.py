@@ -81,6 +81,8 @@ def _write(tmp_path: Path, text: str) -> Path:
         ("[canvas]\ncourse_id = 1\nurl = 'ftp://x'\n", "key 'canvas.url' is invalid"),
         ("[canvas]\n", "key 'canvas.course_id' is missing"),
         ("[canvas\n", "not valid TOML"),
+        ("[canvas]\ncourse_id = 1\n[web]\nallowed_hosts = ['http://x']\n", "'web.allowed_hosts'"),
+        ("[canvas]\ncourse_id = 1\n[web]\nta_can_exempt = 'maybe'\n", "'web.ta_can_exempt'"),
     ],
 )
 def test_bad_config_names_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
@@ -110,3 +112,15 @@ def test_required_cannot_exceed_pool(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="only 2 readings"):
         load_settings(_write(tmp_path, text), env={})
+
+
+def test_web_keys_default_and_given(tmp_path: Path) -> None:
+    assert load_settings(shipped_config(), env={}).web_allowed_hosts == ()
+    path = _write(
+        tmp_path,
+        "[canvas]\ncourse_id = 1\n[web]\nallowed_hosts = ['Grades.CS.example.edu']\n"
+        "ta_can_exempt = true\n",
+    )
+    settings = load_settings(path, env={})
+    assert settings.web_allowed_hosts == ("grades.cs.example.edu",)
+    assert settings.ta_can_exempt
