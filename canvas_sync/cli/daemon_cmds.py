@@ -96,10 +96,20 @@ def status_cmd(app: AppContext, course: int | None) -> None:
     multiple=True,
     help="Another host name browsers use to reach it (also web.allowed_hosts); repeatable.",
 )
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    help="An HTTPS reverse proxy on this machine forwards requests (trust X-Forwarded-Proto).",
+)
 @pass_app
 @handle_errors
 def dashboard_cmd(
-    app: AppContext, host: str, port: int, course: int | None, allow_hosts: tuple[str, ...]
+    app: AppContext,
+    host: str,
+    port: int,
+    course: int | None,
+    allow_hosts: tuple[str, ...],
+    behind_proxy: bool,
 ) -> None:
     """Serve the review web app: TAs and the instructor sign in (create users with
     'canvas-sync user add'), review and resolve discrepancies, look at students and runs;
@@ -111,7 +121,13 @@ def dashboard_cmd(
 
     Example: canvas-sync --config config/cs598-s26.toml dashboard --port 8600
     """
-    web.serve(_courses(app, course), host=host, port=port, allowed_hosts=allow_hosts)
+    web.serve(
+        _courses(app, course),
+        host=host,
+        port=port,
+        allowed_hosts=allow_hosts,
+        behind_proxy=behind_proxy,
+    )
 
 
 def _when(moment: object) -> str:

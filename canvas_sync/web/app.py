@@ -145,9 +145,19 @@ def _our_error(exc: CanvasSyncError) -> Response:
 
 
 def serve(
-    courses: Sequence[Settings], *, host: str, port: int, allowed_hosts: Sequence[str] = ()
+    courses: Sequence[Settings],
+    *,
+    host: str,
+    port: int,
+    allowed_hosts: Sequence[str] = (),
+    behind_proxy: bool = False,
 ) -> None:
-    """Serve the app with waitress until Ctrl-C or SIGTERM (one process, many threads)."""
+    """Serve the app with waitress until Ctrl-C or SIGTERM (one process, many threads).
+
+    `behind_proxy`: an HTTPS reverse proxy on this machine forwards the requests; its
+    X-Forwarded-Proto is trusted, so the app knows it is served over HTTPS (Secure cookies, and
+    the Origin of its own forms reads https://).
+    """
     from waitress.server import create_server
 
     try:
@@ -158,7 +168,14 @@ def serve(
             "pick another --port or --host."
         ) from None
     app = create_app(courses, allowed_hosts=[host, *allowed_hosts])
-    server = create_server(app, sockets=[listening], threads=8, clear_untrusted_proxy_headers=True)
+    proxy: dict[str, Any] = (
+        {"trusted_proxy": "127.0.0.1", "trusted_proxy_headers": {"x-forwarded-proto"}}
+        if behind_proxy
+        else {}
+    )
+    server = create_server(
+        app, sockets=[listening], threads=8, clear_untrusted_proxy_headers=True, **proxy
+    )
     bound = listening.getsockname()[1]
     print(f"Web app: http://{host}:{bound}/  (Ctrl-C stops it)", flush=True)
     signal.signal(signal.SIGTERM, signal.default_int_handler)

@@ -7,6 +7,8 @@ removing the user ends it. Signing in clears the old session and makes a new id.
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, Response, g, jsonify, redirect, render_template, request, session
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response as BaseResponse
@@ -48,7 +50,7 @@ def load_user() -> BaseResponse | None:
         answer = jsonify(error="Sign in first: send 'Authorization: Bearer <your API token>'.")
         answer.status_code = 401
         return answer
-    return redirect(f"/login?next={_safe_next(request.full_path)}", code=303)
+    return redirect(f"/login?next={quote(_safe_next(request.full_path), safe='/')}", code=303)
 
 
 def _safe_next(target: str | None) -> str:

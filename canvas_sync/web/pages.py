@@ -30,10 +30,10 @@ blueprint = Blueprint("pages", __name__)
 def _health(item: service.CourseStatus) -> tuple[str, str]:
     """The daemon's health: (css class, words). A failing job shows as failing."""
     scheduled = [r for r in item.runs if r.trigger != "manual" and r.status != "running"]
-    if not item.daemons:
-        return "warn", "no daemon is running for this course"
     if scheduled and scheduled[0].status == "failed":
         return "bad", f"failing: the last scheduled run failed ({scheduled[0].error or 'error'})"
+    if not item.daemons:
+        return "warn", "no daemon is running for this course"
     return "good", "running: " + ", ".join(item.daemons)
 
 

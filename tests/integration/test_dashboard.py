@@ -167,7 +167,10 @@ def test_the_dashboard_command_serves_until_sigterm(canvas: Simulator, tmp_path:
     env.pop("CANVAS_TOKEN")  # reading needs none
     command = [sys.executable, "-m", "canvas_sync", "--config", str(shipped_config())]
     process = subprocess.Popen(
-        [*command, "dashboard", "--port", "0"], env=env, stdout=subprocess.PIPE, text=True
+        [*command, "dashboard", "--port", "0", "--behind-proxy"],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -178,6 +181,9 @@ def test_the_dashboard_command_serves_until_sigterm(canvas: Simulator, tmp_path:
         assert first.status_code == 303 and first.headers["location"].startswith("/login")
         login = httpx.get(found.group(0) + "login", timeout=10)
         assert login.status_code == 200 and "Sign in" in login.text
+        assert "Secure" not in login.headers["set-cookie"]
+        proxied = httpx.get(found.group(0) + "login", headers={"X-Forwarded-Proto": "https"})
+        assert "Secure" in proxied.headers["set-cookie"]  # served over HTTPS by the proxy
         rebound = httpx.get(found.group(0) + "login", headers={"Host": "evil.example"})
         assert rebound.status_code == 400
     finally:

@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from web_helpers import (
     ORIGIN,
@@ -327,6 +329,9 @@ def test_instructor_pushes_and_syncs(app: Flask, settings: Settings) -> None:
         page = _wait_for_outcome(client)
         assert "Pushed:" in page and "0 failed" in page
         assert "Nothing to change" in client.get("/push").text
+        late = next(d for d in _open(settings) if d.kind.value == "late_graded")
+        student_page = client.get(f"/students/{late.student_id}").text
+        assert '<p class="comment">' in student_page and "— canvas-sync" in student_page
         synced = client.post("/sync", data={"csrf_token": token}, headers={"Origin": ORIGIN})
         assert synced.status_code == 303
         runs = client.get(synced.headers["Location"]).text
@@ -371,3 +376,26 @@ def test_api_token_for_scripts(app: Flask, settings: Settings) -> None:
     assert done.status_code == 200 and done.get_json()["state"] == "acknowledged"
     assert done.get_json()["changed_by"] == "ta1"
     assert script.get("/api/me", headers={"Authorization": "Bearer cs_wrong"}).status_code == 401
+
+
+def test_a_failing_scheduled_run_shows_as_failing(app: Flask, settings: Settings) -> None:
+    engine = sa.create_engine(settings.database_url)
+    started = datetime.now(UTC)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO sync_runs (course_id, trigger, mode, status, started_at,"
+                    " finished_at, students, assignments, submissions, changed, requests, error)"
+                    " VALUES (:c, 'interval', 'auto', 'failed', :s, :s, 0, 0, 0, 0, 3,"
+                    " 'Canvas refused the token')"
+                ),
+                {"c": settings.course_id, "s": started.replace(tzinfo=None)},
+            )
+        with signed_in(app, "ta1") as (client, _token):
+            overview = client.get("/").text
+    finally:
+        with engine.begin() as connection:
+            connection.execute(sa.text("DELETE FROM sync_runs WHERE trigger = 'interval'"))
+        engine.dispose()
+    assert "failing: the last scheduled run failed (Canvas refused the token)" in overview
