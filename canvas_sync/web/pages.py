@@ -25,11 +25,13 @@ from canvas_sync.web.common import (
 __all__ = ["blueprint"]
 
 blueprint = Blueprint("pages", __name__)
+#: The daemon's jobs (scheduler/): periodic, after a due time, and a trigger it took.
+_DAEMON_JOBS = ("interval", "after_due", "request")
 
 
 def _health(item: service.CourseStatus) -> tuple[str, str]:
     """The daemon's health: (css class, words). A failing job shows as failing."""
-    scheduled = [r for r in item.runs if r.trigger != "manual" and r.status != "running"]
+    scheduled = [r for r in item.runs if r.trigger in _DAEMON_JOBS and r.status != "running"]
     if scheduled and scheduled[0].status == "failed":
         return "bad", f"failing: the last scheduled run failed ({scheduled[0].error or 'error'})"
     if not item.daemons:

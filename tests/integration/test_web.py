@@ -399,3 +399,20 @@ def test_a_failing_scheduled_run_shows_as_failing(app: Flask, settings: Settings
             connection.execute(sa.text("DELETE FROM sync_runs WHERE trigger = 'interval'"))
         engine.dispose()
     assert "failing: the last scheduled run failed (Canvas refused the token)" in overview
+
+
+def test_after_sign_in_only_a_path_on_this_site_follows(app: Flask) -> None:
+    for target, expected in (
+        ("//evil.example/x", "/"),
+        ("https://evil.example", "/"),
+        ("/discrepancies?severity=error", "/discrepancies?severity=error"),
+    ):
+        with app.test_client() as client:
+            token = form_token(client.get("/login").text)
+            answer = client.post(
+                "/login",
+                query_string={"next": target},
+                data={"csrf_token": token, "name": "ta1", "password": PASSWORD["ta1"]},
+                headers={"Origin": ORIGIN},
+            )
+            assert answer.status_code == 303 and answer.headers["Location"] == expected
