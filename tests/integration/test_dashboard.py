@@ -89,7 +89,15 @@ def test_ta_resolves_and_instructor_pushes_in_a_browser(
     settings = synced_settings(canvas, tmp_path / "browser.db")
     with _serve(make_app(settings)) as base:
         ta = _sign_in(browser, base, "ta1")
-        assert ta.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        wide = "document.documentElement.scrollWidth <= window.innerWidth"
+        for path in ("/", "/students", "/discrepancies?state=all"):
+            ta.goto(base + path)
+            assert ta.evaluate(wide), f"{path} scrolls sideways on a laptop screen"
+        grid = ta.locator(".grid-box")
+        ta.goto(base + "/students")
+        assert grid.evaluate("box => box.scrollWidth > box.clientWidth")  # scrolls in its box
+        ta.screenshot(path=str(tmp_path / "ta-students.png"))
+        ta.goto(base + "/")
         expect(ta.locator("#nav-push")).to_have_count(0)  # no push for a TA
         ta.get_by_role("link", name="Discrepancies", exact=True).click()
         ta.get_by_label("Severity").select_option("error")

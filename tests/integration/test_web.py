@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -28,7 +29,7 @@ from web_helpers import (
 
 from canvas_sync import service
 from canvas_sync.settings import Settings
-from canvas_sync.simulator import Simulator
+from canvas_sync.simulator import TA_TOKEN, Simulator
 from canvas_sync.web import MAX_BODY
 
 PAGES = ["/", "/discrepancies", "/students", "/runs", "/activity", "/kinds", "/account"]
@@ -237,6 +238,8 @@ def test_hostile_student_name_is_text_everywhere(app: Flask, settings: Settings)
     for html in pages:
         assert "<script>alert" not in html
         assert "<script" not in html  # the app's pages carry no script at all
+        for needle in ("<link", 'src="', "url(", "@import", "http://", "https://"):
+            assert needle not in html  # nothing fetched from elsewhere
     with signed_in(app, "prof") as (client, _token):
         push = client.get("/push").text
     assert SCRIPT_NAME not in push and "&lt;script&gt;alert(1)&lt;/script&gt;" in push
@@ -416,3 +419,35 @@ def test_after_sign_in_only_a_path_on_this_site_follows(app: Flask) -> None:
                 headers={"Origin": ORIGIN},
             )
             assert answer.status_code == 303 and answer.headers["Location"] == expected
+
+
+def test_manual_override_kept_from_the_push_page(tmp_path: Path) -> None:
+    with Simulator(students=4, token=TOKEN) as sim:
+        settings = synced_settings(sim, tmp_path / "override.db")
+        app = make_app(settings)
+        first = service.push(settings, poll_interval=0.05)
+        action = next(a for a in first.plan.actions if a.target.value == "grade" and a.comment)
+        url = (
+            f"{sim.base_url}/api/v1/courses/{sim.course_id}/assignments/"
+            f"{action.assignment_id}/submissions/{action.student_id}"
+        )
+        human = {"Authorization": f"Bearer {TA_TOKEN}"}
+        httpx.put(url, headers=human, data={"submission[posted_grade]": "7"}).raise_for_status()
+        with signed_in(app, "prof") as (client, token):
+            replanned = client.post(
+                "/push/plan", data={"csrf_token": token}, headers={"Origin": ORIGIN}
+            )
+            assert replanned.status_code == 303
+            page = client.get("/push").text
+            found = re.search(r'action="/discrepancies/(\d+)/override"', page)
+            assert found is not None and "Keep Canvas" in page
+            kept = client.post(
+                f"/discrepancies/{found.group(1)}/override",
+                data={"csrf_token": token, "choice": "keep", "note": "accepted", "back": "push"},
+                headers={"Origin": ORIGIN},
+            )
+            assert kept.status_code == 303 and kept.headers["Location"] == "/push"
+            assert "None: nobody changed a grade" in client.get("/push").text
+        record = {d.id: d for d in service.list_discrepancies(settings)}[int(found.group(1))]
+        assert record.state == "resolved" and record.resolved_by == "prof"
+        assert sim.state.submissions[(action.assignment_id, action.student_id)].entered_score == 7
