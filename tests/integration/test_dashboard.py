@@ -66,6 +66,7 @@ def browser() -> Iterator[Browser]:
     path = _chromium()
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=path, args=ARGS)
+        expect.set_options(timeout=30_000)
         try:
             yield launched
         finally:
@@ -74,6 +75,7 @@ def browser() -> Iterator[Browser]:
 
 def _sign_in(browser: Browser, base: str, name: str) -> Page:
     page = browser.new_page(viewport={"width": 1366, "height": 768})
+    page.set_default_timeout(30_000)  # a loaded CI machine is slow, not wrong
     page.goto(base + "/")
     page.get_by_label("Name").fill(name)
     page.get_by_label("Password").fill(PASSWORD[name])
