@@ -162,37 +162,38 @@ def apply() -> BaseResponse:
 
 def _run(settings: Settings, seen: str, job: PushJob, shared: State) -> None:
     """The apply itself, in its own thread: re-plan, check it is the plan seen, send."""
+    refused = (
+        "Canvas changed since the plan was shown, so nothing was written; "
+        "review the new plan below and apply again."
+    )
+    agreed: list[bool] = []
 
     def confirm(plan: Any) -> bool:
-        if fingerprint(plan) != seen:
-            job.state, job.outcome = (
-                "refused",
-                (
-                    "Canvas changed since the plan was shown, so nothing was written; "
-                    "review the new plan below and apply again."
-                ),
-            )
-            return False
-        job.steps.append(f"re-planned: {len(plan.actions)} changes, as shown")
-        return True
+        agreed.append(fingerprint(plan) == seen)
+        if agreed[-1]:
+            job.steps.append(f"re-planned: {len(plan.actions)} changes, as shown")
+        return agreed[-1]
 
-    newer = None
+    newer, outcome = None, ("failed", "")
     try:
         summary = service.push(settings, confirm=confirm, hook=job.steps.append)
-        if job.state != "refused":
-            job.state, job.outcome = "done", summary.line()
+        if agreed and not agreed[-1]:
+            newer, outcome = summary.plan, ("refused", refused)
         else:
-            newer = summary.plan
+            outcome = ("done", summary.line())
     except CanvasSyncError as exc:  # written for people; never holds the token
-        job.state, job.outcome = "failed", str(exc)
-    except Exception as exc:
-        job.state, job.outcome = "failed", f"unexpected {type(exc).__name__}; see the log"
+        outcome = ("failed", str(exc))
+    except Exception as exc:  # a thread must report, not vanish
+        outcome = ("failed", f"unexpected {type(exc).__name__}; see the log")
     accounts.record_action(
-        shared.database, settings.course_id, job.by, f"push_{job.state}", job.outcome
+        shared.database, settings.course_id, job.by, f"push_{outcome[0]}", outcome[1]
     )
-    # The plan shown before is stale now: show the new one if refused, else plan again.
+    # The plan shown before is stale now: show the new one if refused, else plan again. This
+    # happens before the outcome is published, so a page showing the outcome never shows it.
     with shared.lock:
         if newer is not None:
             shared.plans[settings.course_id] = (newer, datetime.now(UTC))
         else:
             shared.plans.pop(settings.course_id, None)
+        job.outcome = outcome[1]
+        job.state = outcome[0]

@@ -104,6 +104,7 @@ def test_ta_resolves_and_instructor_pushes_in_a_browser(
         ta.get_by_role("link", name="Discrepancies", exact=True).click()
         ta.get_by_label("Severity").select_option("error")
         ta.get_by_role("button", name="Filter").click()
+        expect(ta).to_have_url(re.compile(r"severity=error"))  # the filtered page, not the old
         rows = ta.locator("#discrepancy-table tbody tr[data-id]")
         expect(rows.first).to_be_visible()
         assert set(rows.locator("td.sev").all_inner_texts()) == {"error"}
@@ -113,6 +114,7 @@ def test_ta_resolves_and_instructor_pushes_in_a_browser(
         ta.get_by_label("Note (kept with each picked discrepancy)").fill("Regraded with the TA")
         ta.screenshot(path=str(tmp_path / "ta-before-resolve.png"), full_page=True)
         ta.get_by_role("button", name="Resolve picked").click()
+        expect(ta.get_by_label("Note (kept with each picked discrepancy)")).to_have_value("")
         expect(ta.locator(f'tr[data-id="{chosen}"]')).to_have_count(0)
         expect(ta.locator("#discrepancy-table tbody tr[data-id]")).to_have_count(before - 1)
         expect(ta.get_by_label("Severity")).to_have_value("error")
