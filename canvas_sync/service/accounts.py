@@ -12,6 +12,7 @@ the count.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -207,11 +208,9 @@ def cookie_key(database: Database) -> str:
         found = accounts.get_key(session, "cookie")
     if found is not None:
         return found
-    try:
-        with database.transaction() as session:
-            accounts.set_key(session, "cookie", secrets.token_hex(32))
-    except Exception:
-        pass
+    # Two workers starting at once both try; the loser's insert fails and it reads the winner's.
+    with contextlib.suppress(Exception), database.transaction() as session:
+        accounts.set_key(session, "cookie", secrets.token_hex(32))
     with database.transaction() as session:
         found = accounts.get_key(session, "cookie")
     assert found is not None
