@@ -14,7 +14,7 @@ from flask import Blueprint, abort, g, jsonify, request
 from flask.typing import ResponseReturnValue
 
 from canvas_sync import report, service
-from canvas_sync.domain import DiscrepancyRecord
+from canvas_sync.domain import DiscrepancyRecord, Severity
 from canvas_sync.service import pages
 from canvas_sync.web.common import audit, course, user
 from canvas_sync.web.review import filtered, read_filters
@@ -53,6 +53,54 @@ def me() -> ResponseReturnValue:
 def full_report() -> ResponseReturnValue:
     """The report JSON of `canvas-sync report --format json`."""
     return jsonify(report.report_to_dict(pages.course_view(course()).report))
+
+
+@blueprint.route("/overview")
+def overview() -> ResponseReturnValue:
+    """What the overview page shows: open discrepancies by severity, who is at risk."""
+    view = pages.course_view(course())
+    opened = [d for d in view.discrepancies if d.state == "open"]
+    return jsonify(
+        open_by_severity={s.value: sum(d.severity is s for d in opened) for s in Severity},
+        at_risk=[
+            {"id": r.student.id, "name": r.student.name, "on_time_count": r.on_time_count}
+            for r in view.report.students
+            if r.at_risk
+        ],
+        last_full_pull=_utc(view.last_full_pull),
+    )
+
+
+@blueprint.route("/students/<int:student_id>")
+def student(student_id: int) -> ResponseReturnValue:
+    """One student's readings with why each counts or not (the student page)."""
+    view = pages.course_view(course())
+    found = next((r for r in view.report.students if r.student.id == student_id), None)
+    if found is None:
+        abort(404, f"No student {student_id} in this course.")
+    policy = view.report.policy
+    return jsonify(
+        id=student_id,
+        name=found.student.name,
+        points=found.points,
+        possible=found.possible,
+        at_risk=found.at_risk,
+        readings=[
+            {
+                "assignment_id": r.assignment_id,
+                "name": r.name,
+                "status": r.status.value,
+                "canvas_score": r.canvas_score,
+                "policy_score": r.policy_score,
+                "counted": r.counted,
+                "why": pages.counted_why(r, policy.required, policy.selection),
+                "due_at": _utc(r.due_at),
+                "submitted_at": _utc(r.submitted_at),
+                "exempted": r.exempted,
+            }
+            for r in found.readings
+        ],
+    )
 
 
 @blueprint.route("/discrepancies")

@@ -68,7 +68,7 @@ def test_anonymous_is_sent_to_sign_in(app: Flask) -> None:
     for path in POSTS:
         answer = client.post(path, headers={"Origin": ORIGIN})
         assert answer.status_code == 303 and answer.headers["Location"].startswith("/login")
-    for path in ["/api/report", "/api/discrepancies", "/api/runs", "/api/me"]:
+    for path in ["/api/report", "/api/discrepancies", "/api/runs", "/api/me", "/api/overview"]:
         answer = client.get(path)
         assert answer.status_code == 401 and "Bearer" in answer.get_json()["error"], path
     assert client.get("/login").status_code == 200
@@ -369,6 +369,12 @@ def test_api_token_for_scripts(app: Flask, settings: Settings) -> None:
     script = app.test_client()
     report = script.get("/api/report", headers=bearer).get_json()
     assert {"course", "students", "discrepancies", "policy"} <= set(report)
+    overview = script.get("/api/overview", headers=bearer).get_json()
+    assert set(overview["open_by_severity"]) == {"error", "warning", "info"}
+    student_id = report["students"][0]["id"]
+    one = script.get(f"/api/students/{student_id}", headers=bearer).get_json()
+    assert one["readings"] and all(r["why"] for r in one["readings"])
+    assert script.get("/api/students/1", headers=bearer).status_code == 404
     errors = script.get("/api/discrepancies?severity=error", headers=bearer).get_json()
     assert all(d["severity"] == "error" for d in errors["discrepancies"])
     done = script.post(
