@@ -138,6 +138,20 @@ class _Schedule(_Strict):
     full_pull_hours: float = Field(default=24.0, gt=0)
 
 
+class _Web(_Strict):
+    # Host names the web app answers to besides loopback ones (DNS rebinding guard).
+    allowed_hosts: list[str] = Field(default_factory=list)
+    ta_can_exempt: bool = False  # may TAs add late-rule exemptions in the web app?
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, value: list[str]) -> list[str]:
+        for host in value:
+            if not host or any(c in host for c in "/ @?#") or not host.isascii():
+                raise ValueError(f"{host!r} is not a host name (no scheme, path or port)")
+        return [h.lower() for h in value]
+
+
 class _Logging(_Strict):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -153,6 +167,7 @@ class _File(_Strict):
     push: _Push = Field(default_factory=_Push)
     schedule: _Schedule = Field(default_factory=_Schedule)
     logging: _Logging = Field(default_factory=_Logging)
+    web: _Web = Field(default_factory=_Web)
 
 
 # --- what the rest of the package sees ---------------------------------------------------------
@@ -204,6 +219,8 @@ class Settings:
     max_listing_megabytes: float = 256.0
     max_listing_pages: int = 1000
     log_level: str = "INFO"
+    web_allowed_hosts: tuple[str, ...] = ()
+    ta_can_exempt: bool = False
     source: str = "defaults"
 
     @property
@@ -335,6 +352,8 @@ def _apply_env(parsed: _File, source: str, env: Mapping[str, str]) -> Settings:
         max_listing_megabytes=parsed.canvas.max_listing_megabytes,
         max_listing_pages=parsed.canvas.max_listing_pages,
         log_level=parsed.logging.level,
+        web_allowed_hosts=tuple(parsed.web.allowed_hosts),
+        ta_can_exempt=parsed.web.ta_can_exempt,
         source=source,
     )
 

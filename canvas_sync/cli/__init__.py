@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from canvas_sync.cli import daemon_cmds, demo, push_cmds, review, sync_cmds
+from canvas_sync.cli import daemon_cmds, demo, push_cmds, review, sync_cmds, user_cmds
 from canvas_sync.cli.app import cli
 
 __all__ = ["cli", "main"]
-_COMMAND_MODULES = (daemon_cmds, demo, push_cmds, review, sync_cmds)
+_COMMAND_MODULES = (daemon_cmds, demo, push_cmds, review, sync_cmds, user_cmds)
 
 
 def main() -> None:

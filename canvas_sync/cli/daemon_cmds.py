@@ -98,18 +98,44 @@ def status_cmd(app: AppContext, course: int | None) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=8600, show_default=True)
 @click.option("--course", type=int, default=None, help="One course id (default: all).")
+@click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    help="Another host name browsers use to reach it (also web.allowed_hosts); repeatable.",
+)
+@click.option(
+    "--behind-proxy",
+    is_flag=True,
+    help="An HTTPS reverse proxy on this machine forwards requests (trust X-Forwarded-Proto).",
+)
 @pass_app
 @handle_errors
-def dashboard_cmd(app: AppContext, host: str, port: int, course: int | None) -> None:
-    """Serve the dashboard: each course's runs, last full pull, next runs, lock, triggers and
-    open discrepancies, with a "Sync now" button for the running daemon.
+def dashboard_cmd(
+    app: AppContext,
+    host: str,
+    port: int,
+    course: int | None,
+    allow_hosts: tuple[str, ...],
+    behind_proxy: bool,
+) -> None:
+    """Serve the review web app: TAs and the instructor sign in (create users with
+    'canvas-sync user add'), review and resolve discrepancies, look at students and runs;
+    the instructor also pushes grades and triggers syncs.
 
-    It reads and writes only the database (no Canvas token needed) and has no login: keep it on
-    127.0.0.1, or behind a proxy that authenticates.
+    It listens on 127.0.0.1 unless --host says otherwise and answers only to loopback names,
+    the --host address, and the names given by --allow-host or web.allowed_hosts. Pushing needs
+    CANVAS_TOKEN; everything else reads only the database.
 
     Example: canvas-sync --config config/cs598-s26.toml dashboard --port 8600
     """
-    web.serve(_courses(app, course), host=host, port=port)
+    web.serve(
+        _courses(app, course),
+        host=host,
+        port=port,
+        allowed_hosts=allow_hosts,
+        behind_proxy=behind_proxy,
+    )
 
 
 def _when(moment: datetime | None, zone: ZoneInfo) -> str:

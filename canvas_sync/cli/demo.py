@@ -66,9 +66,10 @@ def demo_cmd(app: AppContext, students: int, directory: str) -> None:
     click.echo(f"Database: {database}")
     click.echo(f"HTML report: {html}  (open it in a browser)")
     click.echo(f"JSON report: {out / 'report.json'}")
+    config = f"{_command()} --config {shipped_config()}"
     click.echo(
-        f"Dashboard of the runs: CANVAS_SYNC_DATABASE_URL=sqlite:///{database} "
-        f"{_command()} --config {shipped_config()} dashboard"
+        f"Web app on this database: export CANVAS_SYNC_DATABASE_URL=sqlite:///{database}; "
+        f"{config} user add prof --role instructor; {config} dashboard"
     )
 
 

@@ -17,10 +17,10 @@ from canvas_sync.errors import UsageError
 from canvas_sync.files import write_private
 from canvas_sync.inert import inert
 
-__all__ = ["discrepancies_cmd", "exempt_cmd", "report_cmd", "resolve_cmd"]
+__all__ = ["discrepancies_cmd", "exempt_cmd", "report_cmd", "resolve_cmd", "reviewer"]
 
 
-def _reviewer() -> str:
+def reviewer() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -162,11 +162,11 @@ def resolve_cmd(
         raise UsageError("Choose one of --ack, --keep-canvas and --reapply.")
     if keep_canvas or reapply:
         record = service.resolve_override(
-            app.settings(), discrepancy_id, keep_canvas=keep_canvas, note=note, by=_reviewer()
+            app.settings(), discrepancy_id, keep_canvas=keep_canvas, note=note, by=reviewer()
         )
     else:
         record = service.resolve_discrepancy(
-            app.settings(), discrepancy_id, note=note, acknowledge=ack, by=_reviewer()
+            app.settings(), discrepancy_id, note=note, acknowledge=ack, by=reviewer()
         )
     click.echo(f"Discrepancy {record.id} ({record.kind.value}) is now {record.state}.")
 
@@ -182,7 +182,7 @@ def exempt_cmd(app: AppContext, student: str, reading: str, reason: str) -> None
 
     Example: canvas-sync exempt jdoe2 "LoRA" --reason "Documented illness (DRES)"
     """
-    done = service.add_exemption(app.settings(), student, reading, reason=reason, by=_reviewer())
+    done = service.add_exemption(app.settings(), student, reading, reason=reason, by=reviewer())
     click.echo(inert(f"Student {done.student_id} is exempt from the late rule for {done.reading}."))
     if done.warning:
         click.echo(inert(f"Note: {done.warning}"))

@@ -2,7 +2,7 @@
 
 from sqlalchemy.orm import Session
 
-from canvas_sync.db import locks, records, repo, requests
+from canvas_sync.db import accounts, locks, records, repo, requests
 from canvas_sync.db.session import Database
 
-__all__ = ["Database", "Session", "locks", "records", "repo", "requests"]
+__all__ = ["Database", "Session", "accounts", "locks", "records", "repo", "requests"]

@@ -29,11 +29,13 @@ __all__ = [
     "AssignmentGroupRow",
     "AssignmentRow",
     "AttemptRow",
+    "AuditRow",
     "Base",
     "CourseRow",
     "DaemonRow",
     "DiscrepancyRow",
     "ExemptionRow",
+    "LoginThrottleRow",
     "OverrideRow",
     "PushChangeRow",
     "StudentRow",
@@ -41,6 +43,9 @@ __all__ = [
     "SyncLockRow",
     "SyncRequestRow",
     "SyncRunRow",
+    "WebKeyRow",
+    "WebSessionRow",
+    "WebUserRow",
 ]
 
 # SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
@@ -326,3 +331,61 @@ class DaemonRow(Base):
     course_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     # [{"course_id": 598, "at": "2026-02-04T06:04:59Z", "kind": "after_due"}, ...]
     next_runs: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+class WebUserRow(Base):
+    """A person who signs in to the web app: a TA or the instructor. Only the argon2 hash of the
+    password is kept, and only the SHA-256 of the API token (the token is shown once)."""
+
+    __tablename__ = "web_users"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # ta | instructor
+    password_hash: Mapped[str] = mapped_column(String(255))
+    api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+
+
+class WebSessionRow(Base):
+    """A signed-in browser; the cookie holds the random id, this row only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    created_at: Mapped[datetime]
+    last_seen: Mapped[datetime]
+
+
+class LoginThrottleRow(Base):
+    """Failed sign-ins per user name (known or not), so guessing is slowed and then locked."""
+
+    __tablename__ = "login_throttle"
+
+    name: Mapped[str] = mapped_column(String(120), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
+class WebKeyRow(Base):
+    """Secrets the web app keeps between restarts and shares between workers (the cookie key)."""
+
+    __tablename__ = "web_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255))
+
+
+class AuditRow(Base):
+    """Every action a person took in the web app or with `user`: who, when, what."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(AutoId, primary_key=True, autoincrement=True)
+    course_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[str] = mapped_column(Text)

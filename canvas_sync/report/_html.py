@@ -1,27 +1,25 @@
-"""The HTML report: one self-contained file a TA can open from disk or an email attachment.
+"""The HTML report: one self-contained file a TA can open from disk or an email attachment,
+rendered from the same Jinja templates as the web app (`templates/`), so there is one way to
+make HTML.
 
 Nothing is fetched from the network (inline CSS and JS only, and a Content-Security-Policy
-that forbids any other source), and every value is escaped with `html.escape(quote=True)`:
-names, SIS ids and messages are user input.
+that forbids any other source), and Jinja's autoescape escapes every value: names, SIS ids and
+messages are user input. This module only prepares display values; the templates lay them out.
 """
 
 from __future__ import annotations
 
-import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from canvas_sync.domain import (
-    DiscrepancyRecord,
-    ReadingResult,
-    Selection,
-    Severity,
-    Status,
-    StudentResult,
-)
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+from canvas_sync.domain import ReadingResult, Selection, Severity, Status, StudentResult
 
 from ._format import (
     ReadingColumn,
-    Summary,
     change,
     course_zone,
     fmt_fixed,
@@ -35,7 +33,15 @@ from ._format import (
 )
 from .build import Report, utc_z
 
-__all__ = ["render_html"]
+__all__ = [
+    "CSP",
+    "TEMPLATES",
+    "GridRow",
+    "configure_templates",
+    "grid_rows",
+    "render_html",
+    "status_label",
+]
 
 _STATUS_LABEL = {
     Status.ON_TIME: "on time",
@@ -47,236 +53,124 @@ _STATUS_LABEL = {
     Status.UNKNOWN: "not seen",
     Status.UNASSIGNED: "not assigned",
 }
-
-# No url(), no @import, no web fonts: the file must render identically offline.
-_CSS = """
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5rem;color:#1d1d1f}
-h1{font-size:1.4rem;margin:0 0 .2rem}h2{font-size:1.15rem;margin:1.6rem 0 .5rem}
-.meta{color:#555;margin:0}
-.cards{display:flex;flex-wrap:wrap;gap:.6rem;padding:0;margin:0}
-.cards div{border:1px solid #ccc;border-radius:6px;padding:.4rem .8rem;min-width:7rem}
-.cards dt{font-size:.8rem;color:#555}.cards dd{margin:0;font-size:1.3rem;font-weight:600}
-table{border-collapse:collapse;margin:.3rem 0}
-th,td{border:1px solid #ddd;padding:.2rem .45rem;text-align:left;vertical-align:top}
-thead th{background:#f3f3f5;position:sticky;top:0}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-.grid td.r{text-align:center;white-space:nowrap;min-width:3.2rem}
-.grid td.r small{display:block;font-size:.7rem;color:#333}
-.st-on_time{background:#dcf5dc}.st-ungraded{background:#fff4c2}
-.st-late,.st-missing{background:#fbd5d5}.st-late_resubmission{background:#ffe2bf}
-.st-excused{background:#eceff3;color:#555}.st-pending{background:#e3edfb}
-td.counted{font-weight:700;outline:2px solid #2a6b2a;outline-offset:-2px}
-td.own-due{border-style:dashed;border-color:#555}
-tr.at-risk th{color:#a40000}
-.sev-error td.sev{color:#a40000;font-weight:700}.sev-warning td.sev{color:#8a5a00}
-.sev-info td.sev{color:#1f5c99}
-fieldset{border:1px solid #ccc;border-radius:6px;display:inline-block}
-"""
-
-# Progressive enhancement: without JS the filter stays hidden and every row shows.
-_JS = """
-(function () {
-  var box = document.getElementById('severity-filter');
-  var inputs = box.querySelectorAll('input[name="severity"]');
-  var rows = document.querySelectorAll('#discrepancy-table tbody tr[data-severity]');
-  var status = document.getElementById('filter-status');
-  // A link can carry the filter: report.html#severity=error,warning
-  var wanted = /^#severity=([a-z,]*)$/.exec(window.location.hash);
-  if (wanted) {
-    var keep = wanted[1].split(',');
-    inputs.forEach(function (i) { i.checked = keep.indexOf(i.value) >= 0; });
-  }
-  function apply() {
-    var on = {}, shown = 0, chosen = [];
-    inputs.forEach(function (i) {
-      on[i.value] = i.checked;
-      if (i.checked) { chosen.push(i.value); }
-    });
-    rows.forEach(function (r) {
-      var visible = on[r.getAttribute('data-severity')] !== false;
-      r.hidden = !visible;
-      if (visible) { shown += 1; }
-    });
-    status.textContent = shown + ' of ' + rows.length + ' discrepancies shown';
-    try {
-      window.history.replaceState(null, '', '#severity=' + chosen.join(','));
-    } catch (e) { /* some viewers forbid it: the filter still works */ }
-  }
-  inputs.forEach(function (i) { i.addEventListener('change', apply); });
-  box.hidden = false;
-  apply();
-})();
-"""
-
 _PLURAL = {Severity.ERROR: "errors", Severity.WARNING: "warnings", Severity.INFO: "info"}
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+#: The report's templates; the web app puts them on its own template path.
+TEMPLATES = PackageLoader("canvas_sync.report", "templates")
 
 
-def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+@dataclass(frozen=True)
+class Cell:
+    """One reading of one student in the grid, ready to show."""
+
+    css: str
+    score: str
+    mark: str
+    label: str
+    tip: str
 
 
-def render_html(report: Report, *, time_zone: str = "America/Chicago") -> str:
-    """One self-contained HTML page: summary counts, a severity-filterable discrepancy list
-    and a per-student grid (counted readings outlined, statuses colour-coded), with times in
-    the course time zone (SPEC §2: America/Chicago, CST/CDT)."""
-    zone = course_zone(time_zone)
-    columns = reading_columns(report)
-    summary = summarize(report)
-    title = f"{report.course.name} — reading summaries"
-    body = "\n".join(
-        [
-            _header(report, zone, time_zone),
-            _summary_section(summary),
-            _discrepancy_section(report, columns, summary),
-            _student_section(report, columns, zone),
-            _readings_section(columns, zone),
-        ]
-    )
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f'<meta http-equiv="Content-Security-Policy" content="{_e(_CSP)}">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{_e(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"
-        f"{body}\n<script>{_JS}</script>\n</body>\n</html>\n"
-    )
+@dataclass(frozen=True)
+class GridRow:
+    result: StudentResult
+    cells: tuple[Cell | None, ...]  # one per column; None: not a reading of this student
+    points: str
 
 
-def _header(report: Report, zone: ZoneInfo, time_zone: str) -> str:
-    policy = report.policy
-    rule = "best" if policy.selection is Selection.BEST else "first on-time"
-    return (
-        f"<header><h1>{_e(report.course.name)}</h1>\n"
-        f'<p class="meta">Generated {_e(local_time(report.generated_at, zone))} '
-        f"({_e(utc_z(report.generated_at))}); times shown in {_e(time_zone)}.</p>\n"
-        f'<p class="meta">Policy: the {_e(rule)} {_e(policy.required)} of {_e(policy.pool)} '
-        f"summaries count, {_e(fmt_number(policy.points_per_summary))} points each; "
-        f"{_e(fmt_number(policy.weight))}% of the course grade; late work scores 0.</p>"
-        "</header>"
-    )
-
-
-def _summary_section(summary: Summary) -> str:
-    cards = [
-        ("Students", summary.students),
-        ("At risk", summary.at_risk),
-        ("Provisional", summary.provisional),
-        *((f"Open {_PLURAL[s]}", summary.open_by_severity[s]) for s in Severity),
-    ]
-    items = "".join(f"<div><dt>{_e(k)}</dt><dd>{_e(v)}</dd></div>" for k, v in cards)
-    return f'<section id="summary"><h2>Summary</h2>\n<dl class="cards">{items}</dl></section>'
-
-
-def _discrepancy_section(report: Report, columns: tuple[ReadingColumn, ...], s: Summary) -> str:
-    names = student_names(report)
-    readings = {c.assignment_id: c.short for c in columns}
-    counts = {sev: sum(1 for d in report.discrepancies if d.severity is sev) for sev in Severity}
-    boxes = "".join(
-        f'<label><input type="checkbox" name="severity" value="{_e(sev.value)}" checked> '
-        f"{_e(sev.value)} ({_e(counts[sev])})</label> "
-        for sev in Severity
-    )
-    head = "".join(
-        f"<th>{_e(h)}</th>"
-        for h in ("ID", "Severity", "Kind", "State", "Student", "Reading", "Canvas → expected")
-    )
-    rows = "\n".join(_discrepancy_row(d, names, readings) for d in report.discrepancies)
-    if not rows:
-        rows = '<tr><td colspan="8">No discrepancies.</td></tr>'
-    return (
-        f'<section id="discrepancies"><h2>Discrepancies ({_e(s.open_total)} open)</h2>\n'
-        f'<fieldset id="severity-filter" hidden><legend>Show severity</legend>{boxes}</fieldset>\n'
-        '<p id="filter-status" class="meta"></p>\n'
-        f'<table id="discrepancy-table"><thead><tr>{head}<th>Message</th></tr></thead>\n'
-        f"<tbody>\n{rows}\n</tbody></table></section>"
-    )
-
-
-def _discrepancy_row(
-    record: DiscrepancyRecord, names: dict[int, str], readings: dict[int, str]
-) -> str:
-    severity = record.severity.value
-    cells = (
-        f'<td class="num">{_e(record.id)}</td><td class="sev">{_e(severity)}</td>'
-        f"<td>{_e(record.kind.value)}</td><td>{_e(record.state)}</td>"
-        f"<td>{_e(who(record, names))}</td><td>{_e(which(record, readings))}</td>"
-        f"<td>{_e(change(record))}</td><td>{_e(record.message)}</td>"
-    )
-    return f'<tr class="sev-{_e(severity)}" data-severity="{_e(severity)}">{cells}</tr>'
-
-
-def _student_section(report: Report, columns: tuple[ReadingColumn, ...], zone: ZoneInfo) -> str:
-    reading_heads = "".join(
-        f'<th title="{_e(c.name)}&#10;due {_e(local_time(c.due_at, zone) or "—")}">'
-        f"{_e(c.short)}</th>"
-        for c in columns
-    )
-    totals = ("Points", "Percent", "Weighted", "On time", "Ungraded", "At risk")
-    total_heads = "".join(f"<th>{_e(h)}</th>" for h in totals)
-    rows = "\n".join(_student_row(r, columns, zone) for r in report.students)
-    return (
-        '<section id="students"><h2>Students</h2>\n'
-        '<p class="meta">Outlined cells count towards the total (*); a dashed border marks a '
-        "student-specific due date; hover a cell for its due and submission times.</p>\n"
-        f'<table class="grid"><thead><tr><th>Student</th><th>SIS id</th>{reading_heads}'
-        f"{total_heads}</tr></thead>\n<tbody>\n{rows}\n</tbody></table></section>"
-    )
-
-
-def _student_row(result: StudentResult, columns: tuple[ReadingColumn, ...], zone: ZoneInfo) -> str:
-    by_id = {r.assignment_id: r for r in result.readings}
-    cells = "".join(
-        _reading_td(by_id[c.assignment_id], c, zone) if c.assignment_id in by_id else "<td></td>"
-        for c in columns
-    )
-    points = f"{fmt_number(result.points)}/{fmt_number(result.possible)}"
-    totals = (
-        f'<td class="num">{_e(points)}</td><td class="num">{_e(fmt_fixed(result.percent))}</td>'
-        f'<td class="num">{_e(fmt_fixed(result.weighted))}</td>'
-        f'<td class="num">{_e(result.on_time_count)}</td>'
-        f'<td class="num">{_e(result.ungraded_count)}</td>'
-        f"<td>{'yes' if result.at_risk else 'no'}</td>"
-    )
-    row_class = ' class="at-risk"' if result.at_risk else ""
-    student = result.student
-    return (
-        f'<tr{row_class}><th scope="row">{_e(student.name)}</th>'
-        f"<td>{_e(student.sis_user_id or '')}</td>{cells}{totals}</tr>"
-    )
-
-
-def _reading_td(reading: ReadingResult, column: ReadingColumn, zone: ZoneInfo) -> str:
+def status_label(reading: ReadingResult) -> str:
+    """The text that goes with a status colour ("on time", "late", "ungraded, exempt")."""
     ungraded = reading.status is Status.ON_TIME and reading.policy_score is None
-    status_class = "ungraded" if ungraded else reading.status.value
-    classes = [f"r st-{status_class}"]
+    label = "ungraded" if ungraded else _STATUS_LABEL[reading.status]
+    return label + (", exempt" if reading.exempted else "")
+
+
+def _cell(reading: ReadingResult, column: ReadingColumn, zone: ZoneInfo) -> Cell:
+    ungraded = reading.status is Status.ON_TIME and reading.policy_score is None
+    classes = ["r", f"st-{'ungraded' if ungraded else reading.status.value}"]
     if reading.counted:
         classes.append("counted")
     if reading.due_at != column.due_at:
         classes.append("own-due")
-    label = "ungraded" if ungraded else _STATUS_LABEL[reading.status]
-    if reading.exempted:
-        label += ", exempt"
-    score = fmt_number(reading.policy_score) or "—"
-    mark = "*" if reading.counted else ""
     tip = (
         f"{column.name}\ndue {local_time(reading.due_at, zone) or '—'}\n"
         f"submitted {local_time(reading.submitted_at, zone) or '—'}\n"
         f"Canvas score {fmt_number(reading.canvas_score) or '—'}"
     )
-    return (
-        f'<td class="{_e(" ".join(classes))}" title="{_e(tip)}">'
-        f"{_e(score)}{mark}<small>{_e(label)}</small></td>"
+    return Cell(
+        " ".join(classes),
+        fmt_number(reading.policy_score) or "—",
+        "*" if reading.counted else "",
+        status_label(reading),
+        tip,
     )
 
 
-def _readings_section(columns: tuple[ReadingColumn, ...], zone: ZoneInfo) -> str:
-    rows = "".join(
-        f"<tr><td>{_e(c.short)}</td><td>{_e(c.name)}</td>"
-        f"<td>{_e(local_time(c.due_at, zone) or '—')}</td></tr>"
-        for c in columns
+def grid_rows(
+    students: Sequence[StudentResult], columns: Sequence[ReadingColumn], zone: ZoneInfo
+) -> list[GridRow]:
+    """The per-student grid: each student's readings in column order."""
+    rows = []
+    for result in students:
+        by_id = {r.assignment_id: r for r in result.readings}
+        cells = tuple(
+            _cell(by_id[c.assignment_id], c, zone) if c.assignment_id in by_id else None
+            for c in columns
+        )
+        points = f"{fmt_number(result.points)}/{fmt_number(result.possible)}"
+        rows.append(GridRow(result, cells, points))
+    return rows
+
+
+def configure_templates(env: Environment, zone: ZoneInfo) -> None:
+    """The filters the shared templates use, on the report's or the web app's environment."""
+    env.filters.update(
+        local=lambda moment: local_time(moment, zone) or "—",
+        number=fmt_number,
+        fixed=fmt_fixed,
+        utc=lambda moment: utc_z(moment) if isinstance(moment, datetime) else "—",
     )
+
+
+def _environment(zone: ZoneInfo) -> Environment:
+    env = Environment(
+        loader=TEMPLATES, autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True
+    )
+    configure_templates(env, zone)
+    return env
+
+
+def render_html(report: Report, *, time_zone: str = "America/Chicago") -> str:
+    """One self-contained HTML page: summary counts, a severity-filterable discrepancy list
+    and a per-student grid (totals first, counted readings outlined, statuses colour-coded and
+    labelled), with times in the course time zone (SPEC §2: America/Chicago, CST/CDT)."""
+    zone = course_zone(time_zone)
+    columns = reading_columns(report)
+    summary = summarize(report)
+    names = student_names(report)
+    shorts = {c.assignment_id: c.short for c in columns}
+    policy = report.policy
     return (
-        '<section id="readings"><h2>Readings</h2>\n'
-        "<table><thead><tr><th>Column</th><th>Title</th><th>Due (earliest)</th></tr></thead>"
-        f"<tbody>{rows}</tbody></table></section>"
+        _environment(zone)
+        .get_template("report.html")
+        .render(
+            report=report,
+            csp=CSP,
+            time_zone=time_zone,
+            rule="best" if policy.selection is Selection.BEST else "first on-time",
+            cards=[
+                ("Students", summary.students),
+                ("At risk", summary.at_risk),
+                ("Provisional", summary.provisional),
+                *((f"Open {_PLURAL[s]}", summary.open_by_severity[s]) for s in Severity),
+            ],
+            open_total=summary.open_total,
+            severities=[
+                (s.value, sum(1 for d in report.discrepancies if d.severity is s)) for s in Severity
+            ],
+            discrepancies=[
+                (d, who(d, names), which(d, shorts), change(d)) for d in report.discrepancies
+            ],
+            columns=columns,
+            rows=grid_rows(report.students, columns, zone),
+        )
     )

@@ -2,7 +2,7 @@
 
 from canvas_sync.db.records import RunRecord
 from canvas_sync.db.requests import SyncRequest
-from canvas_sync.service import setup
+from canvas_sync.service import accounts, pages, setup
 from canvas_sync.service.core import (
     Evaluation,
     SyncSummary,
@@ -53,6 +53,7 @@ __all__ = [
     "SyncRequest",
     "SyncSummary",
     "Targets",
+    "accounts",
     "add_exemption",
     "after_due_times",
     "auto_push",
@@ -63,6 +64,7 @@ __all__ = [
     "list_discrepancies",
     "make_client",
     "open_database",
+    "pages",
     "plan_push",
     "push",
     "resolve_discrepancy",

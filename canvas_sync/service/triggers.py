@@ -69,6 +69,7 @@ def trigger(
     wait: bool = True,
     pickup_timeout: float = 30.0,
     poll: float = 0.25,
+    by: str | None = None,
 ) -> RunOutcome:
     """Ask a running daemon to sync now, through the database (works across machines).
 
@@ -77,7 +78,7 @@ def trigger(
     dies mid-run (no heartbeat for DAEMON_STALE_SECONDS), it fails and the outcome says so.
     """
     database = open_database(settings)
-    who = f"{socket.gethostname()}:{os.getpid()}"
+    who = by or f"{socket.gethostname()}:{os.getpid()}"
     try:
         with database.transaction() as session:
             request_id = requests.enqueue(

@@ -1,5 +1,6 @@
-"""The web dashboard (SPEC §9): status of each course and a "Sync now" button."""
+"""The review web app (Flask): TAs and the instructor sign in, review and resolve discrepancies,
+look at students and runs; the instructor also pushes and triggers syncs."""
 
-from canvas_sync.web.dashboard import Dashboard, serve
+from canvas_sync.web.app import LOOPBACK_NAMES, MAX_BODY, create_app, serve
 
-__all__ = ["Dashboard", "serve"]
+__all__ = ["LOOPBACK_NAMES", "MAX_BODY", "create_app", "serve"]

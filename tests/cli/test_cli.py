@@ -214,10 +214,10 @@ def test_demo_runs_the_whole_loop_as_the_readme_says(tmp_path: Path) -> None:
     assert (
         (tmp_path / "out" / "report.html").read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
     )
-    # The dashboard line names this install's command by path: the virtualenv is not on PATH.
+    # The web app line names this install's command by path: the virtualenv is not on PATH.
     last = out.strip().splitlines()[-1]
-    assert last.startswith("Dashboard of the runs: CANVAS_SYNC_DATABASE_URL=sqlite:///")
-    command = last.split()[5]
+    assert last.startswith("Web app on this database: export CANVAS_SYNC_DATABASE_URL=sqlite:///")
+    command = last.split()[7]
     assert Path(command).is_file() and command.endswith("canvas-sync"), last
     # The reports are written after the push: no late grade or missing zero is left to push.
     assert out.index("Second push:") < out.index("HTML report:")

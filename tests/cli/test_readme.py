@@ -161,7 +161,7 @@ def test_readme_commands_work_as_written(tmp_path: Path) -> None:
         started = time.monotonic()
         demo = shell.run(first, timeout=900)
         print(f"fresh virtualenv + install + demo: {time.monotonic() - started:.1f} s")
-        assert demo.stdout.strip().splitlines()[-1].startswith("Dashboard of the runs:")
+        assert demo.stdout.strip().splitlines()[-1].startswith("Web app on this database:")
         simulate, sync = _lines(blocks["### Against the simulator by hand"])
         shell.run(simulate)
         assert "Synced (full): 298 students" in shell.run(sync).stdout

@@ -15,12 +15,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from werkzeug.test import Client
+from web_helpers import make_app, signed_in
 
 from canvas_sync.cli import cli
 from canvas_sync.service import daemon as jobs
 from canvas_sync.settings import load_settings, shipped_config
-from canvas_sync.web.dashboard import Dashboard
 
 pytestmark = pytest.mark.slow
 
@@ -57,6 +56,9 @@ def test_a_run_that_cannot_start_is_recorded_and_shown(
     assert "failed: No Canvas token" in shown.output
     assert "Problem: the last run failed: No Canvas token" in shown.output
     assert "CST" in shown.output or "CDT" in shown.output  # course time zone, not UTC
-    page = Client(Dashboard([settings])).get("/")
-    assert "failed: No Canvas token" in page.text
-    assert " UTC." not in page.text  # the footer is in the course time zone too
+    with signed_in(make_app(settings), "prof") as (client, _token):
+        page = client.get("/").text
+        runs = client.get("/runs").text
+    assert "failing" in page  # the overview's daemon health
+    assert "No Canvas token" in runs
+    assert " UTC" not in runs  # times in the course time zone

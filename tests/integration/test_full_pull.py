@@ -18,14 +18,13 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from integration_helpers import canvas_env
-from werkzeug.test import Client
+from web_helpers import make_app, signed_in
 
 from canvas_sync import service
 from canvas_sync.db import Database, records, repo
 from canvas_sync.service import daemon as jobs
 from canvas_sync.settings import Settings, load_settings, shipped_config
 from canvas_sync.simulator import READING_IDS, TA_TOKEN, Simulator
-from canvas_sync.web import Dashboard
 
 NOW = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
 TOKEN = "sim-token"
@@ -111,5 +110,6 @@ def test_cleared_grade_and_unexcuse_are_caught_by_the_scheduled_full_pull(
     local = view.last_full_pull.astimezone(settings.zone)
     assert f"Last full pull: {local:%Y-%m-%d %H:%M:%S %Z}" in shown
     assert "incremental" in shown and "full" in shown
-    page = Client(Dashboard([settings])).get("/").get_data(as_text=True)
+    with signed_in(make_app(settings), "ta1") as (client, _token):
+        page = client.get("/").text
     assert "Last full pull: " in page and "never" not in page.split("Last full pull: ")[1][:20]

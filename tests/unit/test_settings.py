@@ -102,6 +102,8 @@ def _write(tmp_path: Path, text: str) -> Path:
             "[canvas]\ncourse_id = 1\nmax_response_megabytes = -1\n",
             "key 'canvas.max_response_megabytes'",
         ),
+        ("[canvas]\ncourse_id = 1\n[web]\nallowed_hosts = ['http://x']\n", "'web.allowed_hosts'"),
+        ("[canvas]\ncourse_id = 1\n[web]\nta_can_exempt = 'maybe'\n", "'web.ta_can_exempt'"),
     ],
 )
 def test_bad_config_names_file_key_and_reason(tmp_path: Path, text: str, expected: str) -> None:
@@ -137,3 +139,15 @@ def test_push_stops_on_a_canvas_late_policy_unless_allowed(tmp_path: Path) -> No
     assert load_settings(shipped_config(), env={}).allow_canvas_late_policy is False
     path = _write(tmp_path, "[canvas]\ncourse_id = 1\n[push]\nallow_canvas_late_policy = true\n")
     assert load_settings(path, env={}).allow_canvas_late_policy is True
+
+
+def test_web_keys_default_and_given(tmp_path: Path) -> None:
+    assert load_settings(shipped_config(), env={}).web_allowed_hosts == ()
+    path = _write(
+        tmp_path,
+        "[canvas]\ncourse_id = 1\n[web]\nallowed_hosts = ['Grades.CS.example.edu']\n"
+        "ta_can_exempt = true\n",
+    )
+    settings = load_settings(path, env={})
+    assert settings.web_allowed_hosts == ("grades.cs.example.edu",)
+    assert settings.ta_can_exempt
