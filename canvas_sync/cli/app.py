@@ -5,23 +5,60 @@ Errors print one sentence and exit with their class's code (SPEC §5); a traceba
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
 from canvas_sync import __version__
 from canvas_sync.errors import CanvasSyncError
-from canvas_sync.settings import Settings, load_settings
 
-__all__ = ["AppContext", "cli", "handle_errors", "pass_app"]
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from canvas_sync.settings import Settings
+
+__all__ = ["COMMAND_MODULES", "AppContext", "LazyGroup", "cli", "handle_errors", "pass_app"]
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+#: Which module of canvas_sync.cli defines each command. A command's module (and with it the
+#: service, SQLAlchemy, httpx, ...) is imported only when that command runs, so `--version`,
+#: `--help` of one command and every command a TA types start quickly.
+COMMAND_MODULES = {
+    "daemon": "daemon_cmds",
+    "trigger": "daemon_cmds",
+    "status": "daemon_cmds",
+    "dashboard": "daemon_cmds",
+    "demo": "demo",
+    "push": "push_cmds",
+    "report": "review",
+    "discrepancies": "review",
+    "resolve": "review",
+    "exempt": "review",
+    "sync": "sync_cmds",
+    "simulate": "sync_cmds",
+    "db": "sync_cmds",
+    "init": "sync_cmds",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use (listed from COMMAND_MODULES)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(self.commands) | set(COMMAND_MODULES))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMAND_MODULES.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"canvas_sync.cli.{module}")  # registers its commands
+        return super().get_command(ctx, cmd_name)
 
 
 @dataclass
@@ -33,6 +70,8 @@ class AppContext:
     err: Console
 
     def settings(self) -> Settings:
+        from canvas_sync.settings import load_settings
+
         return load_settings(self.config)
 
 
@@ -71,7 +110,7 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="canvas-sync")
 @click.option(
     "--config",
@@ -93,4 +132,6 @@ def cli(ctx: click.Context, config: str | None, debug: bool, verbose: bool) -> N
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
     )
+    from rich.console import Console
+
     ctx.obj = AppContext(config, debug, verbose, Console(), Console(stderr=True))
