@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from canvas_sync.db.models import DiscrepancyRow, ExemptionRow, StudentRow, SyncRunRow
@@ -163,28 +163,15 @@ def store_findings(
     }
     counts = {"new": 0, "reopened": 0, "auto_resolved": 0}
     seen: set[str] = set()
+    new: list[dict[str, object]] = []
     for finding in findings:
         key = _fact_key(finding)
+        if key in seen:
+            continue  # the same fact twice in one detection is one discrepancy
         seen.add(key)
         row = rows.get(key)
         if row is None:
-            session.add(
-                DiscrepancyRow(
-                    course_id=course_id,
-                    fact_key=key,
-                    kind=finding.kind.value,
-                    severity=finding.severity.value,
-                    student_id=finding.student_id,
-                    assignment_id=finding.assignment_id,
-                    canvas_value=finding.canvas_value,
-                    expected_value=finding.expected_value,
-                    message=finding.message,
-                    state="open",
-                    first_seen=now,
-                    last_seen=now,
-                )
-            )
-            counts["new"] += 1
+            new.append(_new_row(course_id, key, finding, now))
             continue
         if row.state == "resolved" and row.state_changed_by == "auto":
             row.state, row.state_changed_at, row.note = "open", now, None
@@ -198,7 +185,32 @@ def store_findings(
             row.note = "No longer found in Canvas data."
             counts["auto_resolved"] += 1
     session.flush()
+    if new:
+        # One multi-row INSERT, every column given (None too), not one INSERT per finding: the
+        # first sync of a large course stores thousands of findings.
+        session.execute(insert(DiscrepancyRow).execution_options(render_nulls=True), new)
+    counts["new"] = len(new)
     return counts
+
+
+def _new_row(course_id: int, key: str, finding: Finding, now: datetime) -> dict[str, object]:
+    return {
+        "course_id": course_id,
+        "fact_key": key,
+        "kind": finding.kind.value,
+        "severity": finding.severity.value,
+        "student_id": finding.student_id,
+        "assignment_id": finding.assignment_id,
+        "canvas_value": finding.canvas_value,
+        "expected_value": finding.expected_value,
+        "message": finding.message,
+        "state": "open",
+        "first_seen": now,
+        "last_seen": now,
+        "state_changed_at": None,
+        "state_changed_by": None,
+        "note": None,
+    }
 
 
 def _record(row: DiscrepancyRow) -> DiscrepancyRecord:
