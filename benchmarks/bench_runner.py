@@ -17,6 +17,7 @@ pure). Both are measured by wrapping those functions, outermost call only.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import functools
 import importlib
 import inspect
@@ -91,6 +92,8 @@ def run_service(args: argparse.Namespace) -> dict[str, Any]:
         "CANVAS_SYNC_DATABASE_URL": args.database_url,
     }
     settings = load_settings(shipped_config(), env=env)
+    if args.concurrency:
+        settings = dataclasses.replace(settings, concurrency=args.concurrency)
     started = time.perf_counter()
     detail: dict[str, Any]
     if args.scenario in ("push", "noop_push"):
@@ -125,6 +128,7 @@ def main() -> None:
     parser.add_argument("--token", required=True)
     parser.add_argument("--database-url", default="")
     parser.add_argument("--state-dir", required=True)
+    parser.add_argument("--concurrency", type=int, default=0, help="canvas.concurrency (0: config)")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     figures = run_service(args) if args.impl == "service" else run_naive(args)

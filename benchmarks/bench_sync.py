@@ -120,7 +120,9 @@ class Postgres:
         self._admin(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}" WITH (FORCE)')
 
 
-def run_child(impl: Impl, scenario: str, sim: SimProcess, state_dir: Path) -> dict[str, Any]:
+def run_child(
+    impl: Impl, scenario: str, sim: SimProcess, state_dir: Path, concurrency: int = 0
+) -> dict[str, Any]:
     command = [sys.executable, str(HERE / "bench_runner.py"), "--impl", impl.kind]
     command += ["--scenario", scenario, "--canvas-url", sim.url, "--course-id", str(sim.course_id)]
     command += [
@@ -131,6 +133,8 @@ def run_child(impl: Impl, scenario: str, sim: SimProcess, state_dir: Path) -> di
         "--state-dir",
         str(state_dir),
     ]
+    if concurrency:
+        command += ["--concurrency", str(concurrency)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{impl.name} {scenario} failed:\n{done.stderr[-3000:]}")
@@ -146,7 +150,7 @@ def run_size(
     try:
         for impl in impls:
             sim.call("save", name=impl.name)
-        for index, scenario in enumerate(SCENARIOS):
+        for index, scenario in enumerate(args.scenarios):
             order = impls if index % 2 == 0 else impls[::-1]
             for impl in order:
                 sim.call("restore", name=impl.name)
@@ -154,7 +158,8 @@ def run_size(
                 if scenario == "changed":
                     mutated = sim.call("mutate", share=args.change_share, seed=args.seed)["changed"]
                 sim.call("reset")
-                figures = run_child(impl, scenario, sim, state_dir / impl.name.replace(":", "-"))
+                where = state_dir / impl.name.replace(":", "-")
+                figures = run_child(impl, scenario, sim, where, args.concurrency)
                 figures.update(sim.call("counts"))
                 sim.call("save", name=impl.name)
                 row = {"students": students, "impl": impl.name, "scenario": scenario, **figures}
@@ -200,7 +205,7 @@ def _impls(args: argparse.Namespace, postgres: Postgres | None, tmp: Path) -> li
         else:
             assert postgres is not None
             found.append(Impl("service:postgresql", postgres.create()))
-    return [*found, Impl(NAIVE)]
+    return found if args.no_naive else [*found, Impl(NAIVE)]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -211,6 +216,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--database", default="sqlite,postgresql", help="sqlite, postgresql or both (comma)."
     )
     parser.add_argument("--postgres-url", default=os.environ.get("CANVAS_SYNC_TEST_POSTGRES_URL"))
+    parser.add_argument(
+        "--concurrency", type=int, default=0, help="canvas-sync's fetch threads (default: config)"
+    )
+    parser.add_argument(
+        "--scenarios", default=",".join(SCENARIOS), help="A subset, in order (default: all)."
+    )
+    parser.add_argument("--no-naive", action="store_true", help="Only canvas-sync.")
     parser.add_argument("--change-share", type=float, default=0.05)
     parser.add_argument("--seed", type=int, default=14)
     parser.add_argument("--json", type=Path, default=None, help="Also write the figures here.")
@@ -219,6 +231,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     args.sizes = [int(s) for s in args.sizes.split(",")]
     args.database = [d.strip() for d in args.database.split(",")]
+    args.scenarios = [s.strip() for s in args.scenarios.split(",")]
+    if not set(args.scenarios) <= set(SCENARIOS):
+        parser.error(f"--scenarios takes some of {', '.join(SCENARIOS)}")
     if not set(args.database) <= {"sqlite", "postgresql"}:
         parser.error("--database takes sqlite, postgresql or both, comma-separated")
     if "postgresql" in args.database and not args.postgres_url:
@@ -249,6 +264,7 @@ def main(argv: list[str] | None = None) -> None:
         "latency_ms": args.latency_ms,
         "databases": args.database,
         "change_share": args.change_share,
+        "concurrency": args.concurrency or "config",
     }
     print_table(rows, settings)
     print_startup(startup)
