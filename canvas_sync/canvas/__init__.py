@@ -4,7 +4,8 @@
 domain values; `HttpxAdapter` puts canvasapi on the same transport.
 """
 
-from canvas_sync.canvas.adapter import HttpxAdapter
+from typing import TYPE_CHECKING, Any
+
 from canvas_sync.canvas.client import CanvasClient, Params
 from canvas_sync.canvas.parse import (
     parse_assignment,
@@ -19,6 +20,9 @@ from canvas_sync.canvas.parse import (
     parse_time,
 )
 from canvas_sync.canvas.throttle import Throttle
+
+if TYPE_CHECKING:
+    from canvas_sync.canvas.adapter import HttpxAdapter
 
 __all__ = [
     "CanvasClient",
@@ -36,3 +40,13 @@ __all__ = [
     "parse_submission",
     "parse_time",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The canvasapi adapter pulls in requests; only `init` and target creation need it, so it
+    # is imported on first use rather than by every command (start-up time).
+    if name == "HttpxAdapter":
+        from canvas_sync.canvas.adapter import HttpxAdapter
+
+        return HttpxAdapter
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
