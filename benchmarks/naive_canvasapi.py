@@ -12,8 +12,8 @@ client, from its documentation:
 - push: pull everything, then **one `submission.edit(...)` per grade** (with the comment in the
   same call), one per student's total, and one `update_column_data` per column entry; only
   values that differ from Canvas's are written, so a second push writes nothing;
-- throttling: canvasapi does not retry, so on `RateLimitExceeded` the script sleeps and tries
-  the call again (a whole listing starts over).
+- throttling: canvasapi does not retry, so on a "Rate Limit Exceeded" 403 the script sleeps and
+  tries the call again (a whole listing starts over).
 
 It imports nothing from canvas_sync, so its memory and start-up are its own.
 """
@@ -30,7 +30,7 @@ from typing import Any, TypeVar
 
 from canvasapi import Canvas
 from canvasapi.custom_gradebook_columns import ColumnData
-from canvasapi.exceptions import RateLimitExceeded
+from canvasapi.exceptions import Forbidden
 
 # What the instructor hard-codes from the syllabus and the course's Canvas setup.
 READING_GROUP = "Reading Summaries"
@@ -62,11 +62,17 @@ class Pulled:
 
 
 def retry(call: Callable[[], T], timers: Timers) -> T:
-    """canvasapi raises on a throttling 403; the instructor's fix is to wait and try again."""
+    """canvasapi raises on a throttling 403; the instructor's fix is to wait and try again.
+
+    (canvasapi 3.x raises a plain `Forbidden` with Canvas's "Rate Limit Exceeded" text for a
+    403, its `RateLimitExceeded` subclass only for a 429.)
+    """
     for _ in range(RETRIES):
         try:
             return call()
-        except RateLimitExceeded:
+        except Forbidden as exc:
+            if "Rate Limit Exceeded" not in str(exc):
+                raise
             timers.retries += 1
             time.sleep(RETRY_SLEEP_S)
     return call()
