@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from canvas_sync.db.models import AttemptRow, SubmissionRow
 from canvas_sync.domain import Attempt, Comment, Submission
 
-__all__ = ["load_submissions", "save_submissions"]
+__all__ = ["CHUNK", "load_submissions", "save_submissions"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -28,36 +28,44 @@ def _from_iso(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+#: Rows compared and written per round: bounds the raw JSON (stored and serialized) held at
+#: once, whatever the course size, while keeping the statements few.
+CHUNK = 1000
+
+
 def save_submissions(
     session: Session, course_id: int, submissions: Sequence[tuple[Submission, dict[str, Any]]]
 ) -> int:
     """Insert new rows and update those whose raw JSON changed; the number of rows written.
 
-    Set-wise, with ORM bulk INSERT and UPDATE-by-primary-key statements: a full sync of a
-    course of thousands of students writes tens of thousands of rows. A changed row's attempts
-    are replaced as a whole.
+    Set-wise, with ORM bulk INSERT and UPDATE-by-primary-key statements, CHUNK rows at a time:
+    a full sync of a course of thousands of students writes tens of thousands of rows. A
+    changed row's attempts are replaced as a whole.
     """
-    if not submissions:
-        return 0
+    return sum(
+        _save_chunk(session, course_id, submissions[start : start + CHUNK])
+        for start in range(0, len(submissions), CHUNK)
+    )
+
+
+def _save_chunk(
+    session: Session, course_id: int, submissions: Sequence[tuple[Submission, dict[str, Any]]]
+) -> int:
     ids = [s.id for s, _ in submissions]
-    stored: dict[int, Any] = {}  # id -> raw JSON as stored
-    for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(SubmissionRow.id, SubmissionRow.raw).where(
-                SubmissionRow.course_id == course_id,
-                SubmissionRow.id.in_(ids[start : start + 500]),
-            )
+    rows = session.execute(
+        select(SubmissionRow.id, SubmissionRow.raw).where(
+            SubmissionRow.course_id == course_id, SubmissionRow.id.in_(ids)
         )
-        stored.update((row_id, raw) for row_id, raw in rows)
+    )
+    stored: dict[int, Any] = {row_id: raw for row_id, raw in rows}  # raw JSON as stored
     changed = [(s, raw) for s, raw in submissions if s.id not in stored or stored[s.id] != raw]
     if not changed:
         return 0
     stale = [s.id for s, _ in changed if s.id in stored]
-    for start in range(0, len(stale), 500):
+    if stale:
         session.execute(
             delete(AttemptRow).where(
-                AttemptRow.course_id == course_id,
-                AttemptRow.submission_id.in_(stale[start : start + 500]),
+                AttemptRow.course_id == course_id, AttemptRow.submission_id.in_(stale)
             )
         )
     values = [_submission_values(course_id, s, raw) for s, raw in changed]

@@ -174,3 +174,26 @@ def test_a_large_batch_goes_out_as_one_insert_per_table(db_session: Session) -> 
     stored = lambda: records.store_findings(db_session, COURSE, findings, T0)  # noqa: E731
     assert _inserts_into(db_session, "discrepancies", stored) == 1
     assert len(records.list_discrepancies(db_session, COURSE)) == 40
+
+
+def test_a_save_larger_than_one_chunk_writes_each_row_once(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canvas_sync.db import _submissions
+
+    monkeypatch.setattr(_submissions, "CHUNK", 7)
+    repo.save_course(db_session, COURSE, None, None)
+    repo.save_assignments(db_session, COURSE, [(factories.assignment(), {"id": 2001})])
+    first = [
+        (factories.submission(n, student_id=3000 + n, history=(Attempt(1, T0, None),)), {"v": 1})
+        for n in range(1, 21)
+    ]
+    assert repo.save_submissions(db_session, COURSE, first) == 20
+    again = [
+        (factories.submission(n, student_id=3000 + n, score=7.0), {"v": 2}) if n % 5 == 0 else row
+        for row, n in zip(first, range(1, 21), strict=True)
+    ]
+    assert repo.save_submissions(db_session, COURSE, again) == 4  # 5, 10, 15, 20 changed
+    db_session.expire_all()
+    stored = {s.id: s for s in repo.load_submissions(db_session, COURSE, [2001])}
+    assert stored == {s.id: s for s, _ in again}
