@@ -7,6 +7,7 @@ database and in the policy, and implementation details.
 
     bench_runner.py --impl service|naive --scenario full|no_change|changed|push|noop_push
                     --canvas-url URL --course-id N --token T --database-url URL --state-dir DIR
+    bench_runner.py --version-only   (canvas-sync --version's start-up: prints its peak RSS)
 
 For canvas-sync, "time in database" is wall time inside the `canvas_sync.db` repository
 functions (repo, records, journal), commits and schema checks; "time in policy" is wall time in
@@ -17,6 +18,7 @@ pure). Both are measured by wrapping those functions, outermost call only.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import functools
 import importlib
@@ -119,7 +121,19 @@ def run_naive(args: argparse.Namespace) -> dict[str, Any]:
     return {"wall_s": time.perf_counter() - started, **figures}
 
 
+def version_only() -> None:
+    """Run `canvas-sync --version` as the entry point does, then print the peak RSS."""
+    from canvas_sync.cli import cli
+
+    with contextlib.suppress(SystemExit):
+        cli(["--version"], prog_name="canvas-sync")
+    print(json.dumps({"peak_rss_mb": peak_rss_mb()}))
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--version-only"]:
+        version_only()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--impl", choices=("service", "naive"), required=True)
     parser.add_argument("--scenario", choices=SCENARIOS, required=True)
@@ -132,9 +146,24 @@ def main() -> None:
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     figures = run_service(args) if args.impl == "service" else run_naive(args)
-    # ru_maxrss is in KiB on Linux: the process's own peak, imports included.
-    figures["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    figures["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(figures))
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory, imports included.
+
+    Linux's VmHWM belongs to the process's memory map, which exec starts afresh; `ru_maxrss` is
+    not reset by exec, so a child forked from a larger parent would report the parent's size.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 if __name__ == "__main__":
