@@ -86,6 +86,7 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
         return
     figures = (("requests", "requests"), ("wall_s", "wall s"), ("peak_rss_mb", "peak RSS MB"))
     impls = sorted({r["impl"] for r in rows})
+    sizes = sorted({int(r["students"]) for r in rows})
     fig, axes = plt.subplots(
         len(figures), len(SCENARIOS), figsize=(4 * len(SCENARIOS), 3.2 * len(figures))
     )
@@ -102,6 +103,8 @@ def plot(rows: list[dict[str, Any]], path: Path) -> None:
                     xs, ys = zip(*points, strict=True)
                     ax.plot(xs, ys, marker="o", label=impl)
             ax.set_xscale("log")
+            ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+            ax.minorticks_off()
             ax.set_title(f"{scenario}: {label}", fontsize=9)
             ax.set_xlabel("students")
     axes[0][0].legend(fontsize=8)
