@@ -122,12 +122,14 @@ def test_a_changed_submission_replaces_its_attempts(db_session: Session) -> None
     assert stored == {1: resubmitted, 2: other, 3: new}
 
 
-def _inserts_into(session: Session, table: str, work: Callable[[], object]) -> int:
-    """How many INSERT statements into `table` `work` sends (an executemany counts once)."""
+def _inserts_into(
+    session: Session, table: str, work: Callable[[], object], verb: str = "INSERT INTO"
+) -> int:
+    """How many INSERT (or `verb`) statements on `table` `work` sends (executemany: once)."""
     sent: list[str] = []
 
     def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith(f"INSERT INTO {table.upper()} "):
+        if statement.lstrip().upper().startswith(f"{verb} {table.upper()} "):
             sent.append(statement)
 
     engine = session.get_bind()
@@ -174,6 +176,13 @@ def test_a_large_batch_goes_out_as_one_insert_per_table(db_session: Session) -> 
     stored = lambda: records.store_findings(db_session, COURSE, findings, T0)  # noqa: E731
     assert _inserts_into(db_session, "discrepancies", stored) == 1
     assert len(records.list_discrepancies(db_session, COURSE)) == 40
+    # Seen again, unchanged: no INSERT, one UPDATE (last_seen) for all 40 rows.
+    assert _inserts_into(db_session, "discrepancies", stored) == 0
+    assert _inserts_into(db_session, "discrepancies", stored, verb="UPDATE") == 1
+    later = T0.replace(hour=T0.hour + 1)
+    records.store_findings(db_session, COURSE, findings[:39], later)
+    by_student = {d.student_id: d for d in records.list_discrepancies(db_session, COURSE)}
+    assert by_student[2039].state == "resolved" and by_student[2000].last_seen == later
 
 
 def test_a_save_larger_than_one_chunk_writes_each_row_once(
