@@ -161,7 +161,9 @@ def test_a_large_batch_goes_out_as_one_insert_per_table(db_session: Session) -> 
         )
         rows.append((sub, {"id": n + 1}))
     saved = lambda: repo.save_submissions(db_session, COURSE, rows)  # noqa: E731
-    assert _inserts_into(db_session, "submissions", saved) == 1
+    # One executemany, or on PostgreSQL one COPY (not an INSERT statement at all).
+    copied = db_session.get_bind().dialect.name == "postgresql"
+    assert _inserts_into(db_session, "submissions", saved) == (0 if copied else 1)
     db_session.expire_all()
     assert len(repo.load_submissions(db_session, COURSE, [2001])) == 60
     findings = [
