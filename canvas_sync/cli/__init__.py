@@ -1,12 +1,13 @@
-"""The `canvas-sync` command line: thin commands over `service.py`."""
+"""The `canvas-sync` command line: thin commands over `service.py`.
+
+Each command's module is imported when the command runs (`app.COMMAND_MODULES`), not here.
+"""
 
 from __future__ import annotations
 
-from canvas_sync.cli import daemon_cmds, demo, push_cmds, review, sync_cmds, user_cmds
 from canvas_sync.cli.app import cli
 
 __all__ = ["cli", "main"]
-_COMMAND_MODULES = (daemon_cmds, demo, push_cmds, review, sync_cmds, user_cmds)
 
 
 def main() -> None:

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from canvas_sync.db.models import AttemptRow, SubmissionRow
 from canvas_sync.domain import Attempt, Comment, Submission
 
-__all__ = ["load_submissions", "save_submissions"]
+__all__ = ["CHUNK", "load_submissions", "save_submissions"]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -28,42 +28,50 @@ def _from_iso(value: str | None) -> datetime | None:
     return None if value is None else datetime.fromisoformat(value)
 
 
+#: Rows compared and written per round: bounds the raw JSON (stored and serialized) held at
+#: once, whatever the course size, while keeping the statements few.
+CHUNK = 1000
+
+
 def save_submissions(
     session: Session, course_id: int, submissions: Sequence[tuple[Submission, dict[str, Any]]]
 ) -> int:
     """Insert new rows and update those whose raw JSON changed; the number of rows written.
 
-    Set-wise, with ORM bulk INSERT and UPDATE-by-primary-key statements: a full sync of a
-    course of thousands of students writes tens of thousands of rows. A changed row's attempts
-    are replaced as a whole.
+    Set-wise, with ORM bulk INSERT and UPDATE-by-primary-key statements, CHUNK rows at a time:
+    a full sync of a course of thousands of students writes tens of thousands of rows. A
+    changed row's attempts are replaced as a whole.
     """
-    if not submissions:
-        return 0
+    return sum(
+        _save_chunk(session, course_id, submissions[start : start + CHUNK])
+        for start in range(0, len(submissions), CHUNK)
+    )
+
+
+def _save_chunk(
+    session: Session, course_id: int, submissions: Sequence[tuple[Submission, dict[str, Any]]]
+) -> int:
     ids = [s.id for s, _ in submissions]
-    stored: dict[int, Any] = {}  # id -> raw JSON as stored
-    for start in range(0, len(ids), 500):
-        rows = session.execute(
-            select(SubmissionRow.id, SubmissionRow.raw).where(
-                SubmissionRow.course_id == course_id,
-                SubmissionRow.id.in_(ids[start : start + 500]),
-            )
+    rows = session.execute(
+        select(SubmissionRow.id, SubmissionRow.raw).where(
+            SubmissionRow.course_id == course_id, SubmissionRow.id.in_(ids)
         )
-        stored.update((row_id, raw) for row_id, raw in rows)
+    )
+    stored: dict[int, Any] = {row_id: raw for row_id, raw in rows}  # raw JSON as stored
     changed = [(s, raw) for s, raw in submissions if s.id not in stored or stored[s.id] != raw]
     if not changed:
         return 0
     stale = [s.id for s, _ in changed if s.id in stored]
-    for start in range(0, len(stale), 500):
+    if stale:
         session.execute(
             delete(AttemptRow).where(
-                AttemptRow.course_id == course_id,
-                AttemptRow.submission_id.in_(stale[start : start + 500]),
+                AttemptRow.course_id == course_id, AttemptRow.submission_id.in_(stale)
             )
         )
     values = [_submission_values(course_id, s, raw) for s, raw in changed]
     new = [v for v in values if v["id"] not in stored]
     if new:
-        session.execute(insert(SubmissionRow), new)
+        _insert(session, SubmissionRow, new)
     if len(new) < len(values):
         session.execute(update(SubmissionRow), [v for v in values if v["id"] in stored])
     attempts = [
@@ -79,8 +87,42 @@ def save_submissions(
         for seq, a in enumerate(s.history)
     ]
     if attempts:
-        session.execute(insert(AttemptRow), attempts)
+        _insert(session, AttemptRow, attempts)
     return len(changed)
+
+
+def _insert(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:
+    """Insert many new rows as one batch: COPY on PostgreSQL (psycopg), else one executemany.
+
+    render_nulls: every row names every column (None too). Without it SQLAlchemy leaves None
+    values out and starts a new INSERT whenever the set of NULL columns changes: 8,619 INSERTs
+    into submissions and 1,603 into attempts for one full sync of 1,000 students, now one
+    executemany each. On PostgreSQL psycopg's executemany still sends one INSERT per row (and
+    multi-row VALUES measured slower still), so there the rows are COPied.
+    """
+    connection = session.connection()
+    if connection.dialect.name == "postgresql" and connection.dialect.driver == "psycopg":
+        _copy(connection, model.__table__, rows)
+    else:
+        session.execute(insert(model).execution_options(render_nulls=True), rows)
+
+
+def _copy(connection: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """COPY rows into `table` inside the session's transaction, each value bound by its column's
+    own type (UTC datetimes made naive, JSON serialized) as an INSERT would bind it."""
+    names = list(rows[0])
+    dialect = connection.dialect
+    binders = [table.c[name].type.bind_processor(dialect) for name in names]
+    raw = connection.connection.driver_connection
+    columns = ", ".join(f'"{name}"' for name in names)
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row(
+                [
+                    value if bind is None or value is None else bind(value)
+                    for value, bind in zip((row[n] for n in names), binders, strict=True)
+                ]
+            )
 
 
 def _submission_values(course_id: int, sub: Submission, raw: dict[str, Any]) -> dict[str, Any]:

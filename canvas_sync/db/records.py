@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from canvas_sync.db.models import DiscrepancyRow, ExemptionRow, StudentRow, SyncRunRow
@@ -140,6 +141,18 @@ def _fact_key(finding: Finding) -> str:
     return f"{kind}:{student or '-'}:{assignment or '-'}"
 
 
+_STORED = (
+    DiscrepancyRow.id,
+    DiscrepancyRow.fact_key,
+    DiscrepancyRow.kind,
+    DiscrepancyRow.state,
+    DiscrepancyRow.state_changed_by,
+    DiscrepancyRow.canvas_value,
+    DiscrepancyRow.expected_value,
+    DiscrepancyRow.message,
+)
+
+
 def store_findings(
     session: Session,
     course_id: int,
@@ -151,54 +164,100 @@ def store_findings(
     """Idempotent detection (SPEC §3): the same fact updates its row; a vanished fact resolves.
 
     `kinds` limits which kinds this detector owns (others, e.g. `manual_override`, are left alone).
-    A fact that reappears after being resolved automatically opens again.
+    A fact that reappears after being resolved automatically opens again. Set-wise: a sync of a
+    large course sees thousands of findings, nearly all unchanged, so rows are read as plain
+    columns and written in a few statements (new rows, changed rows, `last_seen` of the rest).
     """
     owned = {k.value for k in (kinds if kinds is not None else list(Kind))}
-    rows = {
+    stored = {
         r.fact_key: r
-        for r in session.scalars(
-            select(DiscrepancyRow).where(DiscrepancyRow.course_id == course_id)
-        )
+        for r in session.execute(select(*_STORED).where(DiscrepancyRow.course_id == course_id))
         if r.kind in owned
     }
     counts = {"new": 0, "reopened": 0, "auto_resolved": 0}
     seen: set[str] = set()
+    new: list[dict[str, Any]] = []
+    changes: list[dict[str, Any]] = []
     for finding in findings:
         key = _fact_key(finding)
+        if key in seen:
+            continue  # the same fact twice in one detection is one discrepancy
         seen.add(key)
-        row = rows.get(key)
+        row = stored.get(key)
         if row is None:
-            session.add(
-                DiscrepancyRow(
-                    course_id=course_id,
-                    fact_key=key,
-                    kind=finding.kind.value,
-                    severity=finding.severity.value,
-                    student_id=finding.student_id,
-                    assignment_id=finding.assignment_id,
-                    canvas_value=finding.canvas_value,
-                    expected_value=finding.expected_value,
-                    message=finding.message,
-                    state="open",
-                    first_seen=now,
-                    last_seen=now,
-                )
-            )
-            counts["new"] += 1
+            new.append(_new_row(course_id, key, finding, now))
             continue
-        if row.state == "resolved" and row.state_changed_by == "auto":
-            row.state, row.state_changed_at, row.note = "open", now, None
-            row.state_changed_by = None
+        change = _seen_again(row, finding, now)
+        if "state" in change:
             counts["reopened"] += 1
-        row.canvas_value, row.expected_value = finding.canvas_value, finding.expected_value
-        row.message, row.last_seen = finding.message, now
-    for key, row in rows.items():
+        changes.append({"id": row.id, "last_seen": now, **change})
+    for key, row in stored.items():
         if key not in seen and row.state != "resolved":
-            row.state, row.state_changed_at, row.state_changed_by = "resolved", now, "auto"
-            row.note = "No longer found in Canvas data."
+            changes.append(
+                {
+                    "id": row.id,
+                    "state": "resolved",
+                    "state_changed_at": now,
+                    "state_changed_by": "auto",
+                    "note": "No longer found in Canvas data.",
+                }
+            )
             counts["auto_resolved"] += 1
-    session.flush()
+    _write_findings(session, new, changes)
+    counts["new"] = len(new)
     return counts
+
+
+def _seen_again(row: Any, finding: Finding, now: datetime) -> dict[str, Any]:
+    """The columns a re-detected fact changes besides `last_seen`."""
+    change: dict[str, Any] = {}
+    if row.state == "resolved" and row.state_changed_by == "auto":
+        change.update(state="open", state_changed_at=now, note=None, state_changed_by=None)
+    values = (finding.canvas_value, finding.expected_value, finding.message)
+    if (row.canvas_value, row.expected_value, row.message) != values:
+        change.update(
+            canvas_value=finding.canvas_value,
+            expected_value=finding.expected_value,
+            message=finding.message,
+        )
+    return change
+
+
+def _write_findings(
+    session: Session, new: list[dict[str, Any]], changes: list[dict[str, Any]]
+) -> None:
+    session.flush()
+    if changes:
+        # UPDATE by primary key, one executemany per set of changed columns (nearly always just
+        # `last_seen`, so one statement); rows already loaded in the session are expired below.
+        session.execute(update(DiscrepancyRow), changes)
+    if new:
+        # One multi-row INSERT, every column given (None too), not one INSERT per finding: the
+        # first sync of a large course stores thousands of findings.
+        session.execute(insert(DiscrepancyRow).execution_options(render_nulls=True), new)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, DiscrepancyRow):
+            session.expire(obj)
+
+
+def _new_row(course_id: int, key: str, finding: Finding, now: datetime) -> dict[str, Any]:
+    return {
+        "course_id": course_id,
+        "fact_key": key,
+        "kind": finding.kind.value,
+        "severity": finding.severity.value,
+        "student_id": finding.student_id,
+        "assignment_id": finding.assignment_id,
+        "canvas_value": finding.canvas_value,
+        "expected_value": finding.expected_value,
+        "message": finding.message,
+        "state": "open",
+        "first_seen": now,
+        "last_seen": now,
+        "state_changed_at": None,
+        "state_changed_by": None,
+        "note": None,
+    }
 
 
 def _record(row: DiscrepancyRow) -> DiscrepancyRecord:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import factories
 import pytest
 from alembic import command
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from canvas_sync.db import Database, records, repo
@@ -116,3 +120,91 @@ def test_a_changed_submission_replaces_its_attempts(db_session: Session) -> None
     db_session.expire_all()
     stored = {s.id: s for s in repo.load_submissions(db_session, COURSE, [2001])}
     assert stored == {1: resubmitted, 2: other, 3: new}
+
+
+def _inserts_into(
+    session: Session, table: str, work: Callable[[], object], verb: str = "INSERT INTO"
+) -> int:
+    """How many INSERT (or `verb`) statements on `table` `work` sends (executemany: once)."""
+    sent: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(f"{verb} {table.upper()} "):
+            sent.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", listen)
+    try:
+        work()
+        session.flush()
+    finally:
+        event.remove(engine, "before_cursor_execute", listen)
+    return len(sent)
+
+
+def test_a_large_batch_goes_out_as_one_insert_per_table(db_session: Session) -> None:
+    # Rows whose NULL columns differ (ungraded, unsubmitted, graded...) and findings with and
+    # without an assignment: SQLAlchemy's bulk insert used to start a new statement whenever the
+    # set of NULL columns changed, and findings went out one INSERT each.
+    repo.save_course(db_session, COURSE, None, None)
+    repo.save_assignments(db_session, COURSE, [(factories.assignment(), {"id": 2001})])
+    rows = []
+    for n in range(60):
+        history = (Attempt(1, T0, None if n % 2 else 8.0),) if n % 3 else ()
+        sub = factories.submission(
+            n + 1,
+            student_id=2000 + n,
+            submitted_at=T0 if n % 3 else None,
+            score=None if n % 2 else 8.0,
+            grader_id=None if n % 4 else 2,
+            history=history,
+        )
+        rows.append((sub, {"id": n + 1}))
+    saved = lambda: repo.save_submissions(db_session, COURSE, rows)  # noqa: E731
+    # One executemany, or on PostgreSQL one COPY (not an INSERT statement at all).
+    copied = db_session.get_bind().dialect.name == "postgresql"
+    assert _inserts_into(db_session, "submissions", saved) == (0 if copied else 1)
+    db_session.expire_all()
+    assert len(repo.load_submissions(db_session, COURSE, [2001])) == 60
+    findings = [
+        factories.finding(
+            Kind.AT_RISK if n % 2 else Kind.LATE_GRADED,
+            student_id=2000 + n,
+            assignment_id=None if n % 2 else 2001,
+            canvas_value=None if n % 3 else "8",
+        )
+        for n in range(40)
+    ]
+    stored = lambda: records.store_findings(db_session, COURSE, findings, T0)  # noqa: E731
+    assert _inserts_into(db_session, "discrepancies", stored) == 1
+    assert len(records.list_discrepancies(db_session, COURSE)) == 40
+    # Seen again, unchanged: no INSERT, one UPDATE (last_seen) for all 40 rows.
+    assert _inserts_into(db_session, "discrepancies", stored) == 0
+    assert _inserts_into(db_session, "discrepancies", stored, verb="UPDATE") == 1
+    later = T0.replace(hour=T0.hour + 1)
+    records.store_findings(db_session, COURSE, findings[:39], later)
+    by_student = {d.student_id: d for d in records.list_discrepancies(db_session, COURSE)}
+    assert by_student[2039].state == "resolved" and by_student[2000].last_seen == later
+
+
+def test_a_save_larger_than_one_chunk_writes_each_row_once(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canvas_sync.db import _submissions
+
+    monkeypatch.setattr(_submissions, "CHUNK", 7)
+    repo.save_course(db_session, COURSE, None, None)
+    repo.save_assignments(db_session, COURSE, [(factories.assignment(), {"id": 2001})])
+    first = [
+        (factories.submission(n, student_id=3000 + n, history=(Attempt(1, T0, None),)), {"v": 1})
+        for n in range(1, 21)
+    ]
+    assert repo.save_submissions(db_session, COURSE, first) == 20
+    again = [
+        (factories.submission(n, student_id=3000 + n, score=7.0), {"v": 2}) if n % 5 == 0 else row
+        for row, n in zip(first, range(1, 21), strict=True)
+    ]
+    assert repo.save_submissions(db_session, COURSE, again) == 4  # 5, 10, 15, 20 changed
+    db_session.expire_all()
+    stored = {s.id: s for s in repo.load_submissions(db_session, COURSE, [2001])}
+    assert stored == {s.id: s for s, _ in again}
