@@ -124,7 +124,16 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--token", required=True)
     args = parser.parse_args()
-    sim = Simulator(students=args.students, latency_ms=args.latency_ms, token=args.token)
+    # The course as an instructor running both tools would set it up (docs/canvas-setup.md): the
+    # total assignment exists (the naive script writes to it, it does not create it) and Canvas's
+    # own Late Policy is off, so canvas-sync's push is not refused.
+    sim = Simulator(
+        students=args.students,
+        latency_ms=args.latency_ms,
+        token=args.token,
+        total_assignment=True,
+    )
+    sim.state.late_policy = None
     url = sim.start(port=0)
     control = Control(sim)
     print(json.dumps({"url": url, "course_id": sim.course_id}), flush=True)
