@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from web_helpers import make_app, signed_in
+from web_helpers import app_on, signed_in
 
 from canvas_sync.cli import cli
 from canvas_sync.service import daemon as jobs
@@ -56,7 +56,7 @@ def test_a_run_that_cannot_start_is_recorded_and_shown(
     assert "failed: No Canvas token" in shown.output
     assert "Problem: the last run failed: No Canvas token" in shown.output
     assert "CST" in shown.output or "CDT" in shown.output  # course time zone, not UTC
-    with signed_in(make_app(settings), "prof") as (client, _token):
+    with app_on(settings) as app, signed_in(app, "prof") as (client, _token):
         page = client.get("/").text
         runs = client.get("/runs").text
     assert "failing" in page  # the overview's daemon health

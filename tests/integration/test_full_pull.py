@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 from integration_helpers import canvas_env
-from web_helpers import make_app, signed_in
+from web_helpers import app_on, signed_in
 
 from canvas_sync import service
 from canvas_sync.db import Database, records, repo
@@ -110,6 +110,6 @@ def test_cleared_grade_and_unexcuse_are_caught_by_the_scheduled_full_pull(
     local = view.last_full_pull.astimezone(settings.zone)
     assert f"Last full pull: {local:%Y-%m-%d %H:%M:%S %Z}" in shown
     assert "incremental" in shown and "full" in shown
-    with signed_in(make_app(settings), "ta1") as (client, _token):
+    with app_on(settings) as app, signed_in(app, "ta1") as (client, _token):
         page = client.get("/").text
     assert "Last full pull: " in page and "never" not in page.split("Last full pull: ")[1][:20]

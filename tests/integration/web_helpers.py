@@ -50,6 +50,17 @@ def make_app(settings: Settings) -> Flask:
     return app
 
 
+@contextmanager
+def app_on(settings: Settings) -> Iterator[Flask]:
+    """`make_app`, with its database connections closed afterwards (an unclosed PostgreSQL
+    connection is a ResourceWarning, an error under this suite's warning filter)."""
+    app = make_app(settings)
+    try:
+        yield app
+    finally:
+        app.extensions["canvas_sync"].database.dispose()
+
+
 def form_token(page: str) -> str:
     found = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
     assert found is not None, page[:2000]
