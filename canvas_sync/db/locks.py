@@ -108,11 +108,12 @@ class LockHandle:
                     "event=lock_renew_failed course=%s error=%s", self.info.course_id, exc
                 )
 
-    def confirm(self, session: Session) -> None:
+    def confirm(self, session: Session, *, during: str = "sync") -> None:
         """Inside the writing transaction: raise `LockLost` unless we still hold the course.
 
         Renewing our row takes its row lock (SQLite: the write lock) until the commit, so nobody
-        can take the course over between this check and the commit.
+        can take the course over between this check and the commit. `during` ("sync" or
+        "push") picks the sentence that says what was left undone.
         """
         lease = utc_now() + timedelta(seconds=self.lease_seconds)
         renewed = session.connection().execute(_renew_ours(self.info, lease)).rowcount
@@ -121,11 +122,12 @@ class LockHandle:
             held = advisory_held(session.connection(), self.info.course_id, self._backend_pid)
         if not held:
             self.lost.set()
-            raise LockLost(
-                f"Lost the sync lock of course {self.info.course_id} before committing (its "
-                "database session ended or another process took the course over); nothing "
-                "was written: run the sync again."
-            )
+            raise LockLost(_lost_sentence(self.info.course_id, during))
+
+    def check(self, *, during: str = "push") -> None:
+        """`confirm` in a transaction of its own: before a write that is not to the database."""
+        with self.database.transaction() as session:
+            self.confirm(session, during=during)
 
     def release(self) -> None:
         """Stop the heartbeat, delete our row, drop the advisory lock. Idempotent.
@@ -165,6 +167,19 @@ class LockHandle:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def _lost_sentence(course_id: int, during: str) -> str:
+    why = "its database session ended or another process took the course over"
+    if during == "push":
+        return (
+            f"Lost the lock of course {course_id} during push ({why}); stopped before the next "
+            "write to Canvas: run push again, it settles what was already sent."
+        )
+    return (
+        f"Lost the sync lock of course {course_id} before committing ({why}); nothing was "
+        "written: run the sync again."
+    )
 
 
 def _delete_ours(info: LockInfo) -> Delete:
