@@ -78,8 +78,10 @@ class LockHandle:
         lease_seconds: float,
         connection: Connection | None,
         backend_pid: int | None = None,
+        during: str = "sync",
     ) -> None:
         self.database = database
+        self.during = during  # "sync" or "push": what a LockLost says was left undone
         self.info = info
         self.lease_seconds = lease_seconds
         self._connection = connection  # PostgreSQL: the session that owns the advisory lock
@@ -108,12 +110,11 @@ class LockHandle:
                     "event=lock_renew_failed course=%s error=%s", self.info.course_id, exc
                 )
 
-    def confirm(self, session: Session, *, during: str = "sync") -> None:
+    def confirm(self, session: Session) -> None:
         """Inside the writing transaction: raise `LockLost` unless we still hold the course.
 
         Renewing our row takes its row lock (SQLite: the write lock) until the commit, so nobody
-        can take the course over between this check and the commit. `during` ("sync" or
-        "push") picks the sentence that says what was left undone.
+        can take the course over between this check and the commit.
         """
         lease = utc_now() + timedelta(seconds=self.lease_seconds)
         renewed = session.connection().execute(_renew_ours(self.info, lease)).rowcount
@@ -122,12 +123,12 @@ class LockHandle:
             held = advisory_held(session.connection(), self.info.course_id, self._backend_pid)
         if not held:
             self.lost.set()
-            raise LockLost(_lost_sentence(self.info.course_id, during))
+            raise LockLost(_lost_sentence(self.info.course_id, self.during))
 
-    def check(self, *, during: str = "push") -> None:
+    def check(self) -> None:
         """`confirm` in a transaction of its own: before a write that is not to the database."""
         with self.database.transaction() as session:
-            self.confirm(session, during=during)
+            self.confirm(session)
 
     def release(self) -> None:
         """Stop the heartbeat, delete our row, drop the advisory lock. Idempotent.
@@ -311,11 +312,12 @@ def acquire(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     now: Callable[[], datetime] = utc_now,
     zone: tzinfo = UTC,
+    during: str = "sync",
 ) -> LockHandle:
     """Take the course's sync lock, waiting up to `wait_seconds` (SPEC §9).
 
     Raises `LockTimeout` naming the holder and since when (in `zone`, the course time zone a
-    person reads) if it stays taken.
+    person reads) if it stays taken. `during` ("sync" or "push") is what the holder does.
     """
     who = holder or default_holder()
     deadline = time.monotonic() + max(0.0, wait_seconds)
@@ -333,9 +335,12 @@ def acquire(
                     lease_seconds=lease_seconds,
                     connection=held[0],
                     backend_pid=held[1],
+                    during=during,
                 )
         elif _try_sqlite(database, info, budget):
-            return LockHandle(database, info, lease_seconds=lease_seconds, connection=None)
+            return LockHandle(
+                database, info, lease_seconds=lease_seconds, connection=None, during=during
+            )
         if time.monotonic() >= deadline:
             raise refusal(database, course_id, wait_seconds, zone)
         time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))

@@ -43,9 +43,9 @@ class DbJournal:
 
     With the course's `lock`, each transaction first confirms it still holds the course
     (`LockHandle.confirm`, raising `LockLost`). Every grade job and column request is preceded
-    by its `sending` transaction, so a push that lost the lock stops before its next write to
-    Canvas, with the journal as a crash would leave it (the next push's reconcile settles it).
-    """
+    by its `sending` transaction, and a barrier job by `writing`, so a push that lost the lock
+    stops before its next write to Canvas, with the journal as a crash would leave it (the next
+    push's reconcile settles it)."""
 
     def __init__(
         self,
@@ -62,7 +62,7 @@ class DbJournal:
     def _transaction(self) -> Iterator[Session]:
         with self.database.transaction() as session:
             if self.lock is not None:
-                self.lock.confirm(session, during="push")
+                self.lock.confirm(session)
             yield session
 
     def planned(self, actions: Sequence[PushAction]) -> list[int]:
@@ -85,6 +85,10 @@ class DbJournal:
     def open(self) -> list[jr.JournalEntry]:
         with self._transaction() as session:
             return jr.open_changes(session, self.course_id)
+
+    def writing(self) -> None:
+        if self.lock is not None:
+            self.lock.check()
 
 
 def _spec(action: PushAction) -> jr.ChangeSpec:

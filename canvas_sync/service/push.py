@@ -174,14 +174,18 @@ def _course_lock(
     if dry_run:
         return nullcontext()
     return locks.acquire(
-        database, settings.course_id, wait_seconds=settings.lock_wait_seconds, zone=settings.zone
+        database,
+        settings.course_id,
+        wait_seconds=settings.lock_wait_seconds,
+        zone=settings.zone,
+        during="push",
     )
 
 
 def _check(lock: locks.LockHandle | None) -> None:
     """Before a write to Canvas that is not journaled (creating a target)."""
     if lock is not None:
-        lock.check(during="push")
+        lock.check()
 
 
 def _push_locked(
