@@ -76,9 +76,9 @@ def _instrument(clock: Clock) -> None:
     Database.ensure_schema = clock.wrap("db", Database.ensure_schema)  # type: ignore[method-assign]
     for name in ("evaluate_course", "find_discrepancies"):
         setattr(policy, name, clock.wrap("policy", getattr(policy, name)))
-    # The package's `push` is the function; the module is reached by name.
-    service_push = importlib.import_module("canvas_sync.service.push")
-    service_push.build_plan = clock.wrap("policy", service_push.build_plan)
+    # Push planning lives in a private module of the service, reached by name.
+    push_plan = importlib.import_module("canvas_sync.service._push_plan")
+    push_plan.build_plan = clock.wrap("policy", push_plan.build_plan)
 
 
 def run_service(args: argparse.Namespace) -> dict[str, Any]:

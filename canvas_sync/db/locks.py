@@ -78,8 +78,10 @@ class LockHandle:
         lease_seconds: float,
         connection: Connection | None,
         backend_pid: int | None = None,
+        during: str = "sync",
     ) -> None:
         self.database = database
+        self.during = during  # "sync" or "push": what a LockLost says was left undone
         self.info = info
         self.lease_seconds = lease_seconds
         self._connection = connection  # PostgreSQL: the session that owns the advisory lock
@@ -121,11 +123,12 @@ class LockHandle:
             held = advisory_held(session.connection(), self.info.course_id, self._backend_pid)
         if not held:
             self.lost.set()
-            raise LockLost(
-                f"Lost the sync lock of course {self.info.course_id} before committing (its "
-                "database session ended or another process took the course over); nothing "
-                "was written: run the sync again."
-            )
+            raise LockLost(_lost_sentence(self.info.course_id, self.during))
+
+    def check(self) -> None:
+        """`confirm` in a transaction of its own: before a write that is not to the database."""
+        with self.database.transaction() as session:
+            self.confirm(session)
 
     def release(self) -> None:
         """Stop the heartbeat, delete our row, drop the advisory lock. Idempotent.
@@ -165,6 +168,19 @@ class LockHandle:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def _lost_sentence(course_id: int, during: str) -> str:
+    why = "its database session ended or another process took the course over"
+    if during == "push":
+        return (
+            f"Lost the lock of course {course_id} during push ({why}); stopped before the next "
+            "write to Canvas: run push again, it settles what was already sent."
+        )
+    return (
+        f"Lost the sync lock of course {course_id} before committing ({why}); nothing was "
+        "written: run the sync again."
+    )
 
 
 def _delete_ours(info: LockInfo) -> Delete:
@@ -296,11 +312,12 @@ def acquire(
     lease_seconds: float = DEFAULT_LEASE_SECONDS,
     now: Callable[[], datetime] = utc_now,
     zone: tzinfo = UTC,
+    during: str = "sync",
 ) -> LockHandle:
     """Take the course's sync lock, waiting up to `wait_seconds` (SPEC §9).
 
     Raises `LockTimeout` naming the holder and since when (in `zone`, the course time zone a
-    person reads) if it stays taken.
+    person reads) if it stays taken. `during` ("sync" or "push") is what the holder does.
     """
     who = holder or default_holder()
     deadline = time.monotonic() + max(0.0, wait_seconds)
@@ -318,9 +335,12 @@ def acquire(
                     lease_seconds=lease_seconds,
                     connection=held[0],
                     backend_pid=held[1],
+                    during=during,
                 )
         elif _try_sqlite(database, info, budget):
-            return LockHandle(database, info, lease_seconds=lease_seconds, connection=None)
+            return LockHandle(
+                database, info, lease_seconds=lease_seconds, connection=None, during=during
+            )
         if time.monotonic() >= deadline:
             raise refusal(database, course_id, wait_seconds, zone)
         time.sleep(min(_POLL_SECONDS, max(0.0, deadline - time.monotonic())))

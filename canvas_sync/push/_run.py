@@ -41,6 +41,10 @@ class Journal(Protocol):
 
     def open(self) -> list[JournalEntry]: ...
 
+    def writing(self) -> None:
+        """Before a write to Canvas no journal step precedes (a barrier): raises when this push
+        may no longer write (the service's journal: the course lock was lost)."""
+
 
 @dataclass
 class ApplyResult:
@@ -220,6 +224,7 @@ class Run:
             hint.action.assignment_id: {hint.action.student_id: {}}
         }
         for _ in range(3):
+            self.journal.writing()
             self.result.write_requests += 1
             self.result.barriers += 1
             try:

@@ -4,13 +4,15 @@ pre-write re-read and the reconcile step (service/push.py runs them in order).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 from canvas_sync.canvas import CanvasClient, parse_submission
-from canvas_sync.db import Database, repo
+from canvas_sync.db import Database, Session, repo
 from canvas_sync.db import journal as jr
+from canvas_sync.db.locks import LockHandle
 from canvas_sync.domain import Submission
 from canvas_sync.push import PushAction, PushPlan, Reconciled, Target, reconcile
 from canvas_sync.push.premise import Rechecked, recheck
@@ -37,31 +39,56 @@ logger = logging.getLogger("canvas_sync.push")
 
 
 class DbJournal:
-    """`push.Journal` on the database: every call is its own committed transaction."""
+    """`push.Journal` on the database: every call is its own committed transaction.
 
-    def __init__(self, database: Database, course_id: int, push_id: str, now: Clock) -> None:
+    With the course's `lock`, each transaction first confirms it still holds the course
+    (`LockHandle.confirm`, raising `LockLost`). Every grade job and column request is preceded
+    by its `sending` transaction, and a barrier job by `writing`, so a push that lost the lock
+    stops before its next write to Canvas, with the journal as a crash would leave it (the next
+    push's reconcile settles it)."""
+
+    def __init__(
+        self,
+        database: Database,
+        course_id: int,
+        push_id: str,
+        now: Clock,
+        lock: LockHandle | None = None,
+    ) -> None:
         self.database, self.course_id, self.push_id, self.now = database, course_id, push_id, now
+        self.lock = lock
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Session]:
+        with self.database.transaction() as session:
+            if self.lock is not None:
+                self.lock.confirm(session)
+            yield session
 
     def planned(self, actions: Sequence[PushAction]) -> list[int]:
         specs = [_spec(a) for a in actions]
-        with self.database.transaction() as session:
+        with self._transaction() as session:
             return jr.add_changes(session, self.course_id, self.push_id, specs, self.now())
 
     def sending(self, ids: Sequence[int]) -> None:
-        with self.database.transaction() as session:
+        with self._transaction() as session:
             jr.mark_sending(session, ids, self.now())
 
     def sent(self, ids: Sequence[int], progress_id: int | None) -> None:
-        with self.database.transaction() as session:
+        with self._transaction() as session:
             jr.mark_sent(session, ids, progress_id, self.now())
 
     def finished(self, outcomes: Sequence[tuple[int, str, str | None]]) -> None:
-        with self.database.transaction() as session:
+        with self._transaction() as session:
             jr.finish(session, outcomes, self.now())
 
     def open(self) -> list[jr.JournalEntry]:
-        with self.database.transaction() as session:
+        with self._transaction() as session:
             return jr.open_changes(session, self.course_id)
+
+    def writing(self) -> None:
+        if self.lock is not None:
+            self.lock.check()
 
 
 def _spec(action: PushAction) -> jr.ChangeSpec:

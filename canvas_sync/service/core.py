@@ -176,20 +176,24 @@ def sync(
     client: CanvasClient | None = None,
     now: Callable[[], datetime] = _now,
     lock_wait: float | None = None,
+    lock: locks.LockHandle | None = None,
 ) -> SyncSummary:
     """Pull now, then evaluate policy and discrepancies, all in one transaction (SPEC §5 `sync`).
 
     One sync per course at a time (SPEC §9): the course lock is held from reading the watermarks
     to recording the run's end, waiting up to `lock_wait` (default: schedule.lock_wait_seconds)
-    for another process's sync, else `LockTimeout` naming the holder.
+    for another process's sync, else `LockTimeout` naming the holder. A caller that already
+    holds the course (push, around its own sync) passes its `lock`, which stays held.
     """
     database = open_database(settings)
     wait = settings.lock_wait_seconds if lock_wait is None else lock_wait
     try:
+        if lock is not None:
+            return _sync_locked(database, lock, settings, trigger, full, progress, client, now)
         with locks.acquire(
             database, settings.course_id, wait_seconds=wait, zone=settings.zone
-        ) as lock:
-            return _sync_locked(database, lock, settings, trigger, full, progress, client, now)
+        ) as held:
+            return _sync_locked(database, held, settings, trigger, full, progress, client, now)
     finally:
         database.dispose()
 

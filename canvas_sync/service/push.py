@@ -10,23 +10,21 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from canvas_sync.canvas import CanvasClient
-from canvas_sync.db import Database, records, repo
+from canvas_sync.db import Database, locks, records, repo
 from canvas_sync.db import journal as jr
-from canvas_sync.domain import DiscrepancyRecord, Kind, Submission
+from canvas_sync.domain import DiscrepancyRecord, Kind
 from canvas_sync.errors import PushFailed, UsageError
 from canvas_sync.push import (
     ApplyResult,
-    PlanInputs,
     PushPlan,
     Reconciled,
     Target,
-    Written,
     apply_plan,
-    build_plan,
 )
 from canvas_sync.push.apply import Hook
 from canvas_sync.service._push_io import (
@@ -37,9 +35,10 @@ from canvas_sync.service._push_io import (
     reconcile_open,
     store_fresh,
 )
-from canvas_sync.service.blockers import blocking_reason, refuse_blocked_push
+from canvas_sync.service._push_plan import missing_targets, plan_changes
+from canvas_sync.service.blockers import refuse_blocked_push
 from canvas_sync.service.core import evaluate, make_client, open_database, sync
-from canvas_sync.service.targets import Targets, ensure_targets
+from canvas_sync.service.targets import ensure_targets
 from canvas_sync.settings import Settings
 
 __all__ = [
@@ -51,8 +50,6 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
-#: Stands for the id of a total assignment a dry run would create (Canvas ids are positive).
-NEW_TARGET = 0
 
 
 def _now() -> datetime:
@@ -107,83 +104,6 @@ class PushSummary:
         )
 
 
-# --- planning -------------------------------------------------------------------------------
-
-
-def _short_course(settings: Settings) -> str:
-    name = settings.course_name.split(":", 1)[0].strip()
-    return name or "course"
-
-
-def _plan(
-    settings: Settings,
-    database: Database,
-    client: CanvasClient,
-    targets: Targets,
-    now: datetime,
-    *,
-    dry_run: bool = False,
-) -> tuple[PushPlan, dict[tuple[int, int], Submission]]:
-    evaluation = evaluate(settings, now=now)
-    blocked = blocking_reason(settings, evaluation.findings)
-    if blocked is not None and not dry_run:
-        raise UsageError(blocked)
-    course_id = settings.course_id
-    with database.transaction() as session:
-        wanted = [a.id for a in evaluation.snapshot.readings]
-        if targets.total_assignment_id is not None:
-            wanted.append(targets.total_assignment_id)
-        submissions = repo.load_submissions(session, course_id, wanted)
-        exemptions = records.list_exemptions(session, course_id)
-        last = jr.last_words(session, course_id)
-    # A target push would create is planned as the empty one it will be, so the dry run plans
-    # the very changes the real push makes (a new column gets every student's entry).
-    columns = {} if targets.column_id is None else _confirmed_column(last)
-    total_id = NEW_TARGET if targets.total_assignment_id is None else targets.total_assignment_id
-    notes = [f"Will create {what}." for what in _missing(settings, targets)]
-    if blocked is not None:
-        notes.append(f"{blocked} (This dry run shows what push would write once it may.)")
-    cells = {(s.student_id, s.assignment_id): s for s in submissions}
-    inputs = PlanInputs(
-        results=evaluation.results,
-        submissions=cells,
-        time_zone=settings.time_zone,
-        written={(Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in last.items()},
-        exemptions={(e.student_id, e.assignment_id) for e in exemptions},
-        total_assignment_id=total_id,
-        column_values=columns,
-        comment_missing=settings.comment_missing,
-        late_rule=(
-            f"Late submissions are not accepted and receive 0 ({_short_course(settings)} syllabus)."
-        ),
-        required=settings.policy.required,
-        notes=tuple(notes),
-    )
-    return _with_column(inputs, client, course_id, targets.column_id), cells
-
-
-def _confirmed_column(last: dict[tuple[str, int, int | None], jr.JournalEntry]) -> dict[int, str]:
-    """What this service last confirmed in the (read-only) column, per student."""
-    return {
-        s: e.to_value
-        for (t, s, _a), e in last.items()
-        if t == Target.COLUMN.value and e.state == "confirmed" and e.to_value is not None
-    }
-
-
-def _with_column(
-    inputs: PlanInputs, client: CanvasClient, course_id: int, column_id: int | None
-) -> PushPlan:
-    """Plan against the journal's column; read Canvas's column data only when that plans a
-    column change (a no-op push then costs no column read), and plan again from it."""
-    plan = build_plan(inputs)
-    if column_id is None or not any(a.target is Target.COLUMN for a in plan.actions):
-        return plan
-    data = client.column_data(course_id, column_id)
-    real = {int(d["user_id"]): str(d.get("content") or "") for d in data}
-    return build_plan(replace(inputs, column_values=real))
-
-
 def _stored_course(database: Database, course_id: int) -> bool:
     """Whether a sync has stored the course (a first push syncs before anything is known)."""
     with database.transaction() as session:
@@ -198,15 +118,6 @@ def _stored_total(settings: Settings, database: Database) -> int | None:
         (a.id for a in assignments if a.name == settings.total_assignment and a.published),
         None,
     )
-
-
-def _missing(settings: Settings, targets: Targets) -> list[str]:
-    found = []
-    if targets.total_assignment_id is None:
-        found.append(f"the total assignment {settings.total_assignment!r}")
-    if targets.column_id is None:
-        found.append(f"the column {settings.total_column!r}")
-    return found
 
 
 def _store_overrides(database: Database, course_id: int, plan: PushPlan, now: datetime) -> None:
@@ -242,65 +153,105 @@ def push(
     `refresh` pulls first (an incremental sync); the daemon, which has just synced, passes False.
     Raises PushFailed after journaling when a change failed or Canvas did not finish in time.
     """
-    started = time.monotonic()
     http = client or make_client(settings)
     database = open_database(settings)
     try:
-        before = http.request_count
-        course_id = settings.course_id
-        journal = DbJournal(database, course_id, uuid.uuid4().hex, now)
-        stored = _stored_total(settings, database)
-        targets = ensure_targets(settings, client=http, create=False, known_total=stored)
-        reconciled = Reconciled()
-        if not dry_run:
-            # What the last sync found may already forbid pushing: say so before creating
-            # anything in Canvas (the check after this push's own sync is in _plan).
-            if _stored_course(database, course_id):
-                refuse_blocked_push(settings, evaluate(settings, now=now()).findings)
-            reconciled = reconcile_open(settings, database, http, journal, targets, poll_interval)
-            if _missing(settings, targets):
-                targets = ensure_targets(settings, client=http, create=True)
-        synced_at = time.monotonic()
-        if refresh:
-            sync(settings, trigger="push", client=http, now=now)
-        if stored is not None and _stored_total(settings, database) != stored:
-            # The stored total is gone from Canvas (the sync just said so): find it by name.
-            targets = ensure_targets(settings, client=http, create=not dry_run)
-        plan, cells = _plan(settings, database, http, targets, now(), dry_run=dry_run)
-        _store_overrides(database, course_id, plan, now())
-        summary = PushSummary(
-            plan,
-            dry_run,
-            False,
-            len(plan.actions),
-            reconciled=reconciled,
-            created=targets.created,
-        )
-        if dry_run or not plan.actions or (confirm is not None and not confirm(plan)):
-            return _finish(summary, http.request_count - before, started)
-        checked = recheck_plan(database, http, course_id, targets, plan, cells)
-        summary = replace(
-            summary, dropped=tuple(dropped_line(a, why) for a, why in checked.dropped)
-        )
-        result = apply_plan(
-            http,
-            course_id,
-            checked.plan,
-            journal,
-            column_id=targets.column_id,
-            timeout=settings.progress_timeout,
-            poll_interval=poll_interval,
-            hook=hook,
-        )
-        recent = time.monotonic() - synced_at < ADVANCE_WINDOW.total_seconds()
-        store_fresh(database, course_id, result.fresh, advance=refresh and recent)
-        done = _finish(_applied(summary, result), http.request_count - before, started)
-        _raise_if_incomplete(done, result)
-        return done
+        with _course_lock(settings, database, dry_run) as lock:
+            return _push_locked(
+                settings, database, http, lock, dry_run, confirm, now, refresh, poll_interval, hook
+            )
     finally:
         database.dispose()
         if client is None:
             http.close()
+
+
+def _course_lock(
+    settings: Settings, database: Database, dry_run: bool
+) -> AbstractContextManager[locks.LockHandle | None]:
+    """A real push holds the course's lock for its whole run, like a sync (a dry run writes
+    nothing): two pushes at once would plan the same changes and send them twice."""
+    if dry_run:
+        return nullcontext()
+    return locks.acquire(
+        database,
+        settings.course_id,
+        wait_seconds=settings.lock_wait_seconds,
+        zone=settings.zone,
+        during="push",
+    )
+
+
+def _check(lock: locks.LockHandle | None) -> None:
+    """Before a write to Canvas that is not journaled (creating a target)."""
+    if lock is not None:
+        lock.check()
+
+
+def _push_locked(
+    settings: Settings,
+    database: Database,
+    http: CanvasClient,
+    lock: locks.LockHandle | None,
+    dry_run: bool,
+    confirm: Callable[[PushPlan], bool] | None,
+    now: Clock,
+    refresh: bool,
+    poll_interval: float,
+    hook: Hook | None,
+) -> PushSummary:
+    started = time.monotonic()
+    before = http.request_count
+    course_id = settings.course_id
+    journal = DbJournal(database, course_id, uuid.uuid4().hex, now, lock)
+    stored = _stored_total(settings, database)
+    targets = ensure_targets(settings, client=http, create=False, known_total=stored)
+    reconciled = Reconciled()
+    if not dry_run:
+        # What the last sync found may already forbid pushing: say so before creating
+        # anything in Canvas (the check after this push's own sync is in _plan).
+        if _stored_course(database, course_id):
+            refuse_blocked_push(settings, evaluate(settings, now=now()).findings)
+        reconciled = reconcile_open(settings, database, http, journal, targets, poll_interval)
+        if missing_targets(settings, targets):
+            _check(lock)
+            targets = ensure_targets(settings, client=http, create=True)
+    synced_at = time.monotonic()
+    if refresh:
+        sync(settings, trigger="push", client=http, now=now, lock=lock)
+    if stored is not None and _stored_total(settings, database) != stored:
+        # The stored total is gone from Canvas (the sync just said so): find it by name.
+        _check(lock)
+        targets = ensure_targets(settings, client=http, create=not dry_run)
+    plan, cells = plan_changes(settings, database, http, targets, now(), dry_run=dry_run)
+    _store_overrides(database, course_id, plan, now())
+    summary = PushSummary(
+        plan,
+        dry_run,
+        False,
+        len(plan.actions),
+        reconciled=reconciled,
+        created=targets.created,
+    )
+    if dry_run or not plan.actions or (confirm is not None and not confirm(plan)):
+        return _finish(summary, http.request_count - before, started)
+    checked = recheck_plan(database, http, course_id, targets, plan, cells)
+    summary = replace(summary, dropped=tuple(dropped_line(a, why) for a, why in checked.dropped))
+    result = apply_plan(
+        http,
+        course_id,
+        checked.plan,
+        journal,
+        column_id=targets.column_id,
+        timeout=settings.progress_timeout,
+        poll_interval=poll_interval,
+        hook=hook,
+    )
+    recent = time.monotonic() - synced_at < ADVANCE_WINDOW.total_seconds()
+    store_fresh(database, course_id, result.fresh, advance=refresh and recent)
+    done = _finish(_applied(summary, result), http.request_count - before, started)
+    _raise_if_incomplete(done, result)
+    return done
 
 
 def _applied(summary: PushSummary, result: ApplyResult) -> PushSummary:

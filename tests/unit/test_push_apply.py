@@ -14,7 +14,7 @@ import respx
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.db.journal import JournalEntry
 from canvas_sync.domain import Secret
-from canvas_sync.errors import PushFailed
+from canvas_sync.errors import LockLost, PushFailed
 from canvas_sync.push import PushAction, PushPlan, Target, apply_plan, reconcile
 
 BASE = "https://canvas.test"
@@ -29,6 +29,7 @@ class MemoryJournal:
 
     def __init__(self) -> None:
         self.rows: dict[int, dict[str, Any]] = {}
+        self.writes_allowed = 0  # barriers the journal let through
 
     def planned(self, actions: Sequence[PushAction]) -> list[int]:
         ids = []
@@ -51,6 +52,9 @@ class MemoryJournal:
         for row_id, state, answer in outcomes:
             self.rows[row_id]["states"].append(state)
             self.rows[row_id]["answer"] = answer
+
+    def writing(self) -> None:
+        self.writes_allowed += 1
 
     def open(self) -> list[JournalEntry]:
         found = []
@@ -214,6 +218,25 @@ def test_reconcile_supersedes_what_canvas_does_not_hold(
     assert reconcile(client, COURSE, journal, column_id=None).confirmed == 0  # nothing open
 
 
+class LostJournal(MemoryJournal):
+    """A journal whose push may no longer write (the service's: the course lock was lost)."""
+
+    def writing(self) -> None:
+        raise LockLost("lost the lock")
+
+
+def test_a_barrier_is_not_sent_once_the_journal_forbids_writing(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    journal = LostJournal()
+    journal.planned([zero(1, 7)])
+    barrier = api.post(BULK).respond(json=progress(3, "queued"))
+    with pytest.raises(LockLost):
+        reconcile(client, COURSE, journal, column_id=None, poll_interval=0.01)
+    assert barrier.call_count == 0
+    assert journal.state(1) == "planned"  # left for the next push to settle
+
+
 def test_422_on_update_fails_its_rows_and_sends_nothing_again(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
@@ -255,6 +278,7 @@ def test_a_lost_answer_is_settled_in_the_run_without_a_second_comment(
     assert bodies[2] == {"grade_data": {"2": {"8": {"posted_grade": "0", "text_comment": "late"}}}}
     assert (journal.state(1), journal.state(2)) == ("confirmed", "confirmed")
     assert (result.confirmed, result.barriers, result.rounds, result.write_requests) == (2, 1, 2, 3)
+    assert journal.writes_allowed == 1  # the barrier asked the journal first
 
 
 def test_a_change_made_in_canvas_meanwhile_is_not_sent_again(
