@@ -222,6 +222,35 @@ def test_student_submissions_all_students_and_empty_inputs(
     assert route.call_count == 1
 
 
+def test_submissions_in_groups_ask_only_for_the_named_fields(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = query(request)
+        return httpx.Response(
+            200,
+            json=[
+                {"user_id": int(u), "assignment_id": int(a)}
+                for a in params["assignment_ids[]"]
+                for u in params["student_ids[]"]
+            ],
+        )
+
+    route = api.get("/courses/598/students/submissions").mock(side_effect=answer)
+    groups: list[tuple[list[int], list[int] | None]] = [([11], [1, 2]), ([12, 13], [3]), ([], [4])]
+    rows = client.submissions_in_groups(598, groups, include=(), fields=("id", "score"))
+    pairs = [(r["assignment_id"], r["user_id"]) for r in rows]
+    assert pairs == [(11, 1), (11, 2), (12, 3), (13, 3)]  # in group order; empty groups skipped
+    assert route.call_count == 2
+    for call in route.calls:
+        params = query(call.request)
+        assert params["response_fields[]"] == ["id", "score"]
+        assert params["exclude_response_fields[]"] == ["preview_url"]
+        assert "include[]" not in params
+    client.student_submissions(598, [11], [1])
+    assert "response_fields[]" not in query(route.calls.last.request)
+
+
 def test_student_submission_chunks_run_with_bounded_concurrency(
     api: respx.MockRouter, sleeps: list[float]
 ) -> None:
