@@ -700,6 +700,23 @@ def test_a_list_ending_on_a_full_page_without_next_link_is_incomplete(
     assert short.call_count == 1
 
 
+def test_a_full_page_of_named_students_needs_no_probe_only_when_every_row_came(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    """One row per student and assignment: 100 named students x 1 assignment in 100 rows is the
+    whole list; 100 rows for 2 assignments, or for `all`, is checked with the probe."""
+    route = api.get("/courses/598/students/submissions").respond(
+        json=[{"user_id": i} for i in range(100)]
+    )
+    assert len(client.student_submissions(598, [11], list(range(100)))) == 100
+    assert [query(c.request)["per_page"] for c in route.calls] == [["100"]]
+    with pytest.raises(IncompleteListing):
+        client.student_submissions(598, [11, 12], list(range(100)))
+    with pytest.raises(IncompleteListing):
+        client.student_submissions(598, [11], None)
+    assert [query(c.request)["per_page"] for c in route.calls][1:] == [["100"], ["1"]] * 2
+
+
 def test_too_many_students_halves_the_chunk_and_remembers(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
