@@ -120,27 +120,69 @@ class CanvasClient(HttpCore):
         submitted_since: datetime | None = None,
         graded_since: datetime | None = None,
         include: Sequence[str] = _SUBMISSION_INCLUDES,
+        fields: Sequence[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Submissions with history, comments and rubric assessments (canvas-api.md §6).
 
         `include=()` asks for the bare rows (a third of the bytes): enough to check a value,
-        not to store (the database keeps the history).
+        not to store (the database keeps the history). `fields` asks only for those
+        attributes (`response_fields[]`, and no `preview_url`: canvas-lms lib/api/v1/
+        submission.rb `submission_attempt_json`); the include[] blocks come whole.
 
         `student_ids=None` asks for `all` (test student and inactive enrollments included).
         Requests are split into <=100 students x <=ASSIGNMENT_CHUNK assignments; the chunks run
         on up to `concurrency` threads, the bookmark pages inside one chunk sequentially.
         """
-        if not assignment_ids or (student_ids is not None and not student_ids):
-            return []
+        return self.submissions_in_groups(
+            course_id,
+            [(assignment_ids, student_ids)],
+            submitted_since=submitted_since,
+            graded_since=graded_since,
+            include=include,
+            fields=fields,
+        )
+
+    def submissions_in_groups(
+        self,
+        course_id: int,
+        groups: Sequence[tuple[Sequence[int], Sequence[int] | None]],
+        *,
+        submitted_since: datetime | None = None,
+        graded_since: datetime | None = None,
+        include: Sequence[str] = _SUBMISSION_INCLUDES,
+        fields: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """`student_submissions` for several (assignments, students) groups at once: every
+        group's requests share one pool of `concurrency` threads (rows in group order)."""
         base: dict[str, tr.ParamValue] = {
             "include[]": list(include),
             "submitted_since": submitted_since,
             "graded_since": graded_since,
         }
+        if fields is not None:
+            base["response_fields[]"] = list(fields)
+            base["exclude_response_fields[]"] = ["preview_url"]
+        jobs = [
+            job
+            for assignment_ids, student_ids in groups
+            if assignment_ids and (student_ids is None or student_ids)
+            for job in self._submission_jobs(course_id, base, assignment_ids, student_ids)
+        ]
+        path = f"/courses/{course_id}/students/submissions"
+        pages = self._map(lambda job: self._chunk_listing(path, job[0], job[1]), jobs)
+        return [row for page in pages for row in page]
+
+    def _submission_jobs(
+        self,
+        course_id: int,
+        base: dict[str, tr.ParamValue],
+        assignment_ids: Sequence[int],
+        student_ids: Sequence[int] | None,
+    ) -> list[tuple[dict[str, tr.ParamValue], int | None]]:
         students: list[list[int | str]] = (
             [["all"]] if student_ids is None else _chunks(list(student_ids), self.student_limit)
         )
-        jobs = [
+        return [
             (
                 {**base, "student_ids[]": chunk, "assignment_ids[]": assignments},
                 # One row per student and assignment: the course bounds the listing.
@@ -149,17 +191,19 @@ class CanvasClient(HttpCore):
             for assignments in _chunks(list(assignment_ids), ASSIGNMENT_CHUNK)
             for chunk in students
         ]
-        path = f"/courses/{course_id}/students/submissions"
-        pages = self._map(lambda job: self._chunk_listing(path, job[0], job[1]), jobs)
-        return [row for page in pages for row in page]
 
     def _chunk_listing(
         self, path: str, params: dict[str, tr.ParamValue], max_items: int | None
     ) -> list[dict[str, Any]]:
         """One chunk's rows; a 400 "too many students" (an older Canvas allows 50 ids, not
         100: canvas-api.md §10 item 24) halves the chunk and asks for each half."""
+        # Named students: at most one row per student and assignment, so `max_items` rows are
+        # the whole list (no completeness probe needed); `all` is bounded by a count only.
+        named = params.get("student_ids[]") != ["all"]
         try:
-            return self._listing(path, params, max_items=max_items)
+            return self._listing(
+                path, params, max_items=max_items, complete_at=max_items if named else None
+            )
         except CanvasError as error:
             students = params["student_ids[]"]
             if not _too_many_students(error) or not isinstance(students, list):
@@ -179,8 +223,16 @@ class CanvasClient(HttpCore):
                 )
             ]
 
-    def _listing(self, path: str, params: Params, *, max_items: int | None = None) -> list[Any]:
-        """Every row of a list endpoint, checked to be complete.
+    def _listing(
+        self,
+        path: str,
+        params: Params,
+        *,
+        max_items: int | None = None,
+        complete_at: int | None = None,
+    ) -> list[Any]:
+        """Every row of a list endpoint, checked to be complete (surely so at `complete_at`
+        rows, the most the list can hold).
 
         A list that ends without `rel="next"` on a page that may be full (its length a multiple
         of a page size Canvas uses) may have been cut short: a proxy that strips the `Link`
@@ -190,6 +242,8 @@ class CanvasClient(HttpCore):
         """
         rows = list(self.paginate(path, params, max_items=max_items))
         if not rows or len(rows) % _PAGE_SIZE_UNIT:
+            return rows
+        if complete_at is not None and len(rows) >= complete_at:
             return rows
         probe = self.send("GET", path, params=tr.encode_params({**params, "per_page": 1}))
         if "next" not in probe.links:

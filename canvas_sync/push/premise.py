@@ -2,10 +2,11 @@
 
 Right before writing, push re-reads every cell it is about to zero or overwrite (batched,
 push/readback.py) and keeps a change only when Canvas still holds what the plan was made from:
-the same value, and a submission that was not submitted, regraded, excused or re-dated in the
-meantime. A cell Canvas no longer returns is never written (an absent row is unknown, not
-missing). A student with a dropped reading change keeps no total or column change either: those
-are derived from the readings, and the next push computes them from the new state.
+the same value, and a submission that was not submitted, regraded, excused, re-dated or given a
+status (late policy or custom) in the meantime. A cell Canvas no longer returns is never written
+(an absent row is unknown, not missing). A student with a dropped reading change keeps no total
+or column change either: those are derived from the readings, and the next push computes them
+from the new state.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ PREMISE_FIELDS = (
     "workflow_state",
     "excused",
     "late_policy_status",
+    "custom_grade_status_id",
     "grader_id",
 )
 

@@ -43,10 +43,18 @@ def plan_changes(
         raise UsageError(blocked)
     course_id = settings.course_id
     with database.transaction() as session:
-        wanted = [a.id for a in evaluation.snapshot.readings]
-        if targets.total_assignment_id is not None:
-            wanted.append(targets.total_assignment_id)
-        submissions = repo.load_submissions(session, course_id, wanted)
+        # The readings' rows are the evaluation's own (one snapshot, loaded once); only the
+        # total assignment's rows are loaded here.
+        wanted = [] if targets.total_assignment_id is None else [targets.total_assignment_id]
+        readings = {a.id for a in evaluation.snapshot.readings}
+        submissions = [
+            *evaluation.snapshot.submissions,
+            *(
+                s
+                for s in repo.load_submissions(session, course_id, wanted)
+                if s.assignment_id not in readings
+            ),
+        ]
         exemptions = records.list_exemptions(session, course_id)
         last = jr.last_words(session, course_id)
     # A target push would create is planned as the empty one it will be, so the dry run plans
@@ -94,6 +102,8 @@ def _with_column(
         return plan
     data = client.column_data(course_id, column_id)
     real = {int(d["user_id"]): str(d.get("content") or "") for d in data}
+    if real == inputs.column_values:
+        return plan  # build_plan is pure: the same inputs plan the same changes
     return build_plan(replace(inputs, column_values=real))
 
 

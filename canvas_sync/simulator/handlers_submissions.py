@@ -8,6 +8,7 @@ from typing import Any
 
 from werkzeug.wrappers import Response
 
+from canvas_sync.simulator.fields import Fields
 from canvas_sync.simulator.grading import apply_update, as_bool, bulk_job
 from canvas_sync.simulator.records import Assignment, Submission
 from canvas_sync.simulator.render import iso
@@ -118,7 +119,8 @@ def for_students(ctx: Ctx, course_id: int) -> Response:
         page, links = paginate_numbered(ctx, rows)
     else:
         page, links = paginate_bookmark(ctx, rows, key)
-    return json_response([ctx.render.submission(s, include) for s in page], links=links)
+    fields = Fields.of(ctx.params)
+    return json_response([ctx.render.submission(s, include, fields) for s in page], links=links)
 
 
 def _grouped(ctx: Ctx, students: list[int], rows: list[Submission], include: set[str]) -> Response:
@@ -132,7 +134,11 @@ def _grouped(ctx: Ctx, students: list[int], rows: list[Submission], include: set
             "section_id": next(iter(ctx.state.section_ids(uid)), None),
             "sis_user_id": user.sis_user_id,
             "integration_id": None,
-            "submissions": [ctx.render.submission(s, include) for s in rows if s.user_id == uid],
+            "submissions": [
+                ctx.render.submission(s, include, Fields.of(ctx.params))
+                for s in rows
+                if s.user_id == uid
+            ],
         }
         if "total_scores" in include:
             # Course score computation is out of scope for the simulator.
@@ -156,7 +162,8 @@ def list_for_assignment(ctx: Ctx, course_id: int, assignment_id: int) -> Respons
         key=lambda s: s.user_id,
     )
     page, links = paginate_numbered(ctx, rows)
-    return json_response([ctx.render.submission(s, include) for s in page], links=links)
+    fields = Fields.of(ctx.params)
+    return json_response([ctx.render.submission(s, include, fields) for s in page], links=links)
 
 
 def _student_row(ctx: Ctx, assignment_id: int, user_key: str) -> tuple[Assignment, Submission]:
@@ -170,7 +177,7 @@ def _student_row(ctx: Ctx, assignment_id: int, user_key: str) -> tuple[Assignmen
 def get_submission(ctx: Ctx, course_id: int, assignment_id: int, user_key: str) -> Response:
     include = set(str_list(ctx.params.get("include")))
     _, sub = _student_row(ctx, assignment_id, user_key)
-    return json_response(ctx.render.submission(sub, include))
+    return json_response(ctx.render.submission(sub, include, Fields.of(ctx.params)))
 
 
 def put_submission(ctx: Ctx, course_id: int, assignment_id: int, user_key: str) -> Response:

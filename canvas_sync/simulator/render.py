@@ -10,6 +10,7 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
+from canvas_sync.simulator.fields import Fields
 from canvas_sync.simulator.records import (
     Assignment,
     Attempt,
@@ -217,14 +218,17 @@ class Renderer:
         return body
 
     # ----------------------------------------------------------------- submissions
-    def submission(self, sub: Submission, include: set[str]) -> Json:
-        """One submission; `include` takes Canvas's include[] names."""
+    def submission(self, sub: Submission, include: set[str], fields: Fields | None = None) -> Json:
+        """One submission; `include` takes Canvas's include[] names, `fields` the request's
+        response_fields[] / exclude_response_fields[] (applied to each history entry too)."""
+        fields = fields or Fields()
         assignment = self.state.assignments[sub.assignment_id]
-        body = self._submission_core(sub, assignment, sub.latest, current=True)
+        body = fields.apply(self._submission_core(sub, assignment, sub.latest, current=True))
         if "submission_history" in include:
             attempts: list[Attempt | None] = [*sub.attempts] or [None]
             body["submission_history"] = [
-                self._submission_core(sub, assignment, a, current=a is sub.latest) for a in attempts
+                fields.apply(self._submission_core(sub, assignment, a, current=a is sub.latest))
+                for a in attempts
             ]
         if "submission_comments" in include:
             body["submission_comments"] = [self.comment(c) for c in sub.comments]

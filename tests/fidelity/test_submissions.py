@@ -199,3 +199,35 @@ def test_every_student_row_is_consistent(http: httpx.Client) -> None:
             assert row["late"] is (row["submitted_at"] > row["cached_due_date"])
         if row["score"] is not None and row["points_deducted"] is None:
             assert row["score"] == row["entered_score"]
+
+
+def test_response_fields_trim_each_row_and_history_entry_as_canvas_does(
+    http: httpx.Client,
+) -> None:
+    # canvas-lms lib/api/v1/submission.rb submission_attempt_json: response_fields[] intersects
+    # the attributes and methods, exclude_response_fields[] subtracts them; preview_url goes
+    # only when excluded; anonymous_id and the include[] blocks stay.
+    params: dict[str, Any] = {
+        "student_ids[]": [1004],
+        "assignment_ids[]": [R(5)],
+        "include[]": ["submission_history", "submission_comments"],
+        "response_fields[]": ["id", "user_id", "score", "seconds_late", "body"],
+        "exclude_response_fields[]": ["body"],
+    }
+    response = http.get(PATH, params=params)
+    assert response.status_code == 200, response.text
+    (row,) = response.json()
+    assert set(row) == {
+        "id", "user_id", "score", "seconds_late", "preview_url", "anonymous_id",
+        "submission_history", "submission_comments",
+    }  # fmt: skip
+    assert row["seconds_late"] == 7200
+    assert [set(h) for h in row["submission_history"]] == [
+        {"id", "user_id", "score", "seconds_late", "preview_url", "anonymous_id"}
+    ] * 2
+    params["exclude_response_fields[]"] = ["preview_url"]
+    (row,) = http.get(PATH, params=params).json()
+    assert "preview_url" not in row and "body" in row
+    del params["response_fields[]"]
+    (row,) = http.get(PATH, params=params).json()
+    assert "preview_url" not in row and {"grade", "workflow_state", "late"} <= set(row)

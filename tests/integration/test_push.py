@@ -458,3 +458,26 @@ def test_changes_whose_premise_broke_after_the_plan_are_not_written(
     assert sim.state.submissions[touched[2]].entered_score != 0.0
     for cell in touched:
         assert own_comments(sim, *cell) == []
+
+
+def test_a_status_set_after_the_plan_stops_the_change(sim: Simulator, settings: Settings) -> None:
+    """The pre-write re-read asks Canvas for a few fields only; a late-policy status or a
+    custom grade status a TA sets between the plan and the write must still stop the zero."""
+    touched: list[tuple[int, int]] = []
+
+    def meanwhile(plan: PushPlan) -> bool:
+        zeroes = [a for a in plan.actions if a.target is Target.GRADE]
+        for action in zeroes[:2]:
+            assert action.assignment_id is not None
+            touched.append((action.assignment_id, action.student_id))
+        sim.state.submissions[touched[0]].late_policy_status = "extended"
+        sim.state.submissions[touched[1]].custom_grade_status_id = 7
+        return True
+
+    summary = run_push(settings, confirm=meanwhile)
+    reasons = " | ".join(summary.dropped)
+    assert "its late policy status changed" in reasons
+    assert "its custom grade status id changed" in reasons
+    for cell in touched:
+        assert sim.state.submissions[cell].entered_score != 0.0
+        assert own_comments(sim, *cell) == []

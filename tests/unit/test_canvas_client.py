@@ -222,6 +222,35 @@ def test_student_submissions_all_students_and_empty_inputs(
     assert route.call_count == 1
 
 
+def test_submissions_in_groups_ask_only_for_the_named_fields(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = query(request)
+        return httpx.Response(
+            200,
+            json=[
+                {"user_id": int(u), "assignment_id": int(a)}
+                for a in params["assignment_ids[]"]
+                for u in params["student_ids[]"]
+            ],
+        )
+
+    route = api.get("/courses/598/students/submissions").mock(side_effect=answer)
+    groups: list[tuple[list[int], list[int] | None]] = [([11], [1, 2]), ([12, 13], [3]), ([], [4])]
+    rows = client.submissions_in_groups(598, groups, include=(), fields=("id", "score"))
+    pairs = [(r["assignment_id"], r["user_id"]) for r in rows]
+    assert pairs == [(11, 1), (11, 2), (12, 3), (13, 3)]  # in group order; empty groups skipped
+    assert route.call_count == 2
+    for call in route.calls:
+        params = query(call.request)
+        assert params["response_fields[]"] == ["id", "score"]
+        assert params["exclude_response_fields[]"] == ["preview_url"]
+        assert "include[]" not in params
+    client.student_submissions(598, [11], [1])
+    assert "response_fields[]" not in query(route.calls.last.request)
+
+
 def test_student_submission_chunks_run_with_bounded_concurrency(
     api: respx.MockRouter, sleeps: list[float]
 ) -> None:
@@ -669,6 +698,23 @@ def test_a_list_ending_on_a_full_page_without_next_link_is_incomplete(
     short = api.get("/courses/598/assignment_groups").respond(json=[{"id": i} for i in range(7)])
     assert len(client.assignment_groups(598)) == 7  # a partial page is the end: no probe
     assert short.call_count == 1
+
+
+def test_a_full_page_of_named_students_needs_no_probe_only_when_every_row_came(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    """One row per student and assignment: 100 named students x 1 assignment in 100 rows is the
+    whole list; 100 rows for 2 assignments, or for `all`, is checked with the probe."""
+    route = api.get("/courses/598/students/submissions").respond(
+        json=[{"user_id": i} for i in range(100)]
+    )
+    assert len(client.student_submissions(598, [11], list(range(100)))) == 100
+    assert [query(c.request)["per_page"] for c in route.calls] == [["100"]]
+    with pytest.raises(IncompleteListing):
+        client.student_submissions(598, [11, 12], list(range(100)))
+    with pytest.raises(IncompleteListing):
+        client.student_submissions(598, [11], None)
+    assert [query(c.request)["per_page"] for c in route.calls][1:] == [["100"], ["1"]] * 2
 
 
 def test_too_many_students_halves_the_chunk_and_remembers(
