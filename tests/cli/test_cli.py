@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cli_helpers import cli_env
 from click.testing import CliRunner, Result
 
 from canvas_sync.cli import cli
@@ -31,13 +32,7 @@ def sim() -> Iterator[Simulator]:
 
 @pytest.fixture
 def env(sim: Simulator, tmp_path: Path) -> dict[str, str]:
-    return {
-        "CANVAS_URL": sim.base_url,
-        "CANVAS_TOKEN": TOKEN,
-        "CANVAS_COURSE_ID": str(sim.course_id),
-        "CANVAS_SYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "CANVAS_SYNC_CONFIG": str(shipped_config()),
-    }
+    return cli_env(sim, TOKEN, tmp_path / "cli.db")
 
 
 def invoke(env: dict[str, str], *args: str) -> Result:
