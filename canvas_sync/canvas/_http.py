@@ -320,6 +320,27 @@ class HttpCore:
             seen.add(next_url)
             response = self.send("GET", next_url)
 
+    def _imap(self, fn: Callable[[Any], T], jobs: Sequence[Any]) -> Iterator[T]:
+        """`_map` one result at a time, in job order, with at most `concurrency` jobs ahead of
+        the consumer: a caller that stores each result before asking for the next holds a
+        bounded number of them, whatever the number of jobs."""
+        if self._concurrency == 1 or len(jobs) <= 1:
+            yield from (fn(job) for job in jobs)
+            return
+        with ThreadPoolExecutor(max_workers=min(self._concurrency, len(jobs))) as pool:
+            pending: list[Future[T]] = []
+            upcoming = iter(jobs)
+            try:
+                for job in upcoming:
+                    pending.append(pool.submit(fn, job))
+                    if len(pending) > self._concurrency:
+                        yield pending.pop(0).result()
+                while pending:
+                    yield pending.pop(0).result()
+            finally:
+                for future in pending:
+                    future.cancel()
+
     def _map(self, fn: Callable[[Any], T], jobs: Sequence[Any]) -> list[T]:
         """Run independent jobs with at most `concurrency` threads; results in job order."""
         if self._concurrency == 1 or len(jobs) <= 1:

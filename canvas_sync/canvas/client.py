@@ -8,7 +8,7 @@ a write that timed out after sending is never retried.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -154,6 +154,32 @@ class CanvasClient(HttpCore):
     ) -> list[dict[str, Any]]:
         """`student_submissions` for several (assignments, students) groups at once: every
         group's requests share one pool of `concurrency` threads (rows in group order)."""
+        return [
+            row
+            for batch in self.submission_batches(
+                course_id,
+                groups,
+                submitted_since=submitted_since,
+                graded_since=graded_since,
+                include=include,
+                fields=fields,
+            )
+            for row in batch
+        ]
+
+    def submission_batches(
+        self,
+        course_id: int,
+        groups: Sequence[tuple[Sequence[int], Sequence[int] | None]],
+        *,
+        submitted_since: datetime | None = None,
+        graded_since: datetime | None = None,
+        include: Sequence[str] = _SUBMISSION_INCLUDES,
+        fields: Sequence[str] | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """`submissions_in_groups` one request's rows at a time (each a complete listing of
+        one chunk of students and assignments), fetched at most `concurrency` chunks ahead:
+        a caller that stores each batch before the next holds a bounded part of the course."""
         base: dict[str, tr.ParamValue] = {
             "include[]": list(include),
             "submitted_since": submitted_since,
@@ -169,8 +195,7 @@ class CanvasClient(HttpCore):
             for job in self._submission_jobs(course_id, base, assignment_ids, student_ids)
         ]
         path = f"/courses/{course_id}/students/submissions"
-        pages = self._map(lambda job: self._chunk_listing(path, job[0], job[1]), jobs)
-        return [row for page in pages for row in page]
+        yield from self._imap(lambda job: self._chunk_listing(path, job[0], job[1]), jobs)
 
     def _submission_jobs(
         self,

@@ -13,6 +13,7 @@ the count.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -56,8 +57,13 @@ LOCK_MINUTES = 15
 SESSION_IDLE_HOURS = 12
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
-# Verified against when the name is unknown, so both answers take the same time.
-_DUMMY_HASH = _HASHER.hash("not-a-password-of-anyone")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified against when the name is unknown, so both answers take the same time. Made on
+    first use: argon2id is memory-hard (64 MiB a hash), a cost no command but sign-in pays."""
+    return _HASHER.hash("not-a-password-of-anyone")
 
 
 def _now() -> datetime:
@@ -149,7 +155,7 @@ def sign_in(database: Database, name: str, password: str, *, now: datetime | Non
             return SignIn(None, None, f"Too many failed sign-ins; try again in {wait} s.")
         found = accounts.user_by_name(session, key)
         try:
-            _HASHER.verify(found[1] if found else _DUMMY_HASH, password)
+            _HASHER.verify(found[1] if found else _dummy_hash(), password)
             ok = found is not None
         except (VerificationError, InvalidHashError):
             ok = False
