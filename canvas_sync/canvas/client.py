@@ -18,6 +18,7 @@ from canvas_sync.errors import CanvasError, IncompleteListing, NotFound, PushFai
 
 __all__ = [
     "ASSIGNMENT_CHUNK",
+    "GROUPED_ROWS",
     "MAX_STUDENT_IDS",
     "PER_PAGE",
     "PROGRESS_END_STATES",
@@ -32,6 +33,12 @@ MAX_STUDENT_IDS = 100
 #: Assignments per `students/submissions` request: the multi-assignment list is known to time
 #: out on very large courses (SPEC §8), so keep each request's scope small.
 ASSIGNMENT_CHUNK = 20
+#: Submissions one grouped request may carry (`grouped=true`: numbered pages over students, each
+#: with all its submissions of the asked assignments; canvas-lms submissions_api_controller.rb
+#: `for_students`). Canvas's own gradebook asks 10 students a request for every assignment of
+#: the course (ui/shared/grading/PerformanceControls: submissionsChunkSize 10): 500 rows keeps a
+#: request of the same order, so a chunk is 500 // assignments students (<= the id limit).
+GROUPED_ROWS = 500
 #: app/models/progress.rb: queued, running, waiting_for_external_tool, completed, failed,
 #: canceled; only these three end a wait.
 PROGRESS_END_STATES = ("completed", "failed", "canceled")
@@ -62,6 +69,20 @@ def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
 def _too_many_students(error: CanvasError) -> bool:
     """Canvas's 400 `{"error": "too many students"}` for a long `student_ids[]` list."""
     return type(error) is CanvasError and "too many students" in error.message
+
+
+def _grouped_rows(entries: Sequence[Any], path: str) -> list[dict[str, Any]]:
+    """The submissions of a grouped answer, `[{user_id, section_id, submissions: [...]}]`,
+    as the plain list would give them (canvas-lms submissions_api_controller.rb `for_students`)."""
+    rows: list[dict[str, Any]] = []
+    for entry in entries:
+        submissions = entry.get("submissions") if isinstance(entry, dict) else None
+        if not isinstance(submissions, list):
+            raise CanvasError(
+                f"Canvas answered GET {path} (grouped) with an entry that has no submissions list."
+            )
+        rows += submissions
+    return rows
 
 
 class CanvasClient(HttpCore):
@@ -204,31 +225,41 @@ class CanvasClient(HttpCore):
         assignment_ids: Sequence[int],
         student_ids: Sequence[int] | None,
     ) -> list[tuple[dict[str, tr.ParamValue], int | None]]:
-        students: list[list[int | str]] = (
-            [["all"]] if student_ids is None else _chunks(list(student_ids), self.student_limit)
-        )
-        return [
-            (
-                {**base, "student_ids[]": chunk, "assignment_ids[]": assignments},
-                # One row per student and assignment: the course bounds the listing.
-                self._rows(course_id, chunk, assignments),
-            )
-            for assignments in _chunks(list(assignment_ids), ASSIGNMENT_CHUNK)
-            for chunk in students
-        ]
+        jobs: list[tuple[dict[str, tr.ParamValue], int | None]] = []
+        for assignments in _chunks(list(assignment_ids), ASSIGNMENT_CHUNK):
+            if student_ids is None:
+                # `all`: the rows themselves are paged (only the since-queries ask this, and
+                # they return few rows; a grouped `all` would send an entry per student).
+                params = {**base, "student_ids[]": ["all"], "assignment_ids[]": assignments}
+                jobs.append((params, self._rows(course_id, ["all"], assignments)))
+                continue
+            # Named students: grouped, one request per chunk of students, each answer one
+            # entry per student with all its rows (one page: the chunk is <= per_page).
+            size = max(1, min(self.student_limit, GROUPED_ROWS // len(assignments)))
+            for chunk in _chunks(list(student_ids), size):
+                params = {
+                    **base,
+                    "student_ids[]": list(chunk),
+                    "assignment_ids[]": assignments,
+                    "grouped": True,
+                }
+                jobs.append((params, len(chunk)))
+        return jobs
 
     def _chunk_listing(
         self, path: str, params: dict[str, tr.ParamValue], max_items: int | None
     ) -> list[dict[str, Any]]:
         """One chunk's rows; a 400 "too many students" (an older Canvas allows 50 ids, not
         100: canvas-api.md §10 item 24) halves the chunk and asks for each half."""
-        # Named students: at most one row per student and assignment, so `max_items` rows are
-        # the whole list (no completeness probe needed); `all` is bounded by a count only.
+        # Named students: at most one row (grouped: one entry) per student and assignment, so
+        # `max_items` are the whole list (no completeness probe needed); `all` is bounded by a
+        # count only.
         named = params.get("student_ids[]") != ["all"]
         try:
-            return self._listing(
+            items = self._listing(
                 path, params, max_items=max_items, complete_at=max_items if named else None
             )
+            return _grouped_rows(items, path) if params.get("grouped") is True else items
         except CanvasError as error:
             students = params["student_ids[]"]
             if not _too_many_students(error) or not isinstance(students, list):
@@ -238,15 +269,17 @@ class CanvasClient(HttpCore):
             half = len(students) // 2
             # Later requests of this client start at the size that Canvas accepts.
             self._student_limit = min(self.student_limit, half)
-            return [
-                row
-                for part in (students[:half], students[half:])
-                for row in self._chunk_listing(
-                    path,
-                    {**params, "student_ids[]": part},
-                    None if max_items is None else max_items * len(part) // len(students) + 1,
-                )
-            ]
+            grouped = params.get("grouped") is True
+            rows: list[dict[str, Any]] = []
+            for part in (students[:half], students[half:]):
+                if grouped:
+                    bound: int | None = len(part)
+                else:
+                    bound = (
+                        None if max_items is None else max_items * len(part) // len(students) + 1
+                    )
+                rows += self._chunk_listing(path, {**params, "student_ids[]": part}, bound)
+            return rows
 
     def _listing(
         self,

@@ -124,7 +124,10 @@ def for_students(ctx: Ctx, course_id: int) -> Response:
 
 
 def _grouped(ctx: Ctx, students: list[int], rows: list[Submission], include: set[str]) -> Response:
-    """`grouped=true`: numbered pages over students, each with its submissions."""
+    """`grouped=true`: numbered pages over students (by id), each with its submissions; Canvas
+    adds `has_postable_comments` to every submission (submissions_api_controller.rb
+    `for_students`, lib/api/v1/submission.rb)."""
+    include = include | {"has_postable_comments"}
     page, links = paginate_numbered(ctx, students)
     body = []
     for uid in page:

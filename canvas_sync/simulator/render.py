@@ -51,6 +51,8 @@ class Renderer:
     def __init__(self, state: CanvasState, base_url: str) -> None:
         self.state = state
         self.base = base_url
+        #: Submissions rendered for this request: the throttle charges by the work done.
+        self.submissions_rendered = 0
         self.course_url = f"{base_url}/courses/{state.course.id}"
 
     # ----------------------------------------------------------------- course level
@@ -222,6 +224,7 @@ class Renderer:
         """One submission; `include` takes Canvas's include[] names, `fields` the request's
         response_fields[] / exclude_response_fields[] (applied to each history entry too)."""
         fields = fields or Fields()
+        self.submissions_rendered += 1
         assignment = self.state.assignments[sub.assignment_id]
         body = fields.apply(self._submission_core(sub, assignment, sub.latest, current=True))
         if "submission_history" in include:
@@ -230,6 +233,12 @@ class Renderer:
                 fields.apply(self._submission_core(sub, assignment, a, current=a is sub.latest))
                 for a in attempts
             ]
+        if "has_postable_comments" in include:
+            # app/models/submission.rb `postable_comments?`: an instructor's comment that is
+            # hidden until the submission is posted.
+            body["has_postable_comments"] = sub.posted_at is None and any(
+                c.author_id != sub.user_id for c in sub.comments
+            )
         if "submission_comments" in include:
             body["submission_comments"] = [self.comment(c) for c in sub.comments]
         if "rubric_assessment" in include and sub.rubric_assessment is not None:

@@ -235,6 +235,10 @@ class Simulator:
             if self.latency_ms:
                 time.sleep(self.latency_ms / 1000)
             response = self._authorized(request, token)
+            # Canvas charges a request its CPU and database time (app/middleware/
+            # request_throttle.rb), which grows with the rows it renders: a page of 100
+            # submissions costs the base unit, a larger answer (grouped) proportionally more.
+            cost = max(cost, getattr(response, "submissions_rendered", 0) / 100)
         finally:
             remaining = self.throttle.end(key, cost)
         if self.on_write is not None and request.method != "GET" and response.status_code < 400:
@@ -291,4 +295,6 @@ class Simulator:
                 render=Renderer(self.state, root),
                 root_url=root,
             )
-            return self._endpoints[str(endpoint)](ctx, **values)
+            response = self._endpoints[str(endpoint)](ctx, **values)
+            response.submissions_rendered = ctx.render.submissions_rendered  # type: ignore[attr-defined]
+            return response

@@ -60,6 +60,41 @@ def test_descending_and_grouped_are_numbered_with_last(http: httpx.Client) -> No
     assert set(grouped.json()[0]) >= {"user_id", "section_id", "submissions"}
 
 
+def test_grouped_pages_over_named_students_by_id_with_every_row(http: httpx.Client) -> None:
+    """submissions_api_controller.rb `for_students`: grouped pages over the students (ordered
+    by id), each entry with all its submissions of the asked assignments, and Canvas adds
+    `has_postable_comments` to each submission."""
+    everyone = http.get(
+        "/courses/598/students/submissions", params={"student_ids[]": "all", "per_page": 100}
+    )
+    plain = {(r["user_id"], r["assignment_id"]) for r in everyone.json()}
+    students = sorted({uid for uid, _ in plain})[:7]
+    answer = http.get(
+        "/courses/598/students/submissions",
+        params={"student_ids[]": list(reversed(students)), "grouped": "true", "per_page": 100},
+    )
+    entries = answer.json()
+    assert [e["user_id"] for e in entries] == students and "next" not in answer.links
+    for entry in entries:
+        assert {s["user_id"] for s in entry["submissions"]} <= {entry["user_id"]}
+        assert all(isinstance(s["has_postable_comments"], bool) for s in entry["submissions"])
+    assert "has_postable_comments" not in everyone.json()[0]
+
+
+def test_a_request_costs_by_the_rows_it_renders(http: httpx.Client) -> None:
+    """request_throttle.rb charges CPU and database time: a large grouped answer costs more
+    than a page of 100 rows, which costs the base unit."""
+    page = http.get(
+        "/courses/598/students/submissions", params={"student_ids[]": "all", "per_page": 100}
+    )
+    grouped = {"student_ids[]": "all", "grouped": "true", "per_page": 100}
+    big = http.get("/courses/598/students/submissions", params=grouped)
+    rows = sum(len(e["submissions"]) for e in big.json())
+    assert rows > 150
+    assert float(page.headers["X-Request-Cost"]) == 1.0
+    assert float(big.headers["X-Request-Cost"]) == rows / 100
+
+
 def test_page_past_the_end_is_empty_list(http: httpx.Client) -> None:
     response = http.get("/courses/598/assignments", params={"page": 99})
     assert response.status_code == 200 and response.json() == []

@@ -6,7 +6,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -182,24 +182,34 @@ def test_assignment_groups_request_assignments_and_overrides(
     assert params["override_assignment_dates"] == ["false"]
 
 
+def grouped(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as Canvas answers `grouped=true`: one entry per student (by id), its rows inside."""
+    users = sorted({int(row["user_id"]) for row in rows})
+    return [
+        {"user_id": u, "section_id": 1, "submissions": [r for r in rows if r["user_id"] == u]}
+        for u in users
+    ]
+
+
 def test_student_submissions_chunks_over_100_students(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
+    """Named students are read grouped: one request per chunk of students, every entry of the
+    chunk in it, so no completeness probe is needed."""
+
     def answer(request: httpx.Request) -> httpx.Response:
         ids = query(request)["student_ids[]"]
-        if query(request)["per_page"] == ["1"]:  # the completeness probe of a full page
-            next_link = f'<{API}/courses/598/students/submissions?page=2>; rel="next"'
-            return httpx.Response(200, json=[{"user_id": int(ids[0])}], headers={"Link": next_link})
-        return httpx.Response(200, json=[{"user_id": int(i)} for i in ids])
+        return httpx.Response(200, json=grouped([{"user_id": int(i)} for i in ids]))
 
     route = api.get("/courses/598/students/submissions").mock(side_effect=answer)
     students = list(range(1000, 1250))
     since = datetime(2026, 3, 8, 2, 30, tzinfo=timezone(timedelta(hours=-6)))
     rows = client.student_submissions(598, [11, 12], students, submitted_since=since)
     assert [row["user_id"] for row in rows] == students  # every row, in chunk order
-    sent = [query(call.request) for call in route.calls if query(call.request)["per_page"] != ["1"]]
-    assert sorted(len(q["student_ids[]"]) for q in sent) == [50, 100, 100]
+    sent = [query(call.request) for call in route.calls]
+    assert sorted(len(q["student_ids[]"]) for q in sent) == [50, 100, 100]  # two threads
     for params in sent:
+        assert params["grouped"] == ["true"]
         assert params["assignment_ids[]"] == ["11", "12"]
         assert params["include[]"] == [
             "submission_history",
@@ -227,14 +237,12 @@ def test_submissions_in_groups_ask_only_for_the_named_fields(
 ) -> None:
     def answer(request: httpx.Request) -> httpx.Response:
         params = query(request)
-        return httpx.Response(
-            200,
-            json=[
-                {"user_id": int(u), "assignment_id": int(a)}
-                for a in params["assignment_ids[]"]
-                for u in params["student_ids[]"]
-            ],
-        )
+        rows = [
+            {"user_id": int(u), "assignment_id": int(a)}
+            for a in params["assignment_ids[]"]
+            for u in params["student_ids[]"]
+        ]
+        return httpx.Response(200, json=grouped(rows))
 
     route = api.get("/courses/598/students/submissions").mock(side_effect=answer)
     groups: list[tuple[list[int], list[int] | None]] = [([11], [1, 2]), ([12, 13], [3]), ([], [4])]
@@ -264,7 +272,8 @@ def test_student_submission_chunks_run_with_bounded_concurrency(
         time.sleep(0.03)
         with lock:
             state["now"] -= 1
-        return httpx.Response(200, json=[{"n": len(query(request)["student_ids[]"])}])
+        n = len(query(request)["student_ids[]"])
+        return httpx.Response(200, json=[{"user_id": 1, "submissions": [{"n": n}]}])
 
     api.get("/courses/598/students/submissions").mock(side_effect=slow)
     with CanvasClient(BASE, Secret(TOKEN), concurrency=2, sleep=sleeps.append) as canvas:
@@ -703,18 +712,29 @@ def test_a_list_ending_on_a_full_page_without_next_link_is_incomplete(
 def test_a_full_page_of_named_students_needs_no_probe_only_when_every_row_came(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
-    """One row per student and assignment: 100 named students x 1 assignment in 100 rows is the
-    whole list; 100 rows for 2 assignments, or for `all`, is checked with the probe."""
+    """A grouped read sends one entry per named student: an entry for each of the 100 is the
+    whole list; 50 entries for 100 students (a full page of an older Canvas, no next link), or
+    100 plain rows for `all`, is checked with the probe."""
     route = api.get("/courses/598/students/submissions").respond(
-        json=[{"user_id": i} for i in range(100)]
+        json=grouped([{"user_id": i, "assignment_id": a} for i in range(100) for a in (11, 12)])
     )
-    assert len(client.student_submissions(598, [11], list(range(100)))) == 100
+    assert len(client.student_submissions(598, [11, 12], list(range(100)))) == 200
     assert [query(c.request)["per_page"] for c in route.calls] == [["100"]]
+    route.respond(json=grouped([{"user_id": i} for i in range(50)]))
     with pytest.raises(IncompleteListing):
-        client.student_submissions(598, [11, 12], list(range(100)))
+        client.student_submissions(598, [11], list(range(100)))
+    route.respond(json=[{"user_id": i} for i in range(100)])
     with pytest.raises(IncompleteListing):
         client.student_submissions(598, [11], None)
     assert [query(c.request)["per_page"] for c in route.calls][1:] == [["100"], ["1"]] * 2
+
+
+def test_a_grouped_answer_without_submission_lists_is_refused(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    api.get("/courses/598/students/submissions").respond(json=[{"user_id": 1, "id": 5}])
+    with pytest.raises(CanvasError, match="grouped"):
+        client.student_submissions(598, [11], [1])
 
 
 def test_too_many_students_halves_the_chunk_and_remembers(
@@ -727,7 +747,7 @@ def test_too_many_students_halves_the_chunk_and_remembers(
         ids = query(request)["student_ids[]"]
         if len(ids) > 50:
             return httpx.Response(400, json={"error": "too many students"})
-        return httpx.Response(200, json=[{"user_id": int(i)} for i in ids[:49]])
+        return httpx.Response(200, json=grouped([{"user_id": int(i)} for i in ids[:49]]))
 
     route = api.get("/courses/598/students/submissions").mock(side_effect=answer)
     rows = client.student_submissions(598, [11], list(range(1, 101)))

@@ -104,6 +104,15 @@ def sub_json(
     }
 
 
+def grouped(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows as Canvas answers a `grouped=true` read: one entry per student, by id."""
+    users = sorted({row["user_id"] for row in rows})
+    return [
+        {"user_id": u, "section_id": 1, "submissions": [r for r in rows if r["user_id"] == u]}
+        for u in users
+    ]
+
+
 def progress(pid: int, state: str, message: str | None = None) -> dict[str, Any]:
     return {"id": pid, "workflow_state": state, "message": message, "tag": "submissions_update"}
 
@@ -133,12 +142,14 @@ def test_every_assignment_goes_in_one_course_level_job_then_verified(
     posts = api.post(BULK).respond(json=progress(11, "queued"))
     api.get("/progress/11").respond(json=progress(11, "completed"))
     reads = api.get(SUBMISSIONS).respond(
-        json=[
-            sub_json(1, 7, 0, ["late"]),
-            sub_json(1, 8, 0),
-            sub_json(2, 7, 0, ["late"]),
-            sub_json(2, 8, 8),  # read in the same batch, not written: not settled from it
-        ]
+        json=grouped(
+            [
+                sub_json(1, 7, 0, ["late"]),
+                sub_json(1, 8, 0),
+                sub_json(2, 7, 0, ["late"]),
+                sub_json(2, 8, 8),  # read in the same batch, not written: not settled from it
+            ]
+        )
     )
     journal = MemoryJournal()
     result = run(client, plan, journal)
@@ -169,7 +180,7 @@ def test_failed_progress_verifies_each_row_and_keeps_canvas_answer(
     )
     # A failed Progress still wrote the other students (canvas-api.md §7); the unknown student
     # is sent once more (its job ran: Canvas refused), then reported with Canvas's answer.
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0, ["late"]), sub_json(1, 99, 8)])
+    api.get(SUBMISSIONS).respond(json=grouped([sub_json(1, 7, 0, ["late"]), sub_json(1, 99, 8)]))
     journal = MemoryJournal()
     result = run(client, plan, journal)
     assert (journal.state(1), journal.state(2)) == ("confirmed", "failed")
@@ -196,7 +207,7 @@ def test_progress_never_finishing_leaves_rows_sent_and_the_next_run_reconciles(
     assert journal.state(1) == "sent"
     # Canvas finished in the meantime: confirmed from its state, nothing sent again.
     polls.respond(json=progress(6, "completed"))
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0, ["late"])])
+    api.get(SUBMISSIONS).respond(json=grouped([sub_json(1, 7, 0, ["late"])]))
     done = reconcile(client, COURSE, journal, column_id=None, timeout=0.05, poll_interval=0.01)
     assert (done.confirmed, done.superseded) == (1, 0)
     assert journal.state(1) == "confirmed"
@@ -210,7 +221,7 @@ def test_reconcile_supersedes_what_canvas_does_not_hold(
     # Rows never known `sent` may sit in Canvas's queue: a no-op barrier job runs first.
     barrier = api.post(BULK).respond(json=progress(3, "queued"))
     api.get("/progress/3").respond(json=progress(3, "completed"))
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0, ["late"]), sub_json(1, 8, 8)])
+    api.get(SUBMISSIONS).respond(json=grouped([sub_json(1, 7, 0, ["late"]), sub_json(1, 8, 8)]))
     done = reconcile(client, COURSE, journal, column_id=None, poll_interval=0.01)
     assert json.loads(barrier.calls[0].request.content) == {"grade_data": {"1": {"7": {}}}}
     assert (journal.state(1), journal.state(2)) == ("confirmed", "superseded")
@@ -267,8 +278,8 @@ def test_a_lost_answer_is_settled_in_the_run_without_a_second_comment(
     api.get("/progress/22").respond(json=progress(22, "completed"))
     api.get(SUBMISSIONS).mock(
         side_effect=[
-            httpx.Response(200, json=[sub_json(1, 7, 0, ["late"]), sub_json(2, 8, 8)]),
-            httpx.Response(200, json=[sub_json(2, 8, 0, ["late"])]),
+            httpx.Response(200, json=grouped([sub_json(1, 7, 0, ["late"]), sub_json(2, 8, 8)])),
+            httpx.Response(200, json=grouped([sub_json(2, 8, 0, ["late"])])),
         ]
     )
     journal = MemoryJournal()
@@ -287,7 +298,7 @@ def test_a_change_made_in_canvas_meanwhile_is_not_sent_again(
     plan = PushPlan((zero(1, 7),))
     posts = api.post(BULK).respond(json=progress(31, "queued"))
     api.get("/progress/31").respond(json=progress(31, "canceled"))
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 6)])  # a grader entered 6
+    api.get(SUBMISSIONS).respond(json=grouped([sub_json(1, 7, 6)]))  # a grader entered 6
     journal = MemoryJournal()
     result = run(client, plan, journal)
     assert posts.call_count == 1 and journal.state(1) == "failed"
@@ -307,8 +318,8 @@ def test_a_canceled_job_is_sent_again(client: CanvasClient, api: respx.MockRoute
     api.get("/progress/42").respond(json=progress(42, "completed"))
     api.get(SUBMISSIONS).mock(
         side_effect=[
-            httpx.Response(200, json=[sub_json(1, 7, 8)]),
-            httpx.Response(200, json=[sub_json(1, 7, 0, ["late"])]),
+            httpx.Response(200, json=grouped([sub_json(1, 7, 8)])),
+            httpx.Response(200, json=grouped([sub_json(1, 7, 0, ["late"])])),
         ]
     )
     journal = MemoryJournal()
@@ -332,7 +343,7 @@ def test_throttled_post_is_retried_by_the_client(
         ]
     )
     api.get("/progress/9").respond(json=progress(9, "completed"))
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, 7, 0, ["late"])])
+    api.get(SUBMISSIONS).respond(json=grouped([sub_json(1, 7, 0, ["late"])]))
     journal = MemoryJournal()
     result = run(client, plan, journal)
     assert posts.call_count == 2  # the throttled write was refused before acting: retried
@@ -382,7 +393,9 @@ def test_a_job_above_the_size_limit_is_split_and_the_jobs_are_polled_together(
     polls = [
         api.get(f"/progress/{pid}").respond(json=progress(pid, "completed")) for pid in (51, 52, 53)
     ]
-    api.get(SUBMISSIONS).respond(json=[sub_json(1, uid, 0, ["x" * 30]) for uid in (7, 8, 9)])
+    api.get(SUBMISSIONS).respond(
+        json=grouped([sub_json(1, uid, 0, ["x" * 30]) for uid in (7, 8, 9)])
+    )
     journal = MemoryJournal()
     result = run(client, plan, journal)
     sizes = [len(json.loads(c.request.content)["grade_data"]["1"]) for c in posts.calls]
