@@ -5,22 +5,23 @@ The schema of record is Alembic (`migrations/`): first use runs `upgrade head`, 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable
 from canvas_sync.files import create_private
+
+if TYPE_CHECKING:
+    # Alembic is imported only to migrate: every command checks the schema, few change it.
+    from alembic.config import Config
 
 __all__ = ["Database", "alembic_config", "database_errors", "migrations_dir"]
 
@@ -52,6 +53,8 @@ def migrations_dir() -> Path:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(migrations_dir()))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -78,11 +81,22 @@ def _private_sqlite_file(database: str | None) -> None:
         create_private(path)
 
 
+_REVISION = re.compile(r"^(down_)?revision\b[^=]*=\s*(.+)$", re.MULTILINE)
+
+
 @cache
-def _head(script_location: str) -> str | None:
-    config = Config()
-    config.set_main_option("script_location", script_location)
-    return ScriptDirectory.from_config(config).get_current_head()
+def head_revision(versions: Path) -> str | None:
+    """The newest migration: the one revision no other names as its down_revision. Read from
+    the files' `revision = ...` lines, as Alembic writes them, without importing Alembic (a
+    test checks it against Alembic's own answer)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in versions.glob("*.py"):
+        for down, value in _REVISION.findall(path.read_text(encoding="utf-8")):
+            names = set(re.findall(r"[\"']([^\"']+)[\"']", value))
+            (parents if down else revisions).update(names)
+    heads = revisions - parents
+    return heads.pop() if len(heads) == 1 else None
 
 
 class Database:
@@ -120,6 +134,8 @@ class Database:
                     connection.exec_driver_sql("BEGIN IMMEDIATE")
                 elif self.dialect == "postgresql":
                     connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _KEY})
+                from alembic import command
+
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
@@ -130,9 +146,13 @@ class Database:
             ) from None
 
     def is_current(self) -> bool:
+        """The schema is at the newest migration (Alembic's `alembic_version` row)."""
         with self.engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
-        return current == _head(str(migrations_dir()))
+            if not inspect(connection).has_table("alembic_version"):
+                return False
+            rows = connection.execute(text("SELECT version_num FROM alembic_version")).all()
+        head = head_revision(migrations_dir() / "versions")
+        return head is not None and [row[0] for row in rows] == [head]
 
     def ensure_schema(self) -> None:
         """First use: migrate when the database is not at head."""

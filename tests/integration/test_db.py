@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from canvas_sync.db import Database, records, repo
-from canvas_sync.db.session import alembic_config
+from canvas_sync.db.session import alembic_config, head_revision, migrations_dir
 from canvas_sync.domain import Attempt, Comment, Kind, Override, RubricCriterion, Student
 
 T0 = factories.DUE
@@ -33,6 +33,22 @@ def test_migrations_match_models_and_downgrade(database_url: str) -> None:
         command.downgrade(config, "base")
     assert not db.is_current()
     db.dispose()
+
+
+def test_the_head_read_from_the_files_is_alembics(tmp_path: Any) -> None:
+    """`is_current` reads the newest revision without importing Alembic: it must agree with
+    Alembic, and a second head (two migrations off one parent) is no head at all."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    assert head_revision(migrations_dir() / "versions") == script.get_current_head()
+    for name in ("one", "two"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "a.py").write_text("revision = 'a'\ndown_revision = None\n")
+        (tmp_path / name / "b.py").write_text("revision: str = 'b'\ndown_revision = 'a'\n")
+    assert head_revision(tmp_path / "one") == "b"
+    (tmp_path / "two" / "c.py").write_text('revision = "c"\ndown_revision = "a"\n')
+    assert head_revision(tmp_path / "two") is None
 
 
 def test_rows_round_trip_as_domain_values(db_session: Session) -> None:
