@@ -2,7 +2,8 @@
 function is one thing a person asks for, and owns its transactions.
 
 A sync is one transaction per course (SPEC §1, issue: "a failed sync leaves the previous good
-state"): everything is pulled into memory first, then written, evaluated and committed at once.
+state"): everything is pulled first (the submissions spooled to a temporary file, not held in
+memory), then written, evaluated and committed at once.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from canvas_sync.sync import (
     ReadingRules,
     SyllabusReading,
     SyncState,
+    advance_watermarks,
     find_readings,
     fingerprint,
     pull_course,
@@ -220,7 +222,12 @@ def _sync_locked(
             pulled = pull_course(
                 http, course_id, state, _rules(settings), full=full, progress=progress
             )
-            return _store_run(database, lock, settings, run_id, pulled, started, clock, http, now)
+            try:
+                return _store_run(
+                    database, lock, settings, run_id, pulled, started, clock, http, now
+                )
+            finally:
+                pulled.submissions.close()
         except BaseException as exc:
             _record_failure(database, run_id, exc, now(), http.request_count)
             raise
@@ -321,7 +328,10 @@ def _save_pulled(session: Session, course_id: int, pulled: Pulled, started: date
     changed += repo.save_groups(session, course_id, pulled.groups)
     changed += repo.save_assignments(session, course_id, pulled.assignments)
     changed += repo.save_students(session, course_id, pulled.students)
-    changed += repo.save_submissions(session, course_id, pulled.submissions)
+    # The spooled rows, a bounded batch at a time (`sync/spool.py`).
+    for batch in pulled.submissions.batches():
+        changed += repo.save_submissions(session, course_id, batch)
+        advance_watermarks(pulled, batch)
     repo.set_watermarks(
         session,
         course_id,
