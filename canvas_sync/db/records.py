@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from canvas_sync.db.models import DiscrepancyRow, ExemptionRow, StudentRow, SyncRunRow
-from canvas_sync.domain import DiscrepancyRecord, Exemption, Finding, Kind
+from canvas_sync.domain import DiscrepancyRecord, Exemption, Finding, Kind, Severity
 
 __all__ = [
     "RunRecord",
@@ -23,6 +23,7 @@ __all__ = [
     "last_runs",
     "list_discrepancies",
     "list_exemptions",
+    "open_by_severity",
     "set_discrepancy_state",
     "start_run",
     "store_findings",
@@ -293,6 +294,20 @@ def list_discrepancies(
     if student_id is not None:
         query = query.where(DiscrepancyRow.student_id == student_id)
     return [_record(r) for r in session.scalars(query.order_by(DiscrepancyRow.id))]
+
+
+def open_by_severity(session: Session, course_id: int) -> dict[str, int]:
+    """Open discrepancies per severity (every severity named, 0 when none), counted by SQL
+    per kind (a kind's severity is the one `Kind.severity` gives now)."""
+    counts = {s.value: 0 for s in Severity}
+    rows = session.execute(
+        select(DiscrepancyRow.kind, func.count())
+        .where(DiscrepancyRow.course_id == course_id, DiscrepancyRow.state == "open")
+        .group_by(DiscrepancyRow.kind)
+    )
+    for kind, count in rows:
+        counts[Kind(kind).severity.value] += int(count)
+    return counts
 
 
 def get_discrepancy(

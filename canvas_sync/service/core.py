@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,15 +19,20 @@ from canvas_sync import policy
 from canvas_sync.canvas import CanvasClient, Limits
 from canvas_sync.db import Database, Session, locks, records, repo
 from canvas_sync.domain import (
+    Assignment,
+    AssignmentGroup,
+    Course,
     CourseSnapshot,
-    DiscrepancyRecord,
+    Exemption,
     Finding,
     Kind,
-    Severity,
+    LatePolicy,
+    Student,
     StudentResult,
+    Submission,
 )
 from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable, UsageError
-from canvas_sync.service.overrides import store_sync_overrides
+from canvas_sync.service.overrides import SyncOverrides
 from canvas_sync.settings import Settings
 from canvas_sync.sync import (
     Pulled,
@@ -257,18 +262,11 @@ def _store_run(
     with database.transaction() as session:
         lock.confirm(session)
         changed = _save_pulled(session, course_id, pulled, started)
-        evaluation = evaluate_stored(session, settings, now())
-        # Records skipped by the pull are reported beside the policy's findings.
-        records.store_findings(
-            session, course_id, [*evaluation.findings, *pulled.findings], now(), kinds=POLICY_KINDS
-        )
-        store_sync_overrides(
-            session, settings, evaluation.results, evaluation.snapshot.submissions, now()
-        )
-        open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
+        tally = _evaluate_and_store(session, settings, pulled.findings, now)
+        open_counts = records.open_by_severity(session, course_id)
         seconds = time.monotonic() - clock
-        summary = _summary(
-            run_id, pulled.mode, evaluation, changed, http.request_count, seconds, open_counts
+        summary = tally.summary(
+            run_id, pulled.mode, changed, http.request_count, seconds, open_counts
         )
         records.finish_run(
             session,
@@ -286,6 +284,33 @@ def _store_run(
         )
         lock.confirm(session)
     return summary
+
+
+def _evaluate_and_store(
+    session: Session,
+    settings: Settings,
+    pulled_findings: list[Finding],
+    now: Callable[[], datetime],
+) -> _Tally:
+    """Evaluate the stored course a batch of students at a time (only one batch's rows and
+    results are held), store the findings and the sync's manual overrides; the figures."""
+    tally = _Tally()
+    found: list[Finding] = []
+    overrides: SyncOverrides | None = None
+    for batch in evaluate_in_batches(session, settings, now()):
+        evaluation = batch.evaluation
+        if overrides is None:
+            overrides = SyncOverrides(session, settings, batch.total_id)
+        tally.add(evaluation)
+        found += evaluation.findings
+        overrides.add(evaluation.results, [*evaluation.snapshot.submissions, *batch.totals])
+    # Records skipped by the pull are reported beside the policy's findings.
+    records.store_findings(
+        session, settings.course_id, [*found, *pulled_findings], now(), kinds=POLICY_KINDS
+    )
+    assert overrides is not None  # there is always a first batch
+    overrides.store(session, now())
+    return tally
 
 
 def _start_run(
@@ -342,49 +367,85 @@ def _save_pulled(session: Session, course_id: int, pulled: Pulled, started: date
     return changed
 
 
-def _summary(
-    run_id: int,
-    mode: str,
-    evaluation: Evaluation,
-    changed: int,
-    requests: int,
-    seconds: float,
-    open_counts: dict[str, int],
-) -> SyncSummary:
-    results = evaluation.results
-    included = {r.student.id for r in results}
-    readings = set(evaluation.readings.reading_ids)
-    submissions = sum(
-        1
-        for s in evaluation.snapshot.submissions
-        if s.student_id in included and s.assignment_id in readings
-    )
-    return SyncSummary(
-        run_id=run_id,
-        mode=mode,
-        students=len(results),
-        readings=len(readings),
-        submissions=submissions,
-        changed=changed,
-        requests=requests,
-        seconds=seconds,
-        counted_points=sum(r.points for r in results),
-        at_risk=sum(1 for r in results if r.at_risk),
-        provisional=sum(1 for r in results if r.provisional),
-        open_by_severity=open_counts,
-        unseen=sum(r.unknown_count for r in results),
-    )
+class _Tally:
+    """The summary's figures, added up batch by batch (`evaluate_in_batches`)."""
+
+    def __init__(self) -> None:
+        self.readings = 0
+        self.submissions = 0
+        self.at_risk = 0
+        self.provisional = 0
+        self.unseen = 0
+        # (sortable name, id, points) per student: the points are summed in the policy's
+        # order of students, so the float sum is the whole evaluation's to the last bit.
+        self.points: list[tuple[str, int, float]] = []
+
+    def add(self, evaluation: Evaluation) -> None:
+        results = evaluation.results
+        included = {r.student.id for r in results}
+        readings = set(evaluation.readings.reading_ids)
+        self.readings = len(readings)
+        self.submissions += sum(
+            1
+            for s in evaluation.snapshot.submissions
+            if s.student_id in included and s.assignment_id in readings
+        )
+        self.at_risk += sum(1 for r in results if r.at_risk)
+        self.provisional += sum(1 for r in results if r.provisional)
+        self.unseen += sum(r.unknown_count for r in results)
+        self.points += [(r.student.sortable_name, r.student.id, r.points) for r in results]
+
+    def summary(
+        self,
+        run_id: int,
+        mode: str,
+        changed: int,
+        requests: int,
+        seconds: float,
+        open_counts: dict[str, int],
+    ) -> SyncSummary:
+        return SyncSummary(
+            run_id=run_id,
+            mode=mode,
+            students=len(self.points),
+            readings=self.readings,
+            submissions=self.submissions,
+            changed=changed,
+            requests=requests,
+            seconds=seconds,
+            counted_points=sum(points for *_, points in sorted(self.points)),
+            at_risk=self.at_risk,
+            provisional=self.provisional,
+            open_by_severity=open_counts,
+            unseen=self.unseen,
+        )
 
 
-def _open_by_severity(items: list[DiscrepancyRecord]) -> dict[str, int]:
-    counts = {s.value: 0 for s in Severity}
-    for item in items:
-        if item.state == "open":
-            counts[item.severity.value] += 1
-    return counts
+#: Students a sync evaluates at once (`evaluate_in_batches`): bounds the submission rows and
+#: policy results held, whatever the course size.
+STUDENT_BATCH = 500
 
 
-def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Evaluation:
+@dataclass(frozen=True)
+class _Stored:
+    """What an evaluation reads besides the submission rows (nothing per submission)."""
+
+    course: Course
+    match: ReadingMatch
+    readings: tuple[Assignment, ...]
+    total: Assignment | None
+    students: tuple[Student, ...]
+    groups: tuple[AssignmentGroup, ...]
+    late_policy: LatePolicy | None
+    exemptions: list[Exemption]
+
+    @property
+    def wanted(self) -> list[int]:
+        """The assignments whose rows are evaluated: the readings and the total assignment."""
+        return [*self.match.reading_ids, *([self.total.id] if self.total else [])]
+
+
+def _load_stored(session: Session, settings: Settings) -> _Stored:
     course_id = settings.course_id
     course = repo.load_course(session, course_id)
     if course is None:
@@ -401,24 +462,41 @@ def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Eval
         exclude_names=(settings.total_assignment, settings.total_column),
     )
     by_id = {a.id: a for a in assignments}
-    readings = tuple(by_id[i] for i in match.reading_ids)
-    total = next((a for a in assignments if a.name == settings.total_assignment), None)
-    wanted = [*match.reading_ids, *([total.id] if total else [])]
-    submissions = repo.load_submissions(session, course_id, wanted)
-    snapshot = CourseSnapshot(
+    return _Stored(
         course=course,
+        match=match,
+        readings=tuple(by_id[i] for i in match.reading_ids),
+        total=next((a for a in assignments if a.name == settings.total_assignment), None),
         students=tuple(repo.load_students(session, course_id)),
-        readings=readings,
-        submissions=tuple(s for s in submissions if s.assignment_id in set(match.reading_ids)),
         groups=tuple(groups),
         late_policy=repo.load_late_policy(session, course_id),
+        exemptions=records.list_exemptions(session, course_id),
     )
-    exemptions = records.list_exemptions(session, course_id)
+
+
+def _evaluate(
+    stored: _Stored,
+    students: tuple[Student, ...],
+    submissions: list[Submission],
+    settings: Settings,
+    now: datetime,
+) -> Evaluation:
+    """The policy and discrepancies of `students`, from their rows (readings and total)."""
+    match, total = stored.match, stored.total
+    reading_ids = set(match.reading_ids)
+    snapshot = CourseSnapshot(
+        course=stored.course,
+        students=students,
+        readings=stored.readings,
+        submissions=tuple(s for s in submissions if s.assignment_id in reading_ids),
+        groups=stored.groups,
+        late_policy=stored.late_policy,
+    )
     results = policy.evaluate_course(
-        snapshot, now=now, config=settings.policy, exemptions=exemptions
+        snapshot, now=now, config=settings.policy, exemptions=stored.exemptions
     )
     total_scores = (
-        {s.student_id: s.score for s in submissions if total and s.assignment_id == total.id}
+        {s.student_id: s.score for s in submissions if s.assignment_id == total.id}
         if total
         else None
     )
@@ -436,6 +514,50 @@ def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Eval
         extra_readings=match.extra_names,
     )
     return Evaluation(snapshot, match, results, findings)
+
+
+def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Evaluation:
+    """The whole course evaluated at once (reports, push, web)."""
+    stored = _load_stored(session, settings)
+    submissions = repo.load_submissions(session, settings.course_id, stored.wanted)
+    return _evaluate(stored, stored.students, submissions, settings, now)
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One batch of `evaluate_in_batches`: its evaluation and its students' total rows."""
+
+    evaluation: Evaluation
+    total_id: int | None
+    totals: tuple[Submission, ...]
+
+
+def evaluate_in_batches(
+    session: Session, settings: Settings, now: datetime, size: int = STUDENT_BATCH
+) -> Iterator[Batch]:
+    """`evaluate_stored`, `size` students at a time (by id), so a sync holds the rows of one
+    batch only; at least one batch, even for a course without students.
+
+    A student's results and findings depend on that student's rows and the course alone, so
+    together the batches hold exactly the whole evaluation's: the results (in id order, not
+    the policy's name order) and the student findings; the course-level findings (no student)
+    are those of the first batch only, so the findings in batch order are the whole
+    evaluation's list.
+    """
+    stored = _load_stored(session, settings)
+    students = sorted(stored.students, key=lambda s: s.id)
+    chunks = [tuple(students[i : i + size]) for i in range(0, len(students), size)] or [()]
+    for number, chunk in enumerate(chunks):
+        span = (chunk[0].id, chunk[-1].id) if chunk else None
+        rows = (
+            repo.load_submissions(session, settings.course_id, stored.wanted, span) if span else []
+        )
+        evaluation = _evaluate(stored, chunk, rows, settings, now)
+        if number:
+            kept = [f for f in evaluation.findings if f.student_id is not None]
+            evaluation = Evaluation(evaluation.snapshot, stored.match, evaluation.results, kept)
+        total_id = stored.total.id if stored.total else None
+        yield Batch(evaluation, total_id, tuple(s for s in rows if s.assignment_id == total_id))
 
 
 def evaluate(settings: Settings, *, now: datetime | None = None) -> Evaluation:
