@@ -533,10 +533,11 @@ class Batch:
 
 
 def evaluate_in_batches(
-    session: Session, settings: Settings, now: datetime, size: int = STUDENT_BATCH
+    session: Session, settings: Settings, now: datetime, size: int | None = None
 ) -> Iterator[Batch]:
-    """`evaluate_stored`, `size` students at a time (by id), so a sync holds the rows of one
-    batch only; at least one batch, even for a course without students.
+    """`evaluate_stored`, `size` (default `STUDENT_BATCH`) students at a time (by id), so a
+    sync holds the rows of one batch only; at least one batch, even for a course without
+    students.
 
     A student's results and findings depend on that student's rows and the course alone, so
     together the batches hold exactly the whole evaluation's: the results (in id order, not
@@ -544,6 +545,7 @@ def evaluate_in_batches(
     are those of the first batch only, so the findings in batch order are the whole
     evaluation's list.
     """
+    size = size or STUDENT_BATCH
     stored = _load_stored(session, settings)
     students = sorted(stored.students, key=lambda s: s.id)
     chunks = [tuple(students[i : i + size]) for i in range(0, len(students), size)] or [()]

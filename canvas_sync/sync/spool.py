@@ -56,8 +56,12 @@ class Spool:
         for batch in self.batches():
             yield from batch
 
-    def batches(self, size: int = BATCH) -> Iterator[list[tuple[Submission, dict[str, Any]]]]:
-        """The rows kept (the last of each pair), at most `size` at a time, in file order."""
+    def batches(
+        self, size: int | None = None
+    ) -> Iterator[list[tuple[Submission, dict[str, Any]]]]:
+        """The rows kept (the last of each pair), at most `size` (default `BATCH`) at a time,
+        in file order."""
+        size = size or BATCH
         kept = set(self._last.values())
         self._file.seek(0)
         batch: list[tuple[Submission, dict[str, Any]]] = []
