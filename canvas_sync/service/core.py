@@ -262,6 +262,7 @@ def _store_run(
     with database.transaction() as session:
         lock.confirm(session)
         changed = _save_pulled(session, course_id, pulled, started)
+        pulled.let_go()
         tally = _evaluate_and_store(session, settings, pulled.findings, now)
         open_counts = records.open_by_severity(session, course_id)
         seconds = time.monotonic() - clock
@@ -292,23 +293,25 @@ def _evaluate_and_store(
     pulled_findings: list[Finding],
     now: Callable[[], datetime],
 ) -> _Tally:
-    """Evaluate the stored course a batch of students at a time (only one batch's rows and
-    results are held), store the findings and the sync's manual overrides; the figures."""
+    """Evaluate the stored course a batch of students at a time and store each batch's
+    findings as it comes (one batch's rows, results and findings are held at once), then the
+    sync's manual overrides; the summary's figures."""
     tally = _Tally()
-    found: list[Finding] = []
+    findings: records.FindingStore | None = None
     overrides: SyncOverrides | None = None
-    for batch in evaluate_in_batches(session, settings, now()):
+    moment = now()
+    for batch in evaluate_in_batches(session, settings, moment):
         evaluation = batch.evaluation
-        if overrides is None:
+        if findings is None or overrides is None:
+            findings = records.FindingStore(session, settings.course_id, moment, kinds=POLICY_KINDS)
             overrides = SyncOverrides(session, settings, batch.total_id)
         tally.add(evaluation)
-        found += evaluation.findings
+        findings.add(evaluation.findings)
         overrides.add(evaluation.results, [*evaluation.snapshot.submissions, *batch.totals])
+    assert findings is not None and overrides is not None  # there is always a first batch
     # Records skipped by the pull are reported beside the policy's findings.
-    records.store_findings(
-        session, settings.course_id, [*found, *pulled_findings], now(), kinds=POLICY_KINDS
-    )
-    assert overrides is not None  # there is always a first batch
+    findings.add(pulled_findings)
+    findings.finish()
     overrides.store(session, now())
     return tally
 
@@ -423,7 +426,7 @@ class _Tally:
 
 #: Students a sync evaluates at once (`evaluate_in_batches`): bounds the submission rows and
 #: policy results held, whatever the course size.
-STUDENT_BATCH = 500
+STUDENT_BATCH = 200
 
 
 @dataclass(frozen=True)

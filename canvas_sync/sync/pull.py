@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -119,8 +119,8 @@ class SyncState:
     graded_watermark: datetime | None = None
     reading_fingerprints: Mapping[int, str] = field(default_factory=dict)
     known_student_ids: frozenset[int] = frozenset()
-    # (student id, assignment id) of every stored submission row.
-    known_pairs: frozenset[tuple[int, int]] = frozenset()
+    # (student id, assignment id) of every stored submission row (`in` is all that is asked).
+    known_pairs: Container[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -157,6 +157,12 @@ class Pulled:
     findings: list[Finding] = field(default_factory=list)
     # Included (student, reading) pairs Canvas sent no usable row for, even when asked directly.
     unseen: frozenset[tuple[int, int]] = frozenset()
+
+    def let_go(self) -> None:
+        """Drop the raw course, groups, assignments and students once they are stored (the
+        evaluation reads the database): thousands of enrollments' JSON need not stay held."""
+        self.course, self.late_policy = None, None
+        self.groups, self.assignments, self.students = [], [], []
 
 
 def fingerprint(raw_assignment: Mapping[str, Any]) -> str:
@@ -268,11 +274,16 @@ def advance_watermarks(pulled: Pulled, rows: Sequence[tuple[Submission, dict[str
     pulled.graded_watermark = _newest(pulled.graded_watermark, (s.graded_at for s, _ in rows))
 
 
-def _spool(spool: Spool, raws: Sequence[dict[str, Any]], enrolled: set[int]) -> list[Finding]:
-    """Check one chunk's rows and spool those of included students; the unusable_record
-    findings. `student_ids[]=all` also returns the test student and non-active enrollments."""
-    parsed, bad = usable_submissions(raws)
-    spool.add(pair for pair in parsed if pair[0].student_id in enrolled)
+def _spool(spool: Spool, raws: list[dict[str, Any]], enrolled: set[int]) -> list[Finding]:
+    """Check one chunk's rows and spool those of included students, one row at a time (no
+    parsed copy of the chunk); the unusable_record findings. The chunk is emptied: it is not
+    kept. `student_ids[]=all` also returns the test student and non-active enrollments."""
+    bad: list[Finding] = []
+    for raw in raws:
+        parsed, found = usable_submissions((raw,))
+        bad += found
+        spool.add(pair for pair in parsed if pair[0].student_id in enrolled)
+    raws.clear()
     return bad
 
 
@@ -298,7 +309,7 @@ class _Gaps:
 
     included: Sequence[Student]
     readings: Sequence[Assignment]
-    stored: frozenset[tuple[int, int]]
+    stored: Container[tuple[int, int]]
 
     def fill(
         self,
@@ -329,12 +340,13 @@ class _Gaps:
     def missing(self, pulled: set[tuple[int, int]]) -> set[tuple[int, int]]:
         """Included (student, reading) pairs Canvas should have a row for that we lack: the
         reading is assigned to the student (policy `assigned_to`, lib/effective_due_dates.rb)."""
-        have = pulled | self.stored
         return {
             (student.id, reading.id)
             for reading in self.readings
             for student in self.included
-            if (student.id, reading.id) not in have and assigned_to(reading, student)
+            if (student.id, reading.id) not in pulled
+            and (student.id, reading.id) not in self.stored
+            and assigned_to(reading, student)
         }
 
 
