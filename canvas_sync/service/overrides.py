@@ -28,9 +28,8 @@ class SyncOverrides:
     """The grade and total cells a human changed since this service wrote them: `add` each
     evaluated batch, then `store` the findings."""
 
-    def __init__(self, session: Session, settings: Settings, total_id: int | None) -> None:
+    def __init__(self, session: Session, settings: Settings) -> None:
         self.settings = settings
-        self.total_id = total_id
         self.last = journal.last_words(session, settings.course_id)
         self.results: list[StudentResult] = []
         self.submissions: dict[tuple[int, int], Submission] = {}
@@ -45,7 +44,8 @@ class SyncOverrides:
             if any((t, sub.student_id, sub.assignment_id) in self.last for t in targets):
                 self.submissions[(sub.student_id, sub.assignment_id)] = sub
 
-    def store(self, session: Session, now: datetime) -> None:
+    def store(self, session: Session, now: datetime, total_id: int | None) -> None:
+        """Check the batches added and store the findings (`total_id`: the total assignment)."""
         if not self.last:
             return
         course_id = self.settings.course_id
@@ -61,7 +61,7 @@ class SyncOverrides:
                     for (t, s, a), e in self.last.items()
                 },
                 exemptions={(e.student_id, e.assignment_id) for e in exempt},
-                total_assignment_id=self.total_id,
+                total_assignment_id=total_id,
                 column_values=None,
                 required=self.settings.policy.required,
             )

@@ -211,8 +211,8 @@ def pull_course(
         course = (parse_course(raw_course), raw_course)
     note("assignments")
     raw_groups, bad_groups = usable_groups(client.assignment_groups(course_id))
-    groups_, assignments = _split_groups(raw_groups)
-    readings = _readings(groups_, assignments, rules)
+    groups, assignments = _split_groups(raw_groups)
+    readings = _readings(groups, assignments, rules)
     total_id = next((a.id for a, _ in assignments if a.name == rules.total_assignment), None)
     pulled_ids = _pulled_ids(assignments, readings.reading_ids, total_id)
     wanted = set(pulled_ids)
@@ -233,8 +233,8 @@ def pull_course(
         else:
             queries = [([(pulled_ids, included)], {})] if included else []
         bad: list[Finding] = []
-        for groups, since in queries:
-            for batch in client.submission_batches(course_id, groups, **since):
+        for query, since in queries:
+            for batch in client.submission_batches(course_id, query, **since):
                 bad += _spool(spool, batch, enrolled)
         # Canvas keeps a row for every assigned student: rows neither pulled nor stored are
         # asked for directly, and what is still not sent stays unknown (`Pulled.unseen`).
@@ -251,7 +251,7 @@ def pull_course(
     return Pulled(
         mode="incremental" if incremental else "full",
         course=course,
-        groups=groups_,
+        groups=groups,
         assignments=assignments,
         students=students,
         late_policy=late_policy,

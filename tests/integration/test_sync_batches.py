@@ -15,7 +15,7 @@ from test_sync import NOW, database_content, make_settings, run_sync
 from canvas_sync import service
 from canvas_sync.db import Database, records, repo
 from canvas_sync.domain import Submission
-from canvas_sync.service import core
+from canvas_sync.service import _evaluation as evaluation
 from canvas_sync.simulator import Simulator
 from canvas_sync.sync import Spool
 from canvas_sync.sync import pull as pull_module
@@ -76,7 +76,7 @@ def test_a_pull_larger_than_one_batch_stores_and_finds_what_one_batch_does(
     one_url = f"sqlite:///{tmp_path / 'one.db'}"
     whole = run_sync(make_settings(sim, one_url))
     monkeypatch.setattr(spool_module, "BATCH", 7)
-    monkeypatch.setattr(core, "STUDENT_BATCH", 6)
+    monkeypatch.setattr(evaluation, "STUDENT_BATCH", 6)
     settings = make_settings(sim, database_url)
     batched = run_sync(settings)
     content = database_content(database_url)
@@ -111,8 +111,8 @@ def test_batched_evaluation_is_the_whole_evaluation(
         with database.transaction() as session:
             records.add_exemption(session, 598, 1003, 2004, "doctor's note", by="ta", now=NOW)
         with database.transaction() as session:
-            whole = core.evaluate_stored(session, settings, NOW)
-            batches = list(core.evaluate_in_batches(session, settings, NOW, size))
+            whole = evaluation.evaluate_stored(session, settings, NOW)
+            batches = list(evaluation.evaluate_in_batches(session, settings, NOW, size))
             total_id = batches[0].total_id
             assert total_id is not None
             totals = repo.load_submissions(session, 598, [total_id])
