@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
@@ -146,13 +148,27 @@ def _fact_key(finding: Finding) -> str:
 _STORED = (
     DiscrepancyRow.id,
     DiscrepancyRow.fact_key,
-    DiscrepancyRow.kind,
     DiscrepancyRow.state,
     DiscrepancyRow.state_changed_by,
     DiscrepancyRow.canvas_value,
     DiscrepancyRow.expected_value,
     DiscrepancyRow.message,
 )
+
+
+class _Stored(NamedTuple):
+    """A stored fact as `FindingStore` keeps it: its texts as a digest (a course has thousands
+    of facts; their messages are most of their bytes)."""
+
+    id: int
+    state: str
+    state_changed_by: str | None
+    digest: bytes
+
+
+def _digest(canvas_value: str | None, expected_value: str | None, message: str) -> bytes:
+    text = json.dumps([canvas_value, expected_value, message])
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def store_findings(
@@ -188,12 +204,23 @@ class FindingStore:
         *,
         kinds: Sequence[Kind] | None = None,
     ) -> None:
-        owned = {k.value for k in (kinds if kinds is not None else list(Kind))}
+        owned = [k.value for k in (kinds if kinds is not None else list(Kind))]
         self.session, self.course_id, self.now = session, course_id, now
+        session.flush()
+        # A stream of plain rows (not the ORM's buffered result), kept compactly.
+        rows = session.connection().execute(
+            select(*_STORED).where(
+                DiscrepancyRow.course_id == course_id, DiscrepancyRow.kind.in_(owned)
+            )
+        )
         self.stored = {
-            r.fact_key: r
-            for r in session.execute(select(*_STORED).where(DiscrepancyRow.course_id == course_id))
-            if r.kind in owned
+            r.fact_key: _Stored(
+                r.id,
+                r.state,
+                r.state_changed_by,
+                _digest(r.canvas_value, r.expected_value, r.message),
+            )
+            for r in rows
         }
         self.counts = {"new": 0, "reopened": 0, "auto_resolved": 0}
         self.seen: set[str] = set()
@@ -256,13 +283,12 @@ class FindingStore:
 _CHUNK = 1000
 
 
-def _seen_again(row: Any, finding: Finding, now: datetime) -> dict[str, Any]:
+def _seen_again(row: _Stored, finding: Finding, now: datetime) -> dict[str, Any]:
     """The columns a re-detected fact changes besides `last_seen`."""
     change: dict[str, Any] = {}
     if row.state == "resolved" and row.state_changed_by == "auto":
         change.update(state="open", state_changed_at=now, note=None, state_changed_by=None)
-    values = (finding.canvas_value, finding.expected_value, finding.message)
-    if (row.canvas_value, row.expected_value, row.message) != values:
+    if row.digest != _digest(finding.canvas_value, finding.expected_value, finding.message):
         change.update(
             canvas_value=finding.canvas_value,
             expected_value=finding.expected_value,
