@@ -73,6 +73,10 @@ def _instrument(clock: Clock) -> None:
     for module in (repo, records, journal):
         clock.patch_module("db", module, "canvas_sync.db")
     Session.commit = clock.wrap("db", Session.commit)  # type: ignore[method-assign]
+    # A sync stores its findings through this class, one batch of students at a time.
+    for name in ("__init__", "add", "finish"):
+        method = getattr(records.FindingStore, name)
+        setattr(records.FindingStore, name, clock.wrap("db", method))
     Database.ensure_schema = clock.wrap("db", Database.ensure_schema)  # type: ignore[method-assign]
     for name in ("evaluate_course", "find_discrepancies"):
         setattr(policy, name, clock.wrap("policy", getattr(policy, name)))

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from canvas_sync.db.models import DiscrepancyRow, ExemptionRow, StudentRow, SyncRunRow
-from canvas_sync.domain import DiscrepancyRecord, Exemption, Finding, Kind
+from canvas_sync.domain import DiscrepancyRecord, Exemption, Finding, Kind, Severity
 
 __all__ = [
+    "FindingStore",
     "RunRecord",
     "add_exemption",
     "find_student_ids",
@@ -23,6 +26,7 @@ __all__ = [
     "last_runs",
     "list_discrepancies",
     "list_exemptions",
+    "open_by_severity",
     "set_discrepancy_state",
     "start_run",
     "store_findings",
@@ -144,13 +148,27 @@ def _fact_key(finding: Finding) -> str:
 _STORED = (
     DiscrepancyRow.id,
     DiscrepancyRow.fact_key,
-    DiscrepancyRow.kind,
     DiscrepancyRow.state,
     DiscrepancyRow.state_changed_by,
     DiscrepancyRow.canvas_value,
     DiscrepancyRow.expected_value,
     DiscrepancyRow.message,
 )
+
+
+class _Stored(NamedTuple):
+    """A stored fact as `FindingStore` keeps it: its texts as a digest (a course has thousands
+    of facts; their messages are most of their bytes)."""
+
+    id: int
+    state: str
+    state_changed_by: str | None
+    digest: bytes
+
+
+def _digest(canvas_value: str | None, expected_value: str | None, message: str) -> bytes:
+    text = json.dumps([canvas_value, expected_value, message])
+    return hashlib.blake2b(text.encode(), digest_size=16).digest()
 
 
 def store_findings(
@@ -168,76 +186,115 @@ def store_findings(
     large course sees thousands of findings, nearly all unchanged, so rows are read as plain
     columns and written in a few statements (new rows, changed rows, `last_seen` of the rest).
     """
-    owned = {k.value for k in (kinds if kinds is not None else list(Kind))}
-    stored = {
-        r.fact_key: r
-        for r in session.execute(select(*_STORED).where(DiscrepancyRow.course_id == course_id))
-        if r.kind in owned
-    }
-    counts = {"new": 0, "reopened": 0, "auto_resolved": 0}
-    seen: set[str] = set()
-    new: list[dict[str, Any]] = []
-    changes: list[dict[str, Any]] = []
-    for finding in findings:
-        key = _fact_key(finding)
-        if key in seen:
-            continue  # the same fact twice in one detection is one discrepancy
-        seen.add(key)
-        row = stored.get(key)
-        if row is None:
-            new.append(_new_row(course_id, key, finding, now))
-            continue
-        change = _seen_again(row, finding, now)
-        if "state" in change:
-            counts["reopened"] += 1
-        changes.append({"id": row.id, "last_seen": now, **change})
-    for key, row in stored.items():
-        if key not in seen and row.state != "resolved":
-            changes.append(
-                {
-                    "id": row.id,
-                    "state": "resolved",
-                    "state_changed_at": now,
-                    "state_changed_by": "auto",
-                    "note": "No longer found in Canvas data.",
-                }
+    store = FindingStore(session, course_id, now, kinds=kinds)
+    store.add(findings)
+    return store.finish()
+
+
+class FindingStore:
+    """`store_findings` fed a part at a time: `add` each part (a sync adds each batch of
+    students' findings, never holding the course's), then `finish` resolves what no part
+    found. Rows are written CHUNK at a time."""
+
+    def __init__(
+        self,
+        session: Session,
+        course_id: int,
+        now: datetime,
+        *,
+        kinds: Sequence[Kind] | None = None,
+    ) -> None:
+        owned = [k.value for k in (kinds if kinds is not None else list(Kind))]
+        self.session, self.course_id, self.now = session, course_id, now
+        session.flush()
+        # A stream of plain rows (not the ORM's buffered result), kept compactly.
+        rows = session.connection().execute(
+            select(*_STORED).where(
+                DiscrepancyRow.course_id == course_id, DiscrepancyRow.kind.in_(owned)
             )
-            counts["auto_resolved"] += 1
-    _write_findings(session, new, changes)
-    counts["new"] = len(new)
-    return counts
+        )
+        self.stored = {
+            r.fact_key: _Stored(
+                r.id,
+                r.state,
+                r.state_changed_by,
+                _digest(r.canvas_value, r.expected_value, r.message),
+            )
+            for r in rows
+        }
+        self.counts = {"new": 0, "reopened": 0, "auto_resolved": 0}
+        self.seen: set[str] = set()
+        self.new: list[dict[str, Any]] = []
+        self.changes: list[dict[str, Any]] = []
+
+    def add(self, findings: Iterable[Finding]) -> None:
+        for finding in findings:
+            key = _fact_key(finding)
+            if key in self.seen:
+                continue  # the same fact twice in one detection is one discrepancy
+            self.seen.add(key)
+            row = self.stored.get(key)
+            if row is None:
+                self.new.append(_new_row(self.course_id, key, finding, self.now))
+            else:
+                change = _seen_again(row, finding, self.now)
+                if "state" in change:
+                    self.counts["reopened"] += 1
+                self.changes.append({"id": row.id, "last_seen": self.now, **change})
+            if len(self.new) + len(self.changes) >= _CHUNK:
+                self._write()
+
+    def finish(self) -> dict[str, int]:
+        for key, row in self.stored.items():
+            if key not in self.seen and row.state != "resolved":
+                self.changes.append(
+                    {
+                        "id": row.id,
+                        "state": "resolved",
+                        "state_changed_at": self.now,
+                        "state_changed_by": "auto",
+                        "note": "No longer found in Canvas data.",
+                    }
+                )
+                self.counts["auto_resolved"] += 1
+        self._write()
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, DiscrepancyRow):
+                self.session.expire(obj)
+        return self.counts
+
+    def _write(self) -> None:
+        self.session.flush()
+        if self.changes:
+            # UPDATE by primary key, one executemany per set of changed columns (nearly always
+            # just `last_seen`); rows already loaded in the session are expired by `finish`.
+            self.session.execute(update(DiscrepancyRow), self.changes)
+        if self.new:
+            # One multi-row INSERT, every column given (None too), not one INSERT per finding:
+            # the first sync of a large course stores thousands of findings.
+            self.session.execute(
+                insert(DiscrepancyRow).execution_options(render_nulls=True), self.new
+            )
+        self.counts["new"] += len(self.new)
+        self.new, self.changes = [], []
 
 
-def _seen_again(row: Any, finding: Finding, now: datetime) -> dict[str, Any]:
+#: Discrepancy rows written per round (`FindingStore`).
+_CHUNK = 1000
+
+
+def _seen_again(row: _Stored, finding: Finding, now: datetime) -> dict[str, Any]:
     """The columns a re-detected fact changes besides `last_seen`."""
     change: dict[str, Any] = {}
     if row.state == "resolved" and row.state_changed_by == "auto":
         change.update(state="open", state_changed_at=now, note=None, state_changed_by=None)
-    values = (finding.canvas_value, finding.expected_value, finding.message)
-    if (row.canvas_value, row.expected_value, row.message) != values:
+    if row.digest != _digest(finding.canvas_value, finding.expected_value, finding.message):
         change.update(
             canvas_value=finding.canvas_value,
             expected_value=finding.expected_value,
             message=finding.message,
         )
     return change
-
-
-def _write_findings(
-    session: Session, new: list[dict[str, Any]], changes: list[dict[str, Any]]
-) -> None:
-    session.flush()
-    if changes:
-        # UPDATE by primary key, one executemany per set of changed columns (nearly always just
-        # `last_seen`, so one statement); rows already loaded in the session are expired below.
-        session.execute(update(DiscrepancyRow), changes)
-    if new:
-        # One multi-row INSERT, every column given (None too), not one INSERT per finding: the
-        # first sync of a large course stores thousands of findings.
-        session.execute(insert(DiscrepancyRow).execution_options(render_nulls=True), new)
-    for obj in list(session.identity_map.values()):
-        if isinstance(obj, DiscrepancyRow):
-            session.expire(obj)
 
 
 def _new_row(course_id: int, key: str, finding: Finding, now: datetime) -> dict[str, Any]:
@@ -293,6 +350,20 @@ def list_discrepancies(
     if student_id is not None:
         query = query.where(DiscrepancyRow.student_id == student_id)
     return [_record(r) for r in session.scalars(query.order_by(DiscrepancyRow.id))]
+
+
+def open_by_severity(session: Session, course_id: int) -> dict[str, int]:
+    """Open discrepancies per severity (every severity named, 0 when none), counted by SQL
+    per kind (a kind's severity is the one `Kind.severity` gives now)."""
+    counts = {s.value: 0 for s in Severity}
+    rows = session.execute(
+        select(DiscrepancyRow.kind, func.count())
+        .where(DiscrepancyRow.course_id == course_id, DiscrepancyRow.state == "open")
+        .group_by(DiscrepancyRow.kind)
+    )
+    for kind, count in rows:
+        counts[Kind(kind).severity.value] += int(count)
+    return counts
 
 
 def get_discrepancy(

@@ -3,6 +3,8 @@ the transaction (STYLE practice 10)."""
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -30,6 +32,7 @@ from canvas_sync.domain import (
 )
 
 __all__ = [
+    "StoredPairs",
     "assignment_raws",
     "count_rows",
     "load_assignments",
@@ -113,42 +116,74 @@ def load_late_policy(session: Session, course_id: int) -> LatePolicy | None:
 # --- students ---------------------------------------------------------------------------
 
 
+#: Students whose stored JSON is compared at once (`save_students`).
+STUDENT_CHUNK = 500
+
+
 def save_students(
     session: Session, course_id: int, students: Sequence[tuple[Student, dict[str, Any]]]
 ) -> int:
-    existing = {
-        r.id: r
-        for r in session.scalars(select(StudentRow).where(StudentRow.course_id == course_id))
-    }
+    """Insert new students, update those whose raw JSON changed; the number of rows written.
+
+    The stored JSON is read STUDENT_CHUNK students at a time, as plain columns: only changed
+    rows become ORM objects."""
     changed = 0
-    seen = set()
-    for student, raw in students:
-        seen.add(student.id)
-        row = existing.get(student.id)
-        if row is not None and row.raw == raw:
-            continue
-        if row is None:
-            row = StudentRow(course_id=course_id, id=student.id)
-            session.add(row)
-        row.name, row.sortable_name = student.name, student.sortable_name
-        row.sis_user_id, row.login_id = student.sis_user_id, student.login_id
-        row.enrollment_state, row.is_test_student = (
-            student.enrollment_state,
-            student.is_test_student,
+    for start in range(0, len(students), STUDENT_CHUNK):
+        part = students[start : start + STUDENT_CHUNK]
+        rows = session.execute(
+            select(StudentRow.id, StudentRow.raw).where(
+                StudentRow.course_id == course_id, StudentRow.id.in_([s.id for s, _ in part])
+            )
         )
-        row.section_ids, row.raw = list(student.section_ids), raw
-        changed += 1
-    for student_id, row in existing.items():
-        # Canvas no longer lists the enrollment (deleted): keep the row, stop including it.
-        if student_id not in seen and row.enrollment_state != "deleted":
-            row.enrollment_state = "deleted"
+        stored: dict[int, Any] = {row_id: row_raw for row_id, row_raw in rows}
+        for student, raw in part:
+            if student.id in stored and stored[student.id] == raw:
+                continue
+            row = session.get(StudentRow, (course_id, student.id)) if student.id in stored else None
+            if row is None:
+                row = StudentRow(course_id=course_id, id=student.id)
+                session.add(row)
+            row.name, row.sortable_name = student.name, student.sortable_name
+            row.sis_user_id, row.login_id = student.sis_user_id, student.login_id
+            row.enrollment_state, row.is_test_student = (
+                student.enrollment_state,
+                student.is_test_student,
+            )
+            row.section_ids, row.raw = list(student.section_ids), raw
             changed += 1
-    return changed
+    seen = {s.id for s, _ in students}
+    gone = [
+        student_id
+        for student_id, state in session.execute(
+            select(StudentRow.id, StudentRow.enrollment_state).where(
+                StudentRow.course_id == course_id
+            )
+        )
+        # Canvas no longer lists the enrollment (deleted): keep the row, stop including it.
+        if student_id not in seen and state != "deleted"
+    ]
+    for student_id in gone:
+        row = session.get(StudentRow, (course_id, student_id))
+        assert row is not None
+        row.enrollment_state = "deleted"
+    return changed + len(gone)
 
 
 def load_students(session: Session, course_id: int) -> list[Student]:
-    rows = session.scalars(
-        select(StudentRow).where(StudentRow.course_id == course_id).order_by(StudentRow.id)
+    # Plain columns, not ORM objects: no raw JSON (kilobytes a student) is read.
+    rows = session.execute(
+        select(
+            StudentRow.id,
+            StudentRow.name,
+            StudentRow.sortable_name,
+            StudentRow.sis_user_id,
+            StudentRow.login_id,
+            StudentRow.enrollment_state,
+            StudentRow.is_test_student,
+            StudentRow.section_ids,
+        )
+        .where(StudentRow.course_id == course_id)
+        .order_by(StudentRow.id)
     )
     return [
         Student(
@@ -325,14 +360,42 @@ def assignment_raws(session: Session, course_id: int) -> dict[int, dict[str, Any
     return {row_id: raw or {} for row_id, raw in rows}
 
 
-def submission_pairs(session: Session, course_id: int) -> frozenset[tuple[int, int]]:
-    """(student id, assignment id) of every stored submission row of the course."""
-    rows = session.execute(
-        select(SubmissionRow.student_id, SubmissionRow.assignment_id).where(
-            SubmissionRow.course_id == course_id
-        )
+class StoredPairs:
+    """(student id, assignment id) of stored submission rows, compactly: per assignment a
+    sorted array of student ids (8 bytes a row, where a set of tuples takes ~150)."""
+
+    def __init__(self, by_assignment: dict[int, array[int]]) -> None:
+        self._by_assignment = by_assignment
+
+    def __contains__(self, pair: object) -> bool:
+        if not isinstance(pair, tuple) or len(pair) != 2:
+            return False
+        student_id, assignment_id = pair
+        students = self._by_assignment.get(assignment_id)
+        if students is None:
+            return False
+        at = bisect_left(students, student_id)
+        return at < len(students) and students[at] == student_id
+
+    def __len__(self) -> int:
+        return sum(len(ids) for ids in self._by_assignment.values())
+
+
+def submission_pairs(session: Session, course_id: int) -> StoredPairs:
+    """(student id, assignment id) of every stored submission row of the course; read as a
+    stream of plain rows (a course has tens of thousands)."""
+    rows = session.connection().execute(
+        select(SubmissionRow.assignment_id, SubmissionRow.student_id)
+        .where(SubmissionRow.course_id == course_id)
+        .order_by(SubmissionRow.assignment_id, SubmissionRow.student_id)
     )
-    return frozenset((student, assignment) for student, assignment in rows)
+    by_assignment: dict[int, array[int]] = {}
+    for assignment_id, student_id in rows:
+        students = by_assignment.get(assignment_id)
+        if students is None:
+            students = by_assignment[assignment_id] = array("q")
+        students.append(student_id)
+    return StoredPairs(by_assignment)
 
 
 def count_rows(session: Session, course_id: int) -> dict[str, int]:

@@ -2,7 +2,8 @@
 function is one thing a person asks for, and owns its transactions.
 
 A sync is one transaction per course (SPEC §1, issue: "a failed sync leaves the previous good
-state"): everything is pulled into memory first, then written, evaluated and committed at once.
+state"): everything is pulled first (the submissions spooled to a temporary file, not held in
+memory), then written, evaluated and committed at once.
 """
 
 from __future__ import annotations
@@ -14,27 +15,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from canvas_sync import policy
 from canvas_sync.canvas import CanvasClient, Limits
 from canvas_sync.db import Database, Session, locks, records, repo
-from canvas_sync.domain import (
-    CourseSnapshot,
-    DiscrepancyRecord,
-    Finding,
-    Kind,
-    Severity,
-    StudentResult,
+from canvas_sync.domain import Finding, Kind
+from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable
+from canvas_sync.service._evaluation import (
+    Evaluation,
+    evaluate_in_batches,
+    evaluate_stored,
+    reading_rules,
 )
-from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable, UsageError
-from canvas_sync.service.overrides import store_sync_overrides
+from canvas_sync.service.overrides import SyncOverrides
 from canvas_sync.settings import Settings
 from canvas_sync.sync import (
     Pulled,
-    ReadingMatch,
-    ReadingRules,
-    SyllabusReading,
     SyncState,
-    find_readings,
+    advance_watermarks,
     fingerprint,
     pull_course,
 )
@@ -89,14 +85,6 @@ class SyncSummary:
         )
 
 
-@dataclass(frozen=True)
-class Evaluation:
-    snapshot: CourseSnapshot
-    readings: ReadingMatch
-    results: tuple[StudentResult, ...]
-    findings: list[Finding]
-
-
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -136,17 +124,6 @@ def make_client(
             max_listing_pages=settings.max_listing_pages,
         ),
         on_event=on_event,
-    )
-
-
-def _rules(settings: Settings) -> ReadingRules:
-    return ReadingRules(
-        syllabus=tuple(SyllabusReading(r.title, r.due_at) for r in settings.readings),
-        group_name=settings.readings_group,
-        match_titles=settings.match_titles,
-        explicit_ids=settings.reading_ids,
-        total_assignment=settings.total_assignment,
-        exclude=(settings.total_column,),
     )
 
 
@@ -218,9 +195,14 @@ def _sync_locked(
         run_id = _start_run(database, course_id, trigger, full, started)
         try:
             pulled = pull_course(
-                http, course_id, state, _rules(settings), full=full, progress=progress
+                http, course_id, state, reading_rules(settings), full=full, progress=progress
             )
-            return _store_run(database, lock, settings, run_id, pulled, started, clock, http, now)
+            try:
+                return _store_run(
+                    database, lock, settings, run_id, pulled, started, clock, http, now
+                )
+            finally:
+                pulled.submissions.close()
         except BaseException as exc:
             _record_failure(database, run_id, exc, now(), http.request_count)
             raise
@@ -250,18 +232,12 @@ def _store_run(
     with database.transaction() as session:
         lock.confirm(session)
         changed = _save_pulled(session, course_id, pulled, started)
-        evaluation = evaluate_stored(session, settings, now())
-        # Records skipped by the pull are reported beside the policy's findings.
-        records.store_findings(
-            session, course_id, [*evaluation.findings, *pulled.findings], now(), kinds=POLICY_KINDS
-        )
-        store_sync_overrides(
-            session, settings, evaluation.results, evaluation.snapshot.submissions, now()
-        )
-        open_counts = _open_by_severity(records.list_discrepancies(session, course_id))
+        pulled.let_go()
+        tally = _evaluate_and_store(session, settings, pulled.findings, now)
+        open_counts = records.open_by_severity(session, course_id)
         seconds = time.monotonic() - clock
-        summary = _summary(
-            run_id, pulled.mode, evaluation, changed, http.request_count, seconds, open_counts
+        summary = tally.summary(
+            run_id, pulled.mode, changed, http.request_count, seconds, open_counts
         )
         records.finish_run(
             session,
@@ -279,6 +255,32 @@ def _store_run(
         )
         lock.confirm(session)
     return summary
+
+
+def _evaluate_and_store(
+    session: Session,
+    settings: Settings,
+    pulled_findings: list[Finding],
+    now: Callable[[], datetime],
+) -> _Tally:
+    """Evaluate the stored course a batch of students at a time and store each batch's
+    findings as it comes (one batch's rows, results and findings are held at once), then the
+    sync's manual overrides; the summary's figures."""
+    tally = _Tally()
+    moment = now()
+    findings = records.FindingStore(session, settings.course_id, moment, kinds=POLICY_KINDS)
+    overrides = SyncOverrides(session, settings)
+    total_id: int | None = None
+    for batch in evaluate_in_batches(session, settings, moment):
+        evaluation, total_id = batch.evaluation, batch.total_id
+        tally.add(evaluation)
+        findings.add(evaluation.findings)
+        overrides.add(evaluation.results, [*evaluation.snapshot.submissions, *batch.totals])
+    # Records skipped by the pull are reported beside the policy's findings.
+    findings.add(pulled_findings)
+    findings.finish()
+    overrides.store(session, now(), total_id)
+    return tally
 
 
 def _start_run(
@@ -321,7 +323,10 @@ def _save_pulled(session: Session, course_id: int, pulled: Pulled, started: date
     changed += repo.save_groups(session, course_id, pulled.groups)
     changed += repo.save_assignments(session, course_id, pulled.assignments)
     changed += repo.save_students(session, course_id, pulled.students)
-    changed += repo.save_submissions(session, course_id, pulled.submissions)
+    # The spooled rows, a bounded batch at a time (`sync/spool.py`).
+    for batch in pulled.submissions.batches():
+        changed += repo.save_submissions(session, course_id, batch)
+        advance_watermarks(pulled, batch)
     repo.set_watermarks(
         session,
         course_id,
@@ -332,100 +337,58 @@ def _save_pulled(session: Session, course_id: int, pulled: Pulled, started: date
     return changed
 
 
-def _summary(
-    run_id: int,
-    mode: str,
-    evaluation: Evaluation,
-    changed: int,
-    requests: int,
-    seconds: float,
-    open_counts: dict[str, int],
-) -> SyncSummary:
-    results = evaluation.results
-    included = {r.student.id for r in results}
-    readings = set(evaluation.readings.reading_ids)
-    submissions = sum(
-        1
-        for s in evaluation.snapshot.submissions
-        if s.student_id in included and s.assignment_id in readings
-    )
-    return SyncSummary(
-        run_id=run_id,
-        mode=mode,
-        students=len(results),
-        readings=len(readings),
-        submissions=submissions,
-        changed=changed,
-        requests=requests,
-        seconds=seconds,
-        counted_points=sum(r.points for r in results),
-        at_risk=sum(1 for r in results if r.at_risk),
-        provisional=sum(1 for r in results if r.provisional),
-        open_by_severity=open_counts,
-        unseen=sum(r.unknown_count for r in results),
-    )
+class _Tally:
+    """The summary's figures, added up batch by batch (`evaluate_in_batches`)."""
 
+    def __init__(self) -> None:
+        self.readings = 0
+        self.submissions = 0
+        self.at_risk = 0
+        self.provisional = 0
+        self.unseen = 0
+        # (sortable name, id, points) per student: the points are summed in the policy's
+        # order of students, so the float sum is the whole evaluation's to the last bit.
+        self.points: list[tuple[str, int, float]] = []
 
-def _open_by_severity(items: list[DiscrepancyRecord]) -> dict[str, int]:
-    counts = {s.value: 0 for s in Severity}
-    for item in items:
-        if item.state == "open":
-            counts[item.severity.value] += 1
-    return counts
+    def add(self, evaluation: Evaluation) -> None:
+        results = evaluation.results
+        included = {r.student.id for r in results}
+        readings = set(evaluation.readings.reading_ids)
+        self.readings = len(readings)
+        self.submissions += sum(
+            1
+            for s in evaluation.snapshot.submissions
+            if s.student_id in included and s.assignment_id in readings
+        )
+        self.at_risk += sum(1 for r in results if r.at_risk)
+        self.provisional += sum(1 for r in results if r.provisional)
+        self.unseen += sum(r.unknown_count for r in results)
+        self.points += [(r.student.sortable_name, r.student.id, r.points) for r in results]
 
-
-def evaluate_stored(session: Session, settings: Settings, now: datetime) -> Evaluation:
-    course_id = settings.course_id
-    course = repo.load_course(session, course_id)
-    if course is None:
-        raise UsageError("Nothing synced yet for this course: run 'canvas-sync sync' first.")
-    assignments = repo.load_assignments(session, course_id)
-    groups = repo.load_groups(session, course_id)
-    match = find_readings(
-        assignments,
-        groups,
-        _rules(settings).syllabus,
-        group_name=settings.readings_group,
-        match_titles=settings.match_titles,
-        explicit_ids=settings.reading_ids,
-        exclude_names=(settings.total_assignment, settings.total_column),
-    )
-    by_id = {a.id: a for a in assignments}
-    readings = tuple(by_id[i] for i in match.reading_ids)
-    total = next((a for a in assignments if a.name == settings.total_assignment), None)
-    wanted = [*match.reading_ids, *([total.id] if total else [])]
-    submissions = repo.load_submissions(session, course_id, wanted)
-    snapshot = CourseSnapshot(
-        course=course,
-        students=tuple(repo.load_students(session, course_id)),
-        readings=readings,
-        submissions=tuple(s for s in submissions if s.assignment_id in set(match.reading_ids)),
-        groups=tuple(groups),
-        late_policy=repo.load_late_policy(session, course_id),
-    )
-    exemptions = records.list_exemptions(session, course_id)
-    results = policy.evaluate_course(
-        snapshot, now=now, config=settings.policy, exemptions=exemptions
-    )
-    total_scores = (
-        {s.student_id: s.score for s in submissions if total and s.assignment_id == total.id}
-        if total
-        else None
-    )
-    findings = policy.find_discrepancies(
-        snapshot,
-        results,
-        now=now,
-        config=settings.policy,
-        syllabus_due=match.syllabus_due,
-        unmatched_titles=match.unmatched_titles,
-        reading_group_id=match.group_id,
-        total_scores=total_scores,
-        time_zone=settings.time_zone,
-        configured_pool=len(settings.readings) or None,
-        extra_readings=match.extra_names,
-    )
-    return Evaluation(snapshot, match, results, findings)
+    def summary(
+        self,
+        run_id: int,
+        mode: str,
+        changed: int,
+        requests: int,
+        seconds: float,
+        open_counts: dict[str, int],
+    ) -> SyncSummary:
+        return SyncSummary(
+            run_id=run_id,
+            mode=mode,
+            students=len(self.points),
+            readings=self.readings,
+            submissions=self.submissions,
+            changed=changed,
+            requests=requests,
+            seconds=seconds,
+            counted_points=sum(points for *_, points in sorted(self.points)),
+            at_risk=self.at_risk,
+            provisional=self.provisional,
+            open_by_severity=open_counts,
+            unseen=self.unseen,
+        )
 
 
 def evaluate(settings: Settings, *, now: datetime | None = None) -> Evaluation:

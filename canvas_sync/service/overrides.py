@@ -4,57 +4,70 @@ it, not only at the next push (with `push.auto` off, the default, a TA would nev
 
 The same rule as push's plan (`push.plan.build_plan`, "humans win"), run on what the sync just
 stored. The custom column is not pulled by a sync, so its overrides stay as push last left them.
+
+A sync evaluates its course a batch of students at a time (service/core.py): `SyncOverrides`
+hears every batch and keeps only what the check needs, the policy results (the plan names each
+reading by its place in the whole course) and the submission rows of cells this service wrote
+(only a written cell can be overridden: `push.plan._decide`); nothing when it never wrote.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from canvas_sync.db import Session, journal, records, repo
+from canvas_sync.db import Session, journal, records
 from canvas_sync.domain import Finding, Kind, StudentResult, Submission
 from canvas_sync.push import PlanInputs, Target, Written, build_plan
 from canvas_sync.settings import Settings
 
-__all__ = ["store_sync_overrides"]
+__all__ = ["SyncOverrides"]
 
 
-def store_sync_overrides(
-    session: Session,
-    settings: Settings,
-    results: Sequence[StudentResult],
-    readings: Sequence[Submission],
-    now: datetime,
-) -> None:
-    """Store the grade and total cells a human changed since this service wrote them.
+class SyncOverrides:
+    """The grade and total cells a human changed since this service wrote them: `add` each
+    evaluated batch, then `store` the findings."""
 
-    `results` are the sync's policy results, `readings` the reading submissions it evaluated.
-    """
-    course_id = settings.course_id
-    last = journal.last_words(session, course_id)
-    if not last:
-        return  # this service never wrote to the course: nothing can have been overridden
-    assignments = repo.load_assignments(session, course_id)
-    total = next((a for a in assignments if a.name == settings.total_assignment), None)
-    subs = list(readings)
-    if total is not None:
-        subs += repo.load_submissions(session, course_id, [total.id])
-    exempt = records.list_exemptions(session, course_id)
-    words = last.items()
-    plan = build_plan(
-        PlanInputs(
-            results=results,
-            submissions={(s.student_id, s.assignment_id): s for s in subs},
-            time_zone=settings.time_zone,
-            written={(Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in words},
-            exemptions={(e.student_id, e.assignment_id) for e in exempt},
-            total_assignment_id=None if total is None else total.id,
-            column_values=None,
-            required=settings.policy.required,
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.settings = settings
+        self.last = journal.last_words(session, settings.course_id)
+        self.results: list[StudentResult] = []
+        self.submissions: dict[tuple[int, int], Submission] = {}
+
+    def add(self, results: Sequence[StudentResult], submissions: Iterable[Submission]) -> None:
+        """One batch: its policy results and the reading and total rows of its students."""
+        if not self.last:
+            return  # this service never wrote to the course: nothing can have been overridden
+        self.results += results
+        targets = (Target.GRADE.value, Target.TOTAL.value)
+        for sub in submissions:
+            if any((t, sub.student_id, sub.assignment_id) in self.last for t in targets):
+                self.submissions[(sub.student_id, sub.assignment_id)] = sub
+
+    def store(self, session: Session, now: datetime, total_id: int | None) -> None:
+        """Check the batches added and store the findings (`total_id`: the total assignment)."""
+        if not self.last:
+            return
+        course_id = self.settings.course_id
+        exempt = records.list_exemptions(session, course_id)
+        results = sorted(self.results, key=lambda r: (r.student.sortable_name, r.student.id))
+        plan = build_plan(
+            PlanInputs(
+                results=results,
+                submissions=self.submissions,
+                time_zone=self.settings.time_zone,
+                written={
+                    (Target(t), s, a): Written(e.to_value, e.state)
+                    for (t, s, a), e in self.last.items()
+                },
+                exemptions={(e.student_id, e.assignment_id) for e in exempt},
+                total_assignment_id=total_id,
+                column_values=None,
+                required=self.settings.policy.required,
+            )
         )
-    )
-    found = [o.finding() for o in plan.overrides] + _column_overrides(session, course_id)
-    records.store_findings(session, course_id, found, now, kinds=[Kind.MANUAL_OVERRIDE])
+        found = [o.finding() for o in plan.overrides] + _column_overrides(session, course_id)
+        records.store_findings(session, course_id, found, now, kinds=[Kind.MANUAL_OVERRIDE])
 
 
 def _column_overrides(session: Session, course_id: int) -> list[Finding]:

@@ -9,10 +9,12 @@ from canvas_sync.sync.pull import (
     Pulled,
     ReadingRules,
     SyncState,
+    advance_watermarks,
     fingerprint,
     merge_enrollments,
     pull_course,
 )
+from canvas_sync.sync.spool import Spool
 
 __all__ = [
     "OVERLAP",
@@ -21,8 +23,10 @@ __all__ = [
     "Pulled",
     "ReadingMatch",
     "ReadingRules",
+    "Spool",
     "SyllabusReading",
     "SyncState",
+    "advance_watermarks",
     "find_readings",
     "fingerprint",
     "merge_enrollments",

@@ -1,7 +1,10 @@
-"""The watermarked pull: everything the policy needs about one course, fetched into memory.
+"""The watermarked pull: everything the policy needs about one course.
 
-Nothing is written here: `service.py` stores the result in one transaction, so a failed pull leaves
-the database as it was after the last good sync.
+Nothing is written to the database here: `service/core.py` stores the result in one
+transaction, so a failed pull leaves the database as it was after the last good sync. The
+submissions (the bulk of a course) are not held in memory: each chunk Canvas sends is checked
+and spooled to a private temporary file as it arrives (`sync/spool.py`), and read back in
+batches by the storing transaction.
 
 Full pull: course, assignment groups (with assignments and overrides), enrollments, late policy,
 and every included student's submissions for the readings (and the total assignment), chunked by
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -54,6 +57,7 @@ from canvas_sync.sync.checks import (
     usable_submissions,
 )
 from canvas_sync.sync.discover import ReadingMatch, SyllabusReading, find_readings
+from canvas_sync.sync.spool import Spool
 
 __all__ = [
     "OVERLAP",
@@ -62,6 +66,7 @@ __all__ = [
     "Pulled",
     "ReadingRules",
     "SyncState",
+    "advance_watermarks",
     "fingerprint",
     "merge_enrollments",
     "pull_course",
@@ -91,6 +96,18 @@ class CanvasSource(Protocol):
         submitted_since: datetime | None = None,
         graded_since: datetime | None = None,
     ) -> list[dict[str, Any]]: ...
+    def submission_batches(
+        self,
+        course_id: int,
+        groups: Sequence[tuple[Sequence[int], Sequence[int] | None]],
+        *,
+        submitted_since: datetime | None = None,
+        graded_since: datetime | None = None,
+    ) -> Iterator[list[dict[str, Any]]]: ...
+
+
+#: One group of a submissions query: (assignment ids, student ids or None for `all`).
+Group = tuple[Sequence[int], Sequence[int] | None]
 
 
 @dataclass(frozen=True)
@@ -102,8 +119,8 @@ class SyncState:
     graded_watermark: datetime | None = None
     reading_fingerprints: Mapping[int, str] = field(default_factory=dict)
     known_student_ids: frozenset[int] = frozenset()
-    # (student id, assignment id) of every stored submission row.
-    known_pairs: frozenset[tuple[int, int]] = frozenset()
+    # (student id, assignment id) of every stored submission row (`in` is all that is asked).
+    known_pairs: Container[tuple[int, int]] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -127,16 +144,25 @@ class Pulled:
     assignments: list[tuple[Assignment, dict[str, Any]]]
     students: list[tuple[Student, dict[str, Any]]]
     late_policy: tuple[LatePolicy, dict[str, Any]] | None
-    submissions: list[tuple[Submission, dict[str, Any]]]
+    # The usable rows of included students, one per (student, assignment): read them back with
+    # `submissions.batches()`, then `close()` the spool.
+    submissions: Spool
     readings: ReadingMatch
     total_assignment_id: int | None
     fingerprints: dict[int, str]
+    # The watermarks before this pull: `advance_watermarks` moves them past the rows stored.
     submitted_watermark: datetime | None
     graded_watermark: datetime | None
     # unusable_record findings: records skipped because the service cannot store them.
     findings: list[Finding] = field(default_factory=list)
     # Included (student, reading) pairs Canvas sent no usable row for, even when asked directly.
     unseen: frozenset[tuple[int, int]] = frozenset()
+
+    def let_go(self) -> None:
+        """Drop the raw course, groups, assignments and students once they are stored (the
+        evaluation reads the database): thousands of enrollments' JSON need not stay held."""
+        self.course, self.late_policy = None, None
+        self.groups, self.assignments, self.students = [], [], []
 
 
 def fingerprint(raw_assignment: Mapping[str, Any]) -> str:
@@ -199,21 +225,29 @@ def pull_course(
     raw_policy = client.late_policy(course_id)
     late_policy = (parse_late_policy(raw_policy), raw_policy) if raw_policy else None
     note("submissions")
-    if incremental:
-        raw_subs = _incremental_submissions(
-            client, course_id, state, pulled_ids, fingerprints, included
+    enrolled = set(included)
+    spool = Spool()
+    try:
+        if incremental:
+            queries = _incremental_queries(state, pulled_ids, fingerprints, included)
+        else:
+            queries = [([(pulled_ids, included)], {})] if included else []
+        bad: list[Finding] = []
+        for query, since in queries:
+            for batch in client.submission_batches(course_id, query, **since):
+                bad += _spool(spool, batch, enrolled)
+        # Canvas keeps a row for every assigned student: rows neither pulled nor stored are
+        # asked for directly, and what is still not sent stays unknown (`Pulled.unseen`).
+        gaps = _Gaps(
+            [s for s, _ in students if s.included],
+            [a for a, _ in assignments if a.id in set(readings.reading_ids) and a.id in wanted],
+            state.known_pairs if incremental else frozenset(),
         )
-    else:
-        raw_subs = client.student_submissions(course_id, pulled_ids, included) if included else []
-    # Canvas keeps a row for every assigned student: rows neither pulled nor stored are
-    # asked for directly, and what is still not sent stays unknown (`Pulled.unseen`).
-    gaps = _Gaps(
-        [s for s, _ in students if s.included],
-        [a for a, _ in assignments if a.id in set(readings.reading_ids) and a.id in wanted],
-        state.known_pairs if incremental else frozenset(),
-    )
-    submissions, bad, missing = gaps.fill(client, course_id, raw_subs, note)
-    findings = list({f.key: f for f in [*bad_groups, *findings, *bad]}.values())
+        bad_more, missing = gaps.fill(client, course_id, spool, note)
+    except BaseException:
+        spool.close()
+        raise
+    findings = list({f.key: f for f in [*bad_groups, *findings, *bad, *bad_more]}.values())
     return Pulled(
         mode="incremental" if incremental else "full",
         course=course,
@@ -221,17 +255,36 @@ def pull_course(
         assignments=assignments,
         students=students,
         late_policy=late_policy,
-        submissions=submissions,
+        submissions=spool,
         readings=readings,
         total_assignment_id=total_id,
         fingerprints=fingerprints,
-        submitted_watermark=_newest(
-            state.submitted_watermark, (s.submitted_at for s, _ in submissions)
-        ),
-        graded_watermark=_newest(state.graded_watermark, (s.graded_at for s, _ in submissions)),
+        submitted_watermark=state.submitted_watermark,
+        graded_watermark=state.graded_watermark,
         findings=findings,
         unseen=frozenset(missing),
     )
+
+
+def advance_watermarks(pulled: Pulled, rows: Sequence[tuple[Submission, dict[str, Any]]]) -> None:
+    """Move the pull's watermarks past `rows` (a batch of its submissions, as stored)."""
+    pulled.submitted_watermark = _newest(
+        pulled.submitted_watermark, (s.submitted_at for s, _ in rows)
+    )
+    pulled.graded_watermark = _newest(pulled.graded_watermark, (s.graded_at for s, _ in rows))
+
+
+def _spool(spool: Spool, raws: list[dict[str, Any]], enrolled: set[int]) -> list[Finding]:
+    """Check one chunk's rows and spool those of included students, one row at a time (no
+    parsed copy of the chunk); the unusable_record findings. The chunk is emptied: it is not
+    kept. `student_ids[]=all` also returns the test student and non-active enrollments."""
+    bad: list[Finding] = []
+    for raw in raws:
+        parsed, found = usable_submissions((raw,))
+        bad += found
+        spool.add(pair for pair in parsed if pair[0].student_id in enrolled)
+    raws.clear()
+    return bad
 
 
 def _readings(
@@ -256,61 +309,59 @@ class _Gaps:
 
     included: Sequence[Student]
     readings: Sequence[Assignment]
-    stored: frozenset[tuple[int, int]]
+    stored: Container[tuple[int, int]]
 
     def fill(
         self,
         client: CanvasSource,
         course_id: int,
-        raw_subs: Sequence[dict[str, Any]],
+        spool: Spool,
         note: Callable[[str], None],
-    ) -> tuple[list[tuple[Submission, dict[str, Any]]], list[Finding], set[tuple[int, int]]]:
-        """(usable rows, unusable_record findings, pairs still not seen).
+    ) -> tuple[list[Finding], set[tuple[int, int]]]:
+        """(unusable_record findings, pairs still not seen); rows found are added to `spool`.
 
         Canvas keeps a row for every assigned student (canvas-lms
         lib/submission_lifecycle_manager.rb): a pair with no row, stored or pulled, is asked
         for directly; what Canvas still does not send stays unknown.
         """
-        # `student_ids[]=all` also returns the test student and non-active enrollments.
-        enrolled = {s.id for s in self.included}
-        parsed, bad = usable_submissions(raw_subs)
-        rows = [pair for pair in _dedupe(parsed) if pair[0].student_id in enrolled]
-        missing = self.missing({(sub.student_id, sub.assignment_id) for sub, _ in rows})
+        missing = self.missing(spool.pairs())
+        bad: list[Finding] = []
         if missing:
             note("missing submissions")
-            more, bad_more = usable_submissions(_refetch(client, course_id, missing))
-            bad += bad_more
-            more = [pair for pair in more if pair[0].student_id in enrolled]
-            rows = _dedupe([*rows, *more])
-            missing -= {(sub.student_id, sub.assignment_id) for sub, _ in more}
-        return rows, bad, missing
+            enrolled = {s.id for s in self.included}
+            for raws in _refetch(client, course_id, missing):
+                more, bad_more = usable_submissions(raws)
+                bad += bad_more
+                more = [pair for pair in more if pair[0].student_id in enrolled]
+                spool.add(more)
+                missing -= {(sub.student_id, sub.assignment_id) for sub, _ in more}
+        return bad, missing
 
     def missing(self, pulled: set[tuple[int, int]]) -> set[tuple[int, int]]:
         """Included (student, reading) pairs Canvas should have a row for that we lack: the
         reading is assigned to the student (policy `assigned_to`, lib/effective_due_dates.rb)."""
-        have = pulled | self.stored
         return {
             (student.id, reading.id)
             for reading in self.readings
             for student in self.included
-            if (student.id, reading.id) not in have and assigned_to(reading, student)
+            if (student.id, reading.id) not in pulled
+            and (student.id, reading.id) not in self.stored
+            and assigned_to(reading, student)
         }
 
 
 def _refetch(
     client: CanvasSource, course_id: int, missing: set[tuple[int, int]]
-) -> list[dict[str, Any]]:
+) -> Iterator[list[dict[str, Any]]]:
     """Ask Canvas directly for the missing rows: per reading, `REFETCH_CHUNK` students a
     request, so every answer fits on one page and no lost next link can shorten it."""
     by_reading: dict[int, list[int]] = {}
     for student_id, reading_id in sorted(missing):
         by_reading.setdefault(reading_id, []).append(student_id)
-    rows: list[dict[str, Any]] = []
     for reading_id, student_ids in sorted(by_reading.items()):
         for start in range(0, len(student_ids), REFETCH_CHUNK):
             chunk = student_ids[start : start + REFETCH_CHUNK]
-            rows += client.student_submissions(course_id, [reading_id], chunk)
-    return rows
+            yield client.student_submissions(course_id, [reading_id], chunk)
 
 
 def _pulled_ids(
@@ -325,31 +376,34 @@ def _pulled_ids(
     return [i for i in ids if i in published]
 
 
-def _incremental_submissions(
-    client: CanvasSource,
-    course_id: int,
+def _incremental_queries(
     state: SyncState,
     pulled_ids: Sequence[int],
     fingerprints: Mapping[int, str],
     included: Sequence[int],
-) -> list[dict[str, Any]]:
+) -> list[tuple[list[Group], dict[str, datetime]]]:
+    """The submission queries of an incremental pull, in order (a later row wins): (groups,
+    since-filter) each."""
     changed = [i for i in pulled_ids if state.reading_fingerprints.get(i) != fingerprints.get(i)]
     steady = [i for i in pulled_ids if i not in changed]
     new_students = [i for i in included if i not in state.known_student_ids]
-    raw: list[dict[str, Any]] = []
+    queries: list[tuple[list[Group], dict[str, datetime]]] = []
+    whole: list[Group] = []
     if changed and included:
-        raw += client.student_submissions(course_id, changed, included)
+        whole.append((changed, included))
     if steady and new_students:
-        raw += client.student_submissions(course_id, steady, new_students)
+        whole.append((steady, new_students))
+    if whole:
+        queries.append((whole, {}))
     if steady:
         if state.submitted_watermark is not None:
             since = state.submitted_watermark - OVERLAP
-            raw += client.student_submissions(course_id, steady, None, submitted_since=since)
+            queries.append(([(steady, None)], {"submitted_since": since}))
         graded_mark = state.graded_watermark or state.submitted_watermark
         if graded_mark is not None:
             since = graded_mark - OVERLAP
-            raw += client.student_submissions(course_id, steady, None, graded_since=since)
-    return raw
+            queries.append(([(steady, None)], {"graded_since": since}))
+    return queries
 
 
 def _split_groups(
@@ -363,17 +417,6 @@ def _split_groups(
         for raw_assignment in raw.get("assignments") or []:
             assignments.append((parse_assignment(raw_assignment), raw_assignment))
     return groups, assignments
-
-
-def _dedupe(
-    pairs: Iterable[tuple[Submission, dict[str, Any]]],
-) -> list[tuple[Submission, dict[str, Any]]]:
-    """The overlap window and the two since-queries return some rows twice: keep one per
-    (assignment, student), the last one seen."""
-    by_key: dict[tuple[int, int], tuple[Submission, dict[str, Any]]] = {}
-    for sub, raw in pairs:
-        by_key[(sub.assignment_id, sub.student_id)] = (sub, raw)
-    return list(by_key.values())
 
 
 def _newest(current: datetime | None, values: Iterable[datetime | None]) -> datetime | None:

@@ -4,12 +4,14 @@ does not send is unseen, and unusable records are reported."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
+import pytest
+
 from canvas_sync.domain import Kind
-from canvas_sync.sync import REFETCH_CHUNK, ReadingRules, SyncState, pull_course
+from canvas_sync.sync import REFETCH_CHUNK, Pulled, ReadingRules, SyncState, pull_course
 
 READINGS = [11, 12]
 STUDENTS = list(range(1, 121))
@@ -61,15 +63,45 @@ class FakeCanvas:
             if (s, a) not in skip
         ]
 
+    def submission_batches(
+        self,
+        course_id: int,
+        groups: Sequence[tuple[Sequence[int], Sequence[int] | None]],
+        *,
+        submitted_since: datetime | None = None,
+        graded_since: datetime | None = None,
+    ) -> Iterator[list[dict[str, Any]]]:
+        """Up to 100 students a batch, as the client chunks them."""
+        for assignment_ids, student_ids in groups:
+            students = list(student_ids or STUDENTS)
+            for start in range(0, len(students), 100):
+                yield self.student_submissions(
+                    course_id, assignment_ids, students[start : start + 100]
+                )
+
 
 RULES = ReadingRules(syllabus=(), match_titles=False)
+_OPEN: list[Pulled] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_spools() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().submissions.close()
+
+
+def pull(canvas: FakeCanvas, state: SyncState) -> Pulled:
+    pulled = pull_course(canvas, 598, state, RULES)
+    _OPEN.append(pulled)
+    return pulled
 
 
 def test_rows_a_list_lost_are_recovered_and_the_rest_are_unseen() -> None:
     lost = {(s, 11) for s in range(1, 61)} | {(7, 12)}
     gone = {(100, 12), (101, 12)}
     canvas = FakeCanvas(lost, gone)
-    pulled = pull_course(canvas, 598, SyncState(), RULES)
+    pulled = pull(canvas, SyncState())
     pairs = {(sub.student_id, sub.assignment_id) for sub, _ in pulled.submissions}
     assert lost <= pairs and not gone & pairs
     assert pulled.unseen == gone
@@ -82,7 +114,7 @@ def test_rows_a_list_lost_are_recovered_and_the_rest_are_unseen() -> None:
 
 def test_stored_rows_are_not_asked_for_again_on_an_incremental_pull() -> None:
     canvas = FakeCanvas(set(), set())
-    full = pull_course(canvas, 598, SyncState(), RULES)
+    full = pull(canvas, SyncState())
     assert canvas.direct == [] and full.unseen == frozenset()
     known = frozenset((sub.student_id, sub.assignment_id) for sub, _ in full.submissions)
     state = SyncState(
@@ -93,7 +125,7 @@ def test_stored_rows_are_not_asked_for_again_on_an_incremental_pull() -> None:
         known_pairs=known - {(3, 11)},
     )
     canvas.gone = {(s, a) for s in STUDENTS for a in READINGS}  # since-queries bring nothing
-    incremental = pull_course(canvas, 598, state, RULES)
+    incremental = pull(canvas, state)
     assert incremental.mode == "incremental"
     assert canvas.direct == [([11], [3])] and incremental.unseen == {(3, 11)}
 
@@ -110,7 +142,7 @@ def test_an_unusable_record_is_reported_and_its_cell_unseen() -> None:
         return rows
 
     canvas.student_submissions = broken  # type: ignore[method-assign]
-    pulled = pull_course(canvas, 598, SyncState(), RULES)
+    pulled = pull(canvas, SyncState())
     (finding,) = pulled.findings
     assert (finding.kind, finding.student_id, finding.assignment_id) == (
         Kind.UNUSABLE_RECORD,
@@ -128,7 +160,7 @@ def test_an_unusable_assignment_is_left_out_and_reported() -> None:
     groups[0]["assignments"].append({"id": 2**70, "name": "Summary X"})
     groups[0]["assignments"][0]["name"] = "S" * 500
     canvas.assignment_groups = lambda course_id: groups  # type: ignore[method-assign]
-    pulled = pull_course(canvas, 598, SyncState(), RULES)
+    pulled = pull(canvas, SyncState())
     assert [a.id for a, _ in pulled.assignments] == [11]
     assert len(pulled.assignments[0][0].name) == 400
     messages = sorted(f.message for f in pulled.findings)
