@@ -3,12 +3,18 @@
 Starts the bundled Canvas simulator with N students and the given latency in a process of its
 own (`canvas-sync simulate`), syncs the CS 598 config into a fresh SQLite database, then prints
 the first push (which writes every late/missing zero, every total and the column) and a no-op
-push next to an incremental sync: wall time, write requests, Progress polls, rounds, requests,
-and how long the push waited on Canvas's jobs (the Progress polls, job time included).
+push next to an incremental sync: wall time, write requests, Progress polls, rounds, requests.
+
+The wall time is split in two: Canvas's job time, from each bulk request's answer (its
+Progress queued) until the poll that sees it ended (the time spent in `wait_progresses`,
+which is all the push does then), and our own time, the rest. The simulator runs a job when
+it is polled (or after `--job-delay` seconds, as a Canvas worker would), so the job time also
+holds the backoff between polls. A push's figures also come per phase (`--phases`).
 
 Run from the repository root:
 
     .venv/bin/python benchmarks/bench_push.py [--students N] [--latency-ms MS] [--faults push]
+        [--job-delay S] [--concurrency N] [--phases]
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from canvas_sync import service
 from canvas_sync.canvas import CanvasClient
@@ -44,21 +51,62 @@ class _Timed(CanvasClient):
 
 
 def _client(settings: Settings) -> _Timed:
-    return _Timed(settings.canvas_url, settings.token, timeout=60.0)
+    return _Timed(
+        settings.canvas_url, settings.token, timeout=60.0, concurrency=settings.concurrency
+    )
 
 
-def _push(settings: Settings, label: str) -> None:
+#: Steps of a push timed with --phases (module, function): where its own time goes.
+PHASES = (
+    ("canvas_sync.service.push", "stored_blocker"),
+    ("canvas_sync.service.push", "ensure_targets"),
+    ("canvas_sync.service.push", "sync"),
+    ("canvas_sync.service.push", "plan_changes"),
+    ("canvas_sync.service.push", "recheck_plan"),
+    ("canvas_sync.service.push", "apply_plan"),
+    ("canvas_sync.service.push", "store_fresh"),
+)
+
+
+def _timed_phases() -> dict[str, list[float]]:
+    """Wrap each of PHASES to add up its seconds and requests (a bench only: not restored)."""
+    spent: dict[str, list[float]] = {}
+    for module_name, name in PHASES:
+        module = sys.modules[module_name]
+        original = getattr(module, name)
+
+        def timed(*args: object, _f: Any = original, _n: str = name, **kwargs: object) -> Any:
+            started, polled = time.perf_counter(), _Timed.waited
+            try:
+                return _f(*args, **kwargs)
+            finally:
+                took = time.perf_counter() - started - (_Timed.waited - polled)
+                spent.setdefault(_n, [0.0])[0] += took
+
+        setattr(module, name, timed)
+    return spent
+
+
+def _push(settings: Settings, label: str, spent: dict[str, list[float]] | None) -> None:
     _Timed.waited = 0.0
+    if spent is not None:
+        spent.clear()
     with _client(settings) as client:
         started = time.perf_counter()
-        summary = service.push(settings, client=client, poll_interval=0.2)
+        summary = service.push(settings, client=client)
         seconds = time.perf_counter() - started
+    jobs = _Timed.waited
     print(
-        f"{label:<10} {seconds:6.2f} s wall ({_Timed.waited:5.2f} s waiting on Canvas jobs)  "
-        f"{summary.planned} changes, {summary.write_requests} writes, "
+        f"{label:<10} {seconds:6.2f} s wall = {seconds - jobs:5.2f} s ours + {jobs:5.2f} s "
+        f"Canvas jobs  {summary.planned} changes, {summary.write_requests} writes, "
         f"{summary.progress_polls} progress polls, {summary.rounds} rounds, "
         f"{summary.requests} requests"
     )
+    if spent:
+        print(
+            "           ours by step (Canvas job time left out): "
+            + ", ".join(f"{name} {value[0]:.2f} s" for name, value in spent.items())
+        )
 
 
 def main() -> None:
@@ -67,11 +115,16 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=int, default=50)
     parser.add_argument("--faults", default="0")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--job-delay", type=float, default=None)
+    parser.add_argument("--concurrency", type=int, default=None)
+    parser.add_argument("--phases", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     command = ["simulate", "--port", "0", "--students", str(args.students), "--token", TOKEN]
     command += ["--latency-ms", str(args.latency_ms), "--faults", args.faults]
     command += ["--seed", str(args.seed)]
+    if args.job_delay is not None:
+        command += ["--job-delay", str(args.job_delay)]
     simulator = subprocess.Popen(
         [sys.executable, "-m", "canvas_sync", *command], stdout=subprocess.PIPE, text=True
     )
@@ -91,15 +144,18 @@ def main() -> None:
             settings = dataclasses.replace(
                 load_settings(shipped_config(), env=env), allow_canvas_late_policy=True
             )
+            if args.concurrency is not None:
+                settings = dataclasses.replace(settings, concurrency=args.concurrency)
             service.sync(settings, full=True, trigger="benchmark")
-            _push(settings, "push")
+            spent = _timed_phases() if args.phases else None
+            _push(settings, "push", spent)
             started = time.perf_counter()
             synced = service.sync(settings, trigger="benchmark")
             print(
                 f"{'sync':<10} {time.perf_counter() - started:6.2f} s wall  "
                 f"{synced.requests} requests (incremental, for comparison)"
             )
-            _push(settings, "no-op")
+            _push(settings, "no-op", spent)
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)

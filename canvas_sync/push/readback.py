@@ -5,6 +5,10 @@ answers their cross product, so cells are grouped: an assignment touching many s
 total assignment, a reading zeroed for half the class) is read on its own; the sparse rest is
 read together (their assignments x the union of their students, which is a few requests even
 at 1,000 students). The custom column is one paged `column_data` read.
+
+Every read asks only for CHECK_FIELDS (`response_fields[]`): no history and no rubric, a
+fraction of the bytes; the read-back after a write adds the comments (`include[]` blocks are
+not trimmed by `response_fields[]`), which it needs to confirm a comment landed.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ __all__ = ["CHECK_FIELDS", "DENSE", "ReadBack", "Seen", "read_cells"]
 
 #: An assignment with more touched students than this is read on its own.
 DENSE = 50
-#: The attributes a bare read asks for (`response_fields[]`, canvas-lms lib/api/v1/
+#: The attributes every read asks for (`response_fields[]`, canvas-lms lib/api/v1/
 #: submission.rb): the ids, the value, and every premise of push/premise.py.
 CHECK_FIELDS = (
     "id",
@@ -57,7 +61,7 @@ class Seen:
 @dataclass(frozen=True)
 class ReadBack:
     cells: dict[CellKey, Seen]
-    raw: tuple[dict[str, Any], ...]  # the submission JSON read (the service stores it)
+    raw: tuple[dict[str, Any], ...]  # the submission JSON read: CHECK_FIELDS (and comments)
     requests: int = 0
 
 
@@ -82,21 +86,19 @@ def read_cells(
     keys: Iterable[CellKey],
     column_id: int | None,
     *,
-    bare: bool = False,
+    comments: bool = True,
 ) -> ReadBack:
     """Canvas's current state of each cell in `keys`; a cell Canvas did not return is absent.
 
-    `bare` reads only CHECK_FIELDS, without history, comments or rubric (a fraction of the
-    bytes; not to be stored). The groups' requests share the client's concurrency.
+    Rows carry CHECK_FIELDS, and their comments unless `comments` is False (the re-read before
+    a write compares no comment). The groups' requests share the client's concurrency.
     """
     keys = list(keys)
     wanted = set(keys)
     before = client.request_count
     groups: list[tuple[list[int], list[int] | None]] = list(_groups(keys))
-    if bare:
-        raw = client.submissions_in_groups(course_id, groups, include=(), fields=CHECK_FIELDS)
-    else:
-        raw = client.submissions_in_groups(course_id, groups)
+    include = ("submission_comments",) if comments else ()
+    raw = client.submissions_in_groups(course_id, groups, include=include, fields=CHECK_FIELDS)
     cells: dict[CellKey, Seen] = {}
     for row in raw:
         sub = parse_submission(row)

@@ -13,6 +13,7 @@ from canvas_sync.canvas import CanvasClient, parse_submission
 from canvas_sync.db import Database, Session, repo
 from canvas_sync.db import journal as jr
 from canvas_sync.db.locks import LockHandle
+from canvas_sync.db.raws import submission_raws
 from canvas_sync.domain import Submission
 from canvas_sync.push import PushAction, PushPlan, Reconciled, Target, reconcile
 from canvas_sync.push.premise import Rechecked, recheck
@@ -103,6 +104,10 @@ def _spec(action: PushAction) -> jr.ChangeSpec:
     )
 
 
+#: Rows merged and stored per transaction statement round (bounds the stored JSON held).
+STORE_CHUNK = 1000
+
+
 def store_fresh(
     database: Database,
     course_id: int,
@@ -112,6 +117,12 @@ def store_fresh(
 ) -> None:
     """Keep the database equal to Canvas after a push, so the next plan starts from the truth.
 
+    The read-back asks only for CHECK_FIELDS and the comments (push/readback.py), so each row
+    read is laid over its stored row's JSON: every attribute read replaces the stored one, the
+    rest (history, rubric) is kept. A grade written through the bulk update changes neither:
+    the attempts and their submission times are the submitter's, the rubric the grader's. A
+    row with none stored is stored as read (the next sync stores it whole).
+
     With `advance` (the push finished within ADVANCE_WINDOW of its own incremental sync, which
     saw every row Canvas changed before it ran), the watermarks move to the newest row read back:
     the next sync then asks only for what changed since the push's writes, minus the overlap.
@@ -120,18 +131,34 @@ def store_fresh(
         return
     # An unusable record is left out here; the next sync reports it (unusable_record).
     usable, _unusable = usable_submissions(raw)
-    rows = list({sub.id: (sub, r) for sub, r in usable}.values())
+    rows = list({sub.id: r for sub, r in usable}.values())
+    submitted: datetime | None = None
+    graded: datetime | None = None
     with database.transaction() as session:
-        repo.save_submissions(session, course_id, rows)
+        for start in range(0, len(rows), STORE_CHUNK):
+            merged = _over_stored(session, course_id, rows[start : start + STORE_CHUNK])
+            repo.save_submissions(session, course_id, merged)
+            submitted = _newest(submitted, (s.submitted_at for s, _ in merged))
+            graded = _newest(graded, (s.graded_at for s, _ in merged))
         course = repo.load_course_row(session, course_id) if advance else None
         if course is not None:
             repo.set_watermarks(
                 session,
                 course_id,
-                _newest(course.submitted_watermark, (s.submitted_at for s, _ in rows)),
-                _newest(course.graded_watermark, (s.graded_at for s, _ in rows)),
+                _newest(course.submitted_watermark, (submitted,)),
+                _newest(course.graded_watermark, (graded,)),
                 None,
             )
+
+
+def _over_stored(
+    session: Session, course_id: int, rows: Sequence[dict[str, Any]]
+) -> list[tuple[Submission, dict[str, Any]]]:
+    """Each row read laid over its stored JSON, parsed again (the history is the stored one)."""
+    ids = [int(r["id"]) for r in rows]
+    stored = submission_raws(session, course_id, ids)
+    merged = [{**stored.get(i, {}), **r} for i, r in zip(ids, rows, strict=True)]
+    return [(parse_submission(m), m) for m in merged]
 
 
 def _newest(old: datetime | None, found: Iterable[datetime | None]) -> datetime | None:
@@ -171,10 +198,10 @@ def recheck_plan(
     """Re-read every cell about to be written; drop the changes whose premise no longer holds.
 
     The rows are read bare (no history or comments: a third of the bytes) and not stored; the
-    read-back after the write stores full rows, and the next sync stores any dropped cell.
+    read-back after the write stores what it read, and the next sync stores any dropped cell.
     """
     keys = [a.key for a in plan.actions if a.target is not Target.COLUMN]
-    back = read_cells(http, course_id, keys, None, bare=True)
+    back = read_cells(http, course_id, keys, None, comments=False)
     checked = recheck(plan, cells, [parse_submission(r) for r in back.raw])
     for action, why in checked.dropped:
         logger.info(

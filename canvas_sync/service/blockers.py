@@ -13,17 +13,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from canvas_sync.domain import Finding, Kind
-from canvas_sync.errors import UsageError
 from canvas_sync.settings import Settings
 
-__all__ = ["blocking_reason", "refuse_blocked_push"]
-
-
-def refuse_blocked_push(settings: Settings, findings: Iterable[Finding]) -> None:
-    """Raise UsageError (exit 2) naming what to fix when a finding forbids pushing."""
-    reason = blocking_reason(settings, findings)
-    if reason is not None:
-        raise UsageError(reason)
+__all__ = ["blocking_reason"]
 
 
 def blocking_reason(settings: Settings, findings: Iterable[Finding]) -> str | None:

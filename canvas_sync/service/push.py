@@ -35,9 +35,8 @@ from canvas_sync.service._push_io import (
     reconcile_open,
     store_fresh,
 )
-from canvas_sync.service._push_plan import missing_targets, plan_changes
-from canvas_sync.service.blockers import refuse_blocked_push
-from canvas_sync.service.core import evaluate, make_client, open_database, sync
+from canvas_sync.service._push_plan import missing_targets, plan_changes, stored_blocker
+from canvas_sync.service.core import make_client, open_database, sync
 from canvas_sync.service.targets import ensure_targets
 from canvas_sync.settings import Settings
 
@@ -50,6 +49,10 @@ __all__ = [
 ]
 
 Clock = Callable[[], datetime]
+
+#: The first wait before polling a bulk update's Progress (it doubles from there, up to the
+#: client's MAX_POLL_INTERVAL): a course's update_grades job often ends within a second.
+POLL_START = 0.2
 
 
 def _now() -> datetime:
@@ -104,12 +107,6 @@ class PushSummary:
         )
 
 
-def _stored_course(database: Database, course_id: int) -> bool:
-    """Whether a sync has stored the course (a first push syncs before anything is known)."""
-    with database.transaction() as session:
-        return repo.load_course_row(session, course_id) is not None
-
-
 def _stored_total(settings: Settings, database: Database) -> int | None:
     """The total assignment's id as the last sync stored it (published), if any."""
     with database.transaction() as session:
@@ -145,7 +142,7 @@ def push(
     client: CanvasClient | None = None,
     now: Clock = _now,
     refresh: bool = True,
-    poll_interval: float = 0.5,
+    poll_interval: float = POLL_START,
     hook: Hook | None = None,
 ) -> PushSummary:
     """Plan and (unless `dry_run`, and if `confirm` agrees) apply the grade changes (SPEC §4).
@@ -209,9 +206,10 @@ def _push_locked(
     reconciled = Reconciled()
     if not dry_run:
         # What the last sync found may already forbid pushing: say so before creating
-        # anything in Canvas (the check after this push's own sync is in _plan).
-        if _stored_course(database, course_id):
-            refuse_blocked_push(settings, evaluate(settings, now=now()).findings)
+        # anything in Canvas (the check after this push's own sync is in plan_changes).
+        blocked = stored_blocker(settings, database, now())
+        if blocked is not None:
+            raise UsageError(blocked)
         reconciled = reconcile_open(settings, database, http, journal, targets, poll_interval)
         if missing_targets(settings, targets):
             _check(lock)

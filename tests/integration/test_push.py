@@ -7,6 +7,7 @@ polled every 10 ms (the simulator advances one state per poll).
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import shutil
 import signal
@@ -193,6 +194,48 @@ def test_push_writes_the_policy_and_a_second_push_writes_nothing(
     assert not [d for d in still if d.kind in (Kind.MISSING_UNGRADED, Kind.LATE_GRADED)]
     resolved = service.list_discrepancies(settings, state="resolved", kind="late_graded")
     assert resolved and all(d.resolved_by == "auto" for d in resolved)
+
+
+def stored_raw(settings: Settings, student_id: int, assignment_id: int) -> dict[str, Any]:
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            value = connection.execute(
+                sa.text("SELECT raw FROM submissions WHERE student_id = :s AND assignment_id = :a"),
+                {"s": student_id, "a": assignment_id},
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    raw = json.loads(value) if isinstance(value, str) else value
+    assert isinstance(raw, dict)
+    return raw
+
+
+def test_the_read_back_is_stored_over_the_synced_rows(sim: Simulator, synced: Settings) -> None:
+    """The read-back asks for the checked fields and the comments only; what it read replaces
+    the stored row's attributes, and the history the sync stored stays."""
+    before = {}
+    late = []
+    for action in run_push(synced, dry_run=True).plan.actions:
+        if action.target is Target.GRADE and action.comment and action.assignment_id:
+            raw = stored_raw(synced, action.student_id, action.assignment_id)
+            if raw.get("submission_history"):
+                late.append(action)
+                before[action.key] = raw
+    assert late
+    sim.reset_request_log()
+    run_push(synced)
+    log = sim.request_log
+    posted = next(i for i, (m, p, _q, _s) in enumerate(log) if p.endswith("/update_grades"))
+    reads = [str(q) for _m, p, q, _s in log[posted:] if p.endswith("/students/submissions")]
+    assert reads and all("submission_history" not in q and "response_fields" in q for q in reads)
+    for action in late:
+        assert action.assignment_id is not None
+        raw = stored_raw(synced, action.student_id, action.assignment_id)
+        assert raw["score"] == 0 and raw["grade"] == "0"
+        assert [c["comment"] for c in raw["submission_comments"]].count(action.comment) == 1
+        assert raw["submission_history"] == before[action.key]["submission_history"]
+        assert raw["submitted_at"] == before[action.key]["submitted_at"]
 
 
 def test_dry_run_sends_no_write_request(sim: Simulator, settings: Settings) -> None:

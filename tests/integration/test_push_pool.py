@@ -17,9 +17,12 @@ import pytest
 from integration_helpers import canvas_env
 
 from canvas_sync import service
+from canvas_sync.db import Database
 from canvas_sync.domain import Kind, Status
 from canvas_sync.errors import UsageError
 from canvas_sync.push import MARKER
+from canvas_sync.service._push_plan import stored_blocker
+from canvas_sync.service.blockers import blocking_reason
 from canvas_sync.settings import Settings, load_settings, shipped_config
 from canvas_sync.simulator import READING_IDS, TA_TOKEN, Simulator
 
@@ -123,6 +126,30 @@ def test_an_extra_assignment_in_the_pool_stops_push(sim: Simulator, settings: Se
     assert refused.value.exit_code == 2
     assert "'Week 3 quiz'" in str(refused.value) and "\n" not in str(refused.value)
     assert not [p for m, p in writes(sim) if p.endswith("/update_grades")]
+    # Refused from the stored course, before this push's own sync pulled any submission.
+    assert not [p for _m, p, _q, _s in sim.request_log if p.endswith("/students/submissions")]
+
+
+@pytest.mark.parametrize("extra", [False, True])
+def test_the_stored_check_finds_what_the_full_evaluation_finds(
+    sim: Simulator, shipped: Settings, database_url: str, extra: bool
+) -> None:
+    """The check before a push loads no submission; it says what the full evaluation says."""
+    if extra:
+        create_assignment(sim, "Week 3 quiz")
+    service.sync(shipped, now=lambda: NOW)
+    full = blocking_reason(shipped, service.evaluate(shipped, now=NOW).findings)
+    assert full is not None  # the course's Late Policy, and the extra assignment if any
+    assert ("'Week 3 quiz'" in full) is extra
+    database = Database(database_url)
+    try:
+        assert stored_blocker(shipped, database, NOW) == full
+        allowed = dataclasses.replace(shipped, allow_canvas_late_policy=True)
+        later = blocking_reason(allowed, service.evaluate(allowed, now=NOW).findings)
+        assert stored_blocker(allowed, database, NOW) == later
+        assert (later is None) is not extra
+    finally:
+        database.dispose()
 
 
 def test_a_canvas_late_policy_stops_push_by_default(sim: Simulator, shipped: Settings) -> None:
