@@ -125,21 +125,13 @@ def save_students(
 ) -> int:
     """Insert new students, update those whose raw JSON changed; the number of rows written.
 
-    The stored JSON is read STUDENT_CHUNK students at a time, as plain columns: only changed
-    rows become ORM objects."""
+    The stored JSON is compared STUDENT_CHUNK students at a time, read as plain columns: only
+    the changed rows become ORM objects."""
     changed = 0
     for start in range(0, len(students), STUDENT_CHUNK):
-        part = students[start : start + STUDENT_CHUNK]
-        rows = session.execute(
-            select(StudentRow.id, StudentRow.raw).where(
-                StudentRow.course_id == course_id, StudentRow.id.in_([s.id for s, _ in part])
-            )
-        )
-        stored: dict[int, Any] = {row_id: row_raw for row_id, row_raw in rows}
-        for student, raw in part:
-            if student.id in stored and stored[student.id] == raw:
-                continue
-            row = session.get(StudentRow, (course_id, student.id)) if student.id in stored else None
+        for student, raw, row in _changed_students(
+            session, course_id, students[start : start + STUDENT_CHUNK]
+        ):
             if row is None:
                 row = StudentRow(course_id=course_id, id=student.id)
                 session.add(row)
@@ -152,21 +144,46 @@ def save_students(
             row.section_ids, row.raw = list(student.section_ids), raw
             changed += 1
     seen = {s.id for s, _ in students}
-    gone = [
-        student_id
-        for student_id, state in session.execute(
-            select(StudentRow.id, StudentRow.enrollment_state).where(
-                StudentRow.course_id == course_id
-            )
-        )
-        # Canvas no longer lists the enrollment (deleted): keep the row, stop including it.
-        if student_id not in seen and state != "deleted"
-    ]
-    for student_id in gone:
-        row = session.get(StudentRow, (course_id, student_id))
-        assert row is not None
+    states = session.execute(
+        select(StudentRow.id, StudentRow.enrollment_state).where(StudentRow.course_id == course_id)
+    )
+    # Canvas no longer lists the enrollment (deleted): keep the row, stop including it.
+    gone = [i for i, state in states if i not in seen and state != "deleted"]
+    for row in _student_rows(session, course_id, gone):
         row.enrollment_state = "deleted"
     return changed + len(gone)
+
+
+def _changed_students(
+    session: Session, course_id: int, part: Sequence[tuple[Student, dict[str, Any]]]
+) -> list[tuple[Student, dict[str, Any], StudentRow | None]]:
+    """The students of `part` whose raw JSON is not the stored one, with their row if any."""
+    rows = session.execute(
+        select(StudentRow.id, StudentRow.raw).where(
+            StudentRow.course_id == course_id, StudentRow.id.in_([s.id for s, _ in part])
+        )
+    )
+    stored: dict[int, Any] = {row_id: row_raw for row_id, row_raw in rows}
+    fresh = [(s, raw) for s, raw in part if s.id not in stored or stored[s.id] != raw]
+    existing = {
+        r.id: r
+        for r in _student_rows(session, course_id, [s.id for s, _ in fresh if s.id in stored])
+    }
+    return [(s, raw, existing.get(s.id)) for s, raw in fresh]
+
+
+def _student_rows(session: Session, course_id: int, ids: Sequence[int]) -> list[StudentRow]:
+    """The ORM rows of these students, STUDENT_CHUNK ids a query."""
+    return [
+        row
+        for start in range(0, len(ids), STUDENT_CHUNK)
+        for row in session.scalars(
+            select(StudentRow).where(
+                StudentRow.course_id == course_id,
+                StudentRow.id.in_(ids[start : start + STUDENT_CHUNK]),
+            )
+        )
+    ]
 
 
 def load_students(session: Session, course_id: int) -> list[Student]:

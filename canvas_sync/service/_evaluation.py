@@ -177,11 +177,11 @@ def evaluate_in_batches(
     sync holds the rows of one batch only; at least one batch, even for a course without
     students.
 
-    A student's results and findings depend on that student's rows and the course alone, so
-    together the batches hold exactly the whole evaluation's: the results (in id order, not
-    the policy's name order) and the student findings; the course-level findings (no student)
-    are those of the first batch only, so the findings in batch order are the whole
-    evaluation's list.
+    A student's results and findings depend on that student's rows and the course alone
+    (`policy.evaluate_course`, `policy.find_discrepancies`), so together the batches hold
+    exactly the whole evaluation's results (sorted by name within a batch only) and findings:
+    the course-level findings (no student) come with the first batch alone, and since
+    findings sort by student id, the batches' findings in order are the whole list.
     """
     size = size or STUDENT_BATCH
     stored = _load_stored(session, settings)

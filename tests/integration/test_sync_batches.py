@@ -136,3 +136,22 @@ def test_batched_evaluation_is_the_whole_evaluation(
 
 def _by_id(submissions: Any) -> list[Submission]:
     return sorted(submissions, key=lambda s: s.id)
+
+
+def test_students_compared_a_chunk_at_a_time_are_updated_and_deleted(
+    sim: Simulator, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(repo, "STUDENT_CHUNK", 7)
+    settings = make_settings(sim, database_url)
+    run_sync(settings)
+    before = {s.id: s for s in database_content(database_url)["students"]}
+    assert before[1017].enrollment_state == "inactive" and len(before) > 7 * 3
+    sim.state.set_enrollment_state(1017, "active")  # comes back: its JSON changed
+    sim.state.set_enrollment_state(1005, "deleted")  # no longer listed by Canvas
+    summary = run_sync(settings)
+    after = {s.id: s for s in database_content(database_url)["students"]}
+    assert after[1017].enrollment_state == "active"
+    assert after[1005].enrollment_state == "deleted"
+    unchanged = set(before) - {1005, 1017}
+    assert {i: after[i] for i in unchanged} == {i: before[i] for i in unchanged}
+    assert summary.students == sum(1 for s in before.values() if s.included)
