@@ -9,6 +9,7 @@ their column are shortened; every other record is stored as Canvas sent it.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -33,6 +34,7 @@ MAX_ID = 2**63 - 1
 #: Longest user or assignment name the database keeps (db/models.py `String(400)`).
 NAME_LENGTH = 400
 _NUL = "\x00"
+_NUL_ESCAPE = "\\u0000"
 _ID_FIELDS = ("id", "user_id", "assignment_id")
 _NUMBER_FIELDS = ("score", "entered_score", "seconds_late")
 _TIME_FIELDS = ("submitted_at", "cached_due_date", "graded_at")
@@ -58,13 +60,11 @@ def clean_text(value: Any) -> Any:
 
 
 def _has_nul(value: Any) -> bool:
-    if isinstance(value, str):
-        return _NUL in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_has_nul(v) for v in value)
-    return False
+    """Whether a JSON tree holds a NUL anywhere (keys too). JSON writes NUL as the escape
+    `\\u0000`, so its C encoder answers in one pass where walking the tree in Python took a
+    fifth of a full sync; an escaped backslash before "u0000" also matches, and only costs a
+    needless clean."""
+    return _NUL_ESCAPE in json.dumps(value, default=str)
 
 
 def valid_id(value: Any) -> int | None:
