@@ -14,6 +14,7 @@ not trimmed by `response_fields[]`), which it needs to confirm a comment landed.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +99,17 @@ def read_cells(
     before = client.request_count
     groups: list[tuple[list[int], list[int] | None]] = list(_groups(keys))
     include = ("submission_comments",) if comments else ()
-    raw = client.submissions_in_groups(course_id, groups, include=include, fields=CHECK_FIELDS)
+    column = any(k[0] is Target.COLUMN for k in keys)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The column's pages follow one another (each names the next): they are read beside
+        # the submissions, not after them, sharing the client's `concurrency` slots.
+        data = (
+            pool.submit(client.column_data, course_id, column_id)
+            if column and column_id is not None
+            else None
+        )
+        raw = client.submissions_in_groups(course_id, groups, include=include, fields=CHECK_FIELDS)
+        entries = [] if data is None else data.result()
     cells: dict[CellKey, Seen] = {}
     for row in raw:
         sub = parse_submission(row)
@@ -107,12 +118,9 @@ def read_cells(
             key: CellKey = (target, sub.student_id, sub.assignment_id)
             if key in wanted:
                 cells[key] = seen
-    if column_id is not None and any(k[0] is Target.COLUMN for k in keys):
-        data = {
-            int(d["user_id"]): str(d.get("content") or "")
-            for d in client.column_data(course_id, column_id)
-        }
+    if data is not None:
+        contents = {int(d["user_id"]): str(d.get("content") or "") for d in entries}
         for key in keys:
             if key[0] is Target.COLUMN:
-                cells[key] = Seen(data.get(key[1]))
+                cells[key] = Seen(contents.get(key[1]))
     return ReadBack(cells, tuple(raw), client.request_count - before)

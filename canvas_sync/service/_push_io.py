@@ -121,7 +121,8 @@ def store_fresh(
     read is laid over its stored row's JSON: every attribute read replaces the stored one, the
     rest (history, rubric) is kept. A grade written through the bulk update changes neither:
     the attempts and their submission times are the submitter's, the rubric the grader's. A
-    row with none stored is stored as read (the next sync stores it whole).
+    row with none stored is stored as read, one resubmitted meanwhile not at all (the next
+    sync stores both whole).
 
     With `advance` (the push finished within ADVANCE_WINDOW of its own incremental sync, which
     saw every row Canvas changed before it ran), the watermarks move to the newest row read back:
@@ -154,10 +155,21 @@ def store_fresh(
 def _over_stored(
     session: Session, course_id: int, rows: Sequence[dict[str, Any]]
 ) -> list[tuple[Submission, dict[str, Any]]]:
-    """Each row read laid over its stored JSON, parsed again (the history is the stored one)."""
+    """Each row read laid over its stored JSON, parsed again (the history is the stored one).
+
+    A row whose attempt changed since it was stored (the student submitted meanwhile) is left
+    as stored: its history would lack the new attempt. Its new `submitted_at` is past the
+    stored watermark, so the next sync pulls it whole.
+    """
     ids = [int(r["id"]) for r in rows]
     stored = submission_raws(session, course_id, ids)
-    merged = [{**stored.get(i, {}), **r} for i, r in zip(ids, rows, strict=True)]
+    merged = []
+    for row_id, row in zip(ids, rows, strict=True):
+        old = stored.get(row_id)
+        if old is None:
+            merged.append(row)
+        elif all(old.get(k) == row.get(k) for k in ("attempt", "submitted_at")):
+            merged.append({**old, **row})
     return [(parse_submission(m), m) for m in merged]
 
 
