@@ -64,7 +64,6 @@ PHASES = (
     ("canvas_sync.service.push", "plan_changes"),
     ("canvas_sync.service.push", "recheck_plan"),
     ("canvas_sync.service.push", "apply_plan"),
-    ("canvas_sync.service.push", "store_fresh"),
 )
 
 

@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from canvas_sync.db.models import PushChangeRow
@@ -100,26 +100,39 @@ def add_changes(
     *,
     state: str = "planned",
 ) -> list[int]:
-    """Journal `changes` (in order) and return their row ids."""
+    """Journal `changes` (in order) and return their row ids.
+
+    One multi-row INSERT … RETURNING, ids in the order given (`sort_by_parameter_order`), not
+    one ORM object per change: a first push of a large course journals thousands at once.
+    """
+    if not changes:
+        return []
     rows = [
-        PushChangeRow(
-            course_id=course_id,
-            push_id=push_id,
-            target=c.target,
-            student_id=c.student_id,
-            assignment_id=c.assignment_id,
-            from_value=c.from_value,
-            to_value=c.to_value,
-            comment=c.comment,
-            reason=c.reason,
-            state=state,
-            created_at=now,
-        )
+        {
+            "course_id": course_id,
+            "push_id": push_id,
+            "target": c.target,
+            "student_id": c.student_id,
+            "assignment_id": c.assignment_id,
+            "from_value": c.from_value,
+            "to_value": c.to_value,
+            "comment": c.comment,
+            "reason": c.reason,
+            "state": state,
+            "progress_id": None,
+            "canvas_answer": None,
+            "created_at": now,
+            "sent_at": None,
+            "finished_at": None,
+        }
         for c in changes
     ]
-    session.add_all(rows)
-    session.flush()
-    return [r.id for r in rows]
+    statement = (
+        insert(PushChangeRow)
+        .execution_options(render_nulls=True)
+        .returning(PushChangeRow.id, sort_by_parameter_order=True)
+    )
+    return list(session.scalars(statement, rows))
 
 
 def add_marker(

@@ -14,7 +14,7 @@ from canvas_sync.canvas.client import PROGRESS_END_STATES
 from canvas_sync.db.journal import JournalEntry
 from canvas_sync.errors import CanvasError, CanvasUnavailable
 from canvas_sync.push.plan import PushAction, Target, same_value
-from canvas_sync.push.readback import ReadBack, Seen, read_cells
+from canvas_sync.push.readback import Keep, ReadBack, Seen, read_cells
 
 __all__ = ["JOB_BYTES", "ApplyResult", "Journal", "Run", "cell", "logger"]
 
@@ -60,7 +60,7 @@ class ApplyResult:
     barriers: int = 0
     problems: list[str] = field(default_factory=list)
     left: list[str] = field(default_factory=list)  # "label for student: Canvas's answer"
-    fresh: list[dict[str, Any]] = field(default_factory=list)  # re-read submission JSON
+    fresh: list[dict[str, Any]] = field(default_factory=list)  # read back (without `keep`)
 
 
 @dataclass
@@ -117,9 +117,11 @@ class Run:
         column_id: int | None,
         timeout: float,
         poll_interval: float,
+        keep: Keep | None = None,
     ) -> None:
         self.client, self.course_id, self.journal = client, course_id, journal
         self.column_id, self.timeout, self.poll_interval = column_id, timeout, poll_interval
+        self.keep = keep  # takes the submission JSON read back, batch by batch
         self.result = ApplyResult()
         self.uncertain = False  # a grade job whose answer was lost may still be queued
         self.jobs: dict[int, list[Cell]] = {}
@@ -247,9 +249,8 @@ class Run:
 
     # --- settling --------------------------------------------------------------------------
     def read(self, cells: Sequence[Cell]) -> ReadBack:
-        back = read_cells(
-            self.client, self.course_id, [c.action.key for c in cells], self.column_id
-        )
+        keys = [c.action.key for c in cells]
+        back = read_cells(self.client, self.course_id, keys, self.column_id, keep=self.keep)
         self.result.read_requests += back.requests
         self.result.fresh.extend(back.raw)
         return back

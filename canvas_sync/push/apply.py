@@ -43,6 +43,7 @@ from canvas_sync.db.journal import JournalEntry
 from canvas_sync.errors import PushFailed
 from canvas_sync.push._run import JOB_BYTES, ApplyResult, Journal, Run, cell, logger
 from canvas_sync.push.plan import PushAction, PushPlan, Target, same_value
+from canvas_sync.push.readback import Keep
 
 __all__ = [
     "JOB_BYTES",
@@ -80,10 +81,13 @@ def apply_plan(
     poll_interval: float = 0.5,
     hook: Hook | None = None,
     max_rounds: int = MAX_ROUNDS,
+    keep: Keep | None = None,
 ) -> ApplyResult:
-    """Journal, send, wait, read back and settle every action of `plan` (module docstring)."""
+    """Journal, send, wait, read back and settle every action of `plan` (module docstring).
+
+    `keep` takes the submission JSON read back as it arrives (else it is in `fresh`)."""
     step = hook or (lambda _name: None)
-    run = Run(client, course_id, journal, column_id, timeout, poll_interval)
+    run = Run(client, course_id, journal, column_id, timeout, poll_interval, keep)
     ids = journal.planned(plan.actions)
     cells = [cell(i, a) for i, a in zip(ids, plan.actions, strict=True)]
     step("planned")
@@ -141,6 +145,7 @@ def reconcile(
     column_id: int | None,
     timeout: float = 120.0,
     poll_interval: float = 0.5,
+    keep: Keep | None = None,
 ) -> Reconciled:
     """Settle rows an earlier push left `planned`/`sending`/`sent`, from Canvas's state.
 
@@ -151,7 +156,7 @@ def reconcile(
     entries = journal.open()
     if not entries:
         return Reconciled()
-    run = Run(client, course_id, journal, column_id, timeout, poll_interval)
+    run = Run(client, course_id, journal, column_id, timeout, poll_interval, keep)
     cells = [cell(e.id, _action(e)) for e in entries]
     known = sorted({e.progress_id for e in entries if e.progress_id is not None})
     done = run.wait([{"id": p, "workflow_state": "queued"} for p in known])

@@ -13,14 +13,15 @@ not trimmed by `response_fields[]`), which it needs to confirm a comment landed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from canvas_sync.canvas import CanvasClient, parse_submission
 from canvas_sync.push.plan import CellKey, Target, canvas_value
 
-__all__ = ["CHECK_FIELDS", "DENSE", "ReadBack", "Seen", "read_cells"]
+__all__ = ["CHECK_FIELDS", "DENSE", "Keep", "ReadBack", "Seen", "read_cells"]
 
 #: An assignment with more touched students than this is read on its own.
 DENSE = 50
@@ -49,6 +50,10 @@ CHECK_FIELDS = (
 )
 
 
+#: Takes each batch of submission JSON as it is read (the service stores it as it arrives).
+Keep = Callable[[list[dict[str, Any]]], None]
+
+
 @dataclass(frozen=True)
 class Seen:
     """What Canvas holds in one cell: the grade as text, excusal, the comment texts on it."""
@@ -61,7 +66,7 @@ class Seen:
 @dataclass(frozen=True)
 class ReadBack:
     cells: dict[CellKey, Seen]
-    raw: tuple[dict[str, Any], ...]  # the submission JSON read: CHECK_FIELDS (and comments)
+    raw: tuple[dict[str, Any], ...]  # the submission JSON read (none when given to `keep`)
     requests: int = 0
 
 
@@ -80,6 +85,17 @@ def _groups(keys: Iterable[CellKey]) -> list[tuple[list[int], list[int]]]:
     return groups
 
 
+def _see(rows: Iterable[dict[str, Any]], wanted: set[CellKey], cells: dict[CellKey, Seen]) -> None:
+    """Add what each row shows of the wanted cells to `cells`."""
+    for row in rows:
+        sub = parse_submission(row)
+        seen = Seen(canvas_value(sub), sub.excused, tuple(c.comment for c in sub.comments))
+        for target in (Target.GRADE, Target.TOTAL):
+            key: CellKey = (target, sub.student_id, sub.assignment_id)
+            if key in wanted:
+                cells[key] = seen
+
+
 def read_cells(
     client: CanvasClient,
     course_id: int,
@@ -87,32 +103,42 @@ def read_cells(
     column_id: int | None,
     *,
     comments: bool = True,
+    keep: Keep | None = None,
 ) -> ReadBack:
     """Canvas's current state of each cell in `keys`; a cell Canvas did not return is absent.
 
     Rows carry CHECK_FIELDS, and their comments unless `comments` is False (the re-read before
-    a write compares no comment). The groups' requests share the client's concurrency.
+    a write compares no comment). The groups' requests share the client's concurrency. With
+    `keep`, each request's rows go to it as they arrive (while the next ones are fetched)
+    instead of into `ReadBack.raw`.
     """
     keys = list(keys)
     wanted = set(keys)
     before = client.request_count
     groups: list[tuple[list[int], list[int] | None]] = list(_groups(keys))
     include = ("submission_comments",) if comments else ()
-    raw = client.submissions_in_groups(course_id, groups, include=include, fields=CHECK_FIELDS)
-    cells: dict[CellKey, Seen] = {}
-    for row in raw:
-        sub = parse_submission(row)
-        seen = Seen(canvas_value(sub), sub.excused, tuple(c.comment for c in sub.comments))
-        for target in (Target.GRADE, Target.TOTAL):
-            key: CellKey = (target, sub.student_id, sub.assignment_id)
-            if key in wanted:
-                cells[key] = seen
-    if column_id is not None and any(k[0] is Target.COLUMN for k in keys):
-        data = {
-            int(d["user_id"]): str(d.get("content") or "")
-            for d in client.column_data(course_id, column_id)
-        }
+    column = any(k[0] is Target.COLUMN for k in keys)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # The column's pages follow one another (each names the next): they are read beside
+        # the submissions, not after them, sharing the client's `concurrency` slots.
+        data = (
+            pool.submit(client.column_data, course_id, column_id)
+            if column and column_id is not None
+            else None
+        )
+        raw: list[dict[str, Any]] = []
+        cells: dict[CellKey, Seen] = {}
+        batches = client.submission_batches(course_id, groups, include=include, fields=CHECK_FIELDS)
+        for batch in batches:
+            _see(batch, wanted, cells)
+            if keep is not None:
+                keep(batch)
+            else:
+                raw.extend(batch)
+        entries = [] if data is None else data.result()
+    if data is not None:
+        contents = {int(d["user_id"]): str(d.get("content") or "") for d in entries}
         for key in keys:
             if key[0] is Target.COLUMN:
-                cells[key] = Seen(data.get(key[1]))
+                cells[key] = Seen(contents.get(key[1]))
     return ReadBack(cells, tuple(raw), client.request_count - before)

@@ -26,10 +26,10 @@ from canvas_sync.sync.pull import OVERLAP
 __all__ = [
     "ADVANCE_WINDOW",
     "DbJournal",
+    "FreshRows",
     "dropped_line",
     "recheck_plan",
     "reconcile_open",
-    "store_fresh",
 ]
 
 Clock = Callable[[], datetime]
@@ -104,60 +104,72 @@ def _spec(action: PushAction) -> jr.ChangeSpec:
     )
 
 
-#: Rows merged and stored per transaction statement round (bounds the stored JSON held).
-STORE_CHUNK = 1000
-
-
-def store_fresh(
-    database: Database,
-    course_id: int,
-    raw: Sequence[dict[str, Any]],
-    *,
-    advance: bool = False,
-) -> None:
-    """Keep the database equal to Canvas after a push, so the next plan starts from the truth.
+class FreshRows:
+    """Keeps the database equal to Canvas after a push, so the next plan starts from the truth:
+    stores each batch of submission JSON the read-back reads, as it arrives (`push.Keep`), in a
+    transaction of its own while the next requests are under way.
 
     The read-back asks only for CHECK_FIELDS and the comments (push/readback.py), so each row
     read is laid over its stored row's JSON: every attribute read replaces the stored one, the
     rest (history, rubric) is kept. A grade written through the bulk update changes neither:
     the attempts and their submission times are the submitter's, the rubric the grader's. A
-    row with none stored is stored as read (the next sync stores it whole).
-
-    With `advance` (the push finished within ADVANCE_WINDOW of its own incremental sync, which
-    saw every row Canvas changed before it ran), the watermarks move to the newest row read back:
-    the next sync then asks only for what changed since the push's writes, minus the overlap.
+    row with none stored is stored as read, one resubmitted meanwhile not at all (the next
+    sync stores both whole). An unusable record is left out; the next sync reports it.
     """
-    if not raw:
-        return
-    # An unusable record is left out here; the next sync reports it (unusable_record).
-    usable, _unusable = usable_submissions(raw)
-    rows = list({sub.id: r for sub, r in usable}.values())
-    submitted: datetime | None = None
-    graded: datetime | None = None
-    with database.transaction() as session:
-        for start in range(0, len(rows), STORE_CHUNK):
-            merged = _over_stored(session, course_id, rows[start : start + STORE_CHUNK])
-            repo.save_submissions(session, course_id, merged)
-            submitted = _newest(submitted, (s.submitted_at for s, _ in merged))
-            graded = _newest(graded, (s.graded_at for s, _ in merged))
-        course = repo.load_course_row(session, course_id) if advance else None
-        if course is not None:
-            repo.set_watermarks(
-                session,
-                course_id,
-                _newest(course.submitted_watermark, (submitted,)),
-                _newest(course.graded_watermark, (graded,)),
-                None,
-            )
+
+    def __init__(self, database: Database, course_id: int) -> None:
+        self.database, self.course_id = database, course_id
+        self.submitted: datetime | None = None
+        self.graded: datetime | None = None
+
+    def __call__(self, raw: list[dict[str, Any]]) -> None:
+        usable, _unusable = usable_submissions(raw)
+        rows = list({sub.id: r for sub, r in usable}.values())
+        if not rows:
+            return
+        with self.database.transaction() as session:
+            merged = _over_stored(session, self.course_id, rows)
+            repo.save_submissions(session, self.course_id, merged)
+        self.submitted = _newest(self.submitted, (s.submitted_at for s, _ in merged))
+        self.graded = _newest(self.graded, (s.graded_at for s, _ in merged))
+
+    def advance(self) -> None:
+        """Move the watermarks to the newest row stored, when the push finished within
+        ADVANCE_WINDOW of its own incremental sync (which saw every row Canvas changed before
+        it ran): the next sync then asks only for what changed since the push's writes, minus
+        the overlap."""
+        if self.submitted is None and self.graded is None:
+            return
+        with self.database.transaction() as session:
+            course = repo.load_course_row(session, self.course_id)
+            if course is not None:
+                repo.set_watermarks(
+                    session,
+                    self.course_id,
+                    _newest(course.submitted_watermark, (self.submitted,)),
+                    _newest(course.graded_watermark, (self.graded,)),
+                    None,
+                )
 
 
 def _over_stored(
     session: Session, course_id: int, rows: Sequence[dict[str, Any]]
 ) -> list[tuple[Submission, dict[str, Any]]]:
-    """Each row read laid over its stored JSON, parsed again (the history is the stored one)."""
+    """Each row read laid over its stored JSON, parsed again (the history is the stored one).
+
+    A row whose attempt changed since it was stored (the student submitted meanwhile) is left
+    as stored: its history would lack the new attempt. Its new `submitted_at` is past the
+    stored watermark, so the next sync pulls it whole.
+    """
     ids = [int(r["id"]) for r in rows]
     stored = submission_raws(session, course_id, ids)
-    merged = [{**stored.get(i, {}), **r} for i, r in zip(ids, rows, strict=True)]
+    merged = []
+    for row_id, row in zip(ids, rows, strict=True):
+        old = stored.get(row_id)
+        if old is None:
+            merged.append(row)
+        elif all(old.get(k) == row.get(k) for k in ("attempt", "submitted_at")):
+            merged.append({**old, **row})
     return [(parse_submission(m), m) for m in merged]
 
 
@@ -175,16 +187,15 @@ def reconcile_open(
     poll_interval: float,
 ) -> Reconciled:
     """Settle what an earlier, interrupted push left open, from Canvas's state (SPEC §4)."""
-    reconciled = reconcile(
+    return reconcile(
         http,
         settings.course_id,
         journal,
         column_id=targets.column_id,
         timeout=settings.progress_timeout,
         poll_interval=poll_interval,
+        keep=FreshRows(database, settings.course_id),
     )
-    store_fresh(database, settings.course_id, reconciled.fresh)
-    return reconciled
 
 
 def recheck_plan(

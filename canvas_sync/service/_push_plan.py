@@ -132,7 +132,11 @@ def plan_changes(
         required=settings.policy.required,
         notes=tuple(notes),
     )
-    return _with_column(inputs, client, course_id, targets.column_id), cells
+    plan = _with_column(inputs, client, course_id, targets.column_id)
+    # Only the planned cells' rows are kept (the re-read before writing compares them): the
+    # course's other rows, tens of thousands in a large course, are not held while pushing.
+    planned = {(a.student_id, a.assignment_id) for a in plan.actions if a.assignment_id is not None}
+    return plan, {key: cells[key] for key in planned if key in cells}
 
 
 def _confirmed_column(last: dict[tuple[str, int, int | None], jr.JournalEntry]) -> dict[int, str]:

@@ -2,7 +2,7 @@
 
 A push: reconcile what an earlier push left open → make sure the total assignment and column
 exist → pull (incremental sync, so the plan sees Canvas as it is now) → plan → store
-`manual_override` findings → confirm → apply (journaled) → store the re-read submissions.
+`manual_override` findings → confirm → apply (journaled), storing the read-back as it arrives.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ from canvas_sync.push.apply import Hook
 from canvas_sync.service._push_io import (
     ADVANCE_WINDOW,
     DbJournal,
+    FreshRows,
     dropped_line,
     recheck_plan,
     reconcile_open,
-    store_fresh,
 )
 from canvas_sync.service._push_plan import missing_targets, plan_changes, stored_blocker
 from canvas_sync.service.core import make_client, open_database, sync
@@ -235,6 +235,7 @@ def _push_locked(
         return _finish(summary, http.request_count - before, started)
     checked = recheck_plan(database, http, course_id, targets, plan, cells)
     summary = replace(summary, dropped=tuple(dropped_line(a, why) for a, why in checked.dropped))
+    fresh = FreshRows(database, course_id)  # stores what is read back, as it arrives
     result = apply_plan(
         http,
         course_id,
@@ -244,9 +245,10 @@ def _push_locked(
         timeout=settings.progress_timeout,
         poll_interval=poll_interval,
         hook=hook,
+        keep=fresh,
     )
-    recent = time.monotonic() - synced_at < ADVANCE_WINDOW.total_seconds()
-    store_fresh(database, course_id, result.fresh, advance=refresh and recent)
+    if refresh and time.monotonic() - synced_at < ADVANCE_WINDOW.total_seconds():
+        fresh.advance()
     done = _finish(_applied(summary, result), http.request_count - before, started)
     _raise_if_incomplete(done, result)
     return done

@@ -222,9 +222,17 @@ def test_the_read_back_is_stored_over_the_synced_rows(sim: Simulator, synced: Se
             if raw.get("submission_history"):
                 late.append(action)
                 before[action.key] = raw
-    assert late
+    assert len(late) > 1
+    resubmitted = late.pop()
+    assert resubmitted.assignment_id is not None
+
+    def resubmit(step: str) -> None:
+        # After Canvas ran the job, before the read-back: the student submits again.
+        if step == "waited":
+            sim.state.submit(resubmitted.student_id, resubmitted.assignment_id or 0, NOW)
+
     sim.reset_request_log()
-    run_push(synced)
+    run_push(synced, hook=resubmit)
     log = sim.request_log
     posted = next(i for i, (m, p, _q, _s) in enumerate(log) if p.endswith("/update_grades"))
     reads = [str(q) for _m, p, q, _s in log[posted:] if p.endswith("/students/submissions")]
@@ -236,6 +244,14 @@ def test_the_read_back_is_stored_over_the_synced_rows(sim: Simulator, synced: Se
         assert [c["comment"] for c in raw["submission_comments"]].count(action.comment) == 1
         assert raw["submission_history"] == before[action.key]["submission_history"]
         assert raw["submitted_at"] == before[action.key]["submitted_at"]
+    # The resubmitted row is left as stored (its history would lack the new attempt); the
+    # next sync stores it whole.
+    cell = (resubmitted.student_id, resubmitted.assignment_id)
+    assert stored_raw(synced, *cell) == before[resubmitted.key]
+    service.sync(synced, now=lambda: NOW)
+    raw = stored_raw(synced, *cell)
+    assert raw["score"] == 0 and raw["submitted_at"] != before[resubmitted.key]["submitted_at"]
+    assert len(raw["submission_history"]) > len(before[resubmitted.key]["submission_history"])
 
 
 def test_dry_run_sends_no_write_request(sim: Simulator, settings: Settings) -> None:
