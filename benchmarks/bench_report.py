@@ -67,11 +67,15 @@ def _print_aligned(table: list[list[str]]) -> None:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
 
 
-def print_startup(startup: dict[str, float]) -> None:
+def print_startup(startup: dict[str, Any]) -> None:
     print(
         f"\nStart-up: `canvas-sync --version` {startup['version_s']:.2f} s, "
         f"peak RSS {startup['version_peak_rss_mb']:.0f} MB (best of 5)."
     )
+    commands = startup.get("commands_s") or {}
+    if commands:
+        each = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in commands.items())
+        print(f"A command's start-up (`canvas-sync COMMAND --help`, best of 5): {each}.")
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:

@@ -47,6 +47,7 @@ def test_benchmark_reports_every_figure_for_both_implementations(tmp_path: Path)
     assert runs["naive", "noop_push"]["detail"]["edits"] == 0
     assert runs["naive", "changed"]["detail"]["changed_submissions"] > 0
     assert result["startup"]["version_s"] > 0
+    assert set(result["startup"]["commands_s"]) == {"sync", "push", "report", "status", "user"}
     assert "naive ÷ canvas-sync" in done.stdout and "noop_push" in done.stdout
     if plotting:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
