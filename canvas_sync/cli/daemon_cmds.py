@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from canvas_sync import scheduler, service, web
+from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
 from canvas_sync.inert import inert
@@ -42,6 +42,9 @@ def daemon_cmd(app: AppContext) -> None:
 
     Example: CANVAS_TOKEN=... canvas-sync --config config/cs598-s26.toml daemon
     """
+    # APScheduler and Flask are imported by the commands that run them, not by `status`.
+    from canvas_sync import scheduler
+
     courses = load_all_settings(app.config)
     level = "DEBUG" if app.verbose else courses[0].log_level
     scheduler.configure_logging(level, secrets=[s.token.reveal() for s in courses])
@@ -129,6 +132,8 @@ def dashboard_cmd(
 
     Example: canvas-sync --config config/cs598-s26.toml dashboard --port 8600
     """
+    from canvas_sync import web
+
     web.serve(
         _courses(app, course),
         host=host,
