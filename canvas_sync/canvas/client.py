@@ -19,6 +19,7 @@ from canvas_sync.errors import CanvasError, IncompleteListing, NotFound, PushFai
 __all__ = [
     "ASSIGNMENT_CHUNK",
     "GROUPED_ROWS",
+    "GROUPED_TRIMMED_ROWS",
     "MAX_STUDENT_IDS",
     "PER_PAGE",
     "PROGRESS_END_STATES",
@@ -39,6 +40,9 @@ ASSIGNMENT_CHUNK = 20
 #: the course (ui/shared/grading/PerformanceControls: submissionsChunkSize 10): 500 rows keeps a
 #: request of the same order, so a chunk is 500 // assignments students (<= the id limit).
 GROUPED_ROWS = 500
+#: The same for a read trimmed to a few fields (`response_fields[]`, no history or rubric):
+#: a row is a tenth of the bytes, so a request may carry 100 students x 20 assignments.
+GROUPED_TRIMMED_ROWS = 2000
 #: app/models/progress.rb: queued, running, waiting_for_external_tool, completed, failed,
 #: canceled; only these three end a wait.
 PROGRESS_END_STATES = ("completed", "failed", "canceled")
@@ -105,6 +109,11 @@ class CanvasClient(HttpCore):
     @property
     def student_limit(self) -> int:
         return self._student_limit
+
+    def grouped_students(self, assignments: int, *, trimmed: bool = False) -> int:
+        """Students per grouped `students/submissions` request for that many assignments."""
+        rows = GROUPED_TRIMMED_ROWS if trimmed else GROUPED_ROWS
+        return max(1, min(self.student_limit, rows // max(1, assignments)))
 
     def get_course(self, course_id: int) -> dict[str, Any]:
         """`GET /courses/:id` (canvas-api.md §4)."""
@@ -235,7 +244,7 @@ class CanvasClient(HttpCore):
                 continue
             # Named students: grouped, one request per chunk of students, each answer one
             # entry per student with all its rows (one page: the chunk is <= per_page).
-            size = max(1, min(self.student_limit, GROUPED_ROWS // len(assignments)))
+            size = self.grouped_students(len(assignments), trimmed="response_fields[]" in base)
             for chunk in _chunks(list(student_ids), size):
                 params = {
                     **base,

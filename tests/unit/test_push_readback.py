@@ -1,0 +1,86 @@
+"""push/readback over respx: which reads a push makes for the cells it checks and wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import httpx
+import pytest
+import respx
+
+from canvas_sync.canvas import CanvasClient
+from canvas_sync.domain import Secret
+from canvas_sync.push import Target
+from canvas_sync.push.readback import read_cells
+
+BASE = "https://canvas.test"
+COURSE = 598
+TOTAL = 99
+
+
+@pytest.fixture
+def api() -> Iterator[respx.MockRouter]:
+    with respx.mock(base_url=f"{BASE}/api/v1", assert_all_called=False) as router:
+        yield router
+
+
+def answer(request: httpx.Request) -> httpx.Response:
+    """Canvas's grouped answer: every asked student x assignment, with a score."""
+    query = parse_qs(urlsplit(str(request.url)).query)
+    assert query["grouped"] == ["true"]
+    entries = [
+        {
+            "user_id": int(uid),
+            "submissions": [
+                {"id": int(aid) * 10_000 + int(uid), "user_id": int(uid), "assignment_id": int(aid)}
+                | {"score": 0.0, "entered_score": 0.0, "workflow_state": "graded"}
+                for aid in query["assignment_ids[]"]
+            ],
+        }
+        for uid in query["student_ids[]"]
+    ]
+    return httpx.Response(200, json=entries)
+
+
+def reads(route: respx.Route) -> list[tuple[int, int, bool]]:
+    """(assignments, students, comments asked) per request."""
+    found = []
+    for call in route.calls:
+        query = parse_qs(urlsplit(str(call.request.url)).query)
+        comments = "submission_comments" in query.get("include[]", [])
+        found.append((len(query["assignment_ids[]"]), len(query["student_ids[]"]), comments))
+    return sorted(found)
+
+
+def cells_of_a_class_push(students: int) -> list[Any]:
+    """A zero on each of 10 readings for 60 students apiece, and everyone's total."""
+    keys: list[Any] = [(Target.TOTAL, s, TOTAL) for s in range(1, students + 1)]
+    for reading in range(1, 11):
+        first = reading * 20
+        keys += [(Target.GRADE, s, reading) for s in range(first, first + 60)]
+    return keys
+
+
+def test_the_check_before_writing_reads_the_whole_class_in_few_requests(
+    api: respx.MockRouter,
+) -> None:
+    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
+    keys = cells_of_a_class_push(300)
+    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
+        seen = read_cells(client, COURSE, keys, None, comments=False)
+    assert set(seen.cells) == set(keys)  # every asked cell, no other
+    # 11 assignments x 300 students, 100 students a request: 3 reads instead of 11 or more.
+    assert reads(route) == [(11, 100, False)] * 3
+    assert {(r["user_id"], r["assignment_id"]) for r in seen.raw} == {(s, a) for _, s, a in keys}
+
+
+def test_the_read_back_with_comments_keeps_to_the_written_cells(api: respx.MockRouter) -> None:
+    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
+    keys = cells_of_a_class_push(300)
+    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
+        seen = read_cells(client, COURSE, keys, None, comments=True)
+    assert set(seen.cells) == set(keys)
+    # Each dense assignment on its own: the total in 3 requests, each reading in one.
+    assert reads(route) == [(1, 60, True)] * 10 + [(1, 100, True)] * 3
