@@ -58,12 +58,12 @@ def _client(settings: Settings) -> _Timed:
 
 #: Steps of a push timed with --phases (module, function): where its own time goes.
 PHASES = (
-    ("canvas_sync.service.push", "stored_blocker"),
-    ("canvas_sync.service.push", "ensure_targets"),
-    ("canvas_sync.service.push", "sync"),
-    ("canvas_sync.service.push", "plan_changes"),
-    ("canvas_sync.service.push", "recheck_plan"),
-    ("canvas_sync.service.push", "apply_plan"),
+    ("canvas_sync.service.pushing", "stored_blocker"),
+    ("canvas_sync.service.pushing", "ensure_targets"),
+    ("canvas_sync.service.pushing", "sync"),
+    ("canvas_sync.service.pushing", "plan_changes"),
+    ("canvas_sync.service.pushing", "recheck_plan"),
+    ("canvas_sync.service.pushing", "apply_plan"),
 )
 
 

@@ -1,5 +1,5 @@
 """The push's I/O helpers: the journal on the database, storing what was read back, the
-pre-write re-read and the reconcile step (service/push.py runs them in order)."""
+pre-write re-read and the reconcile step (service/pushing.py runs them in order)."""
 
 from __future__ import annotations
 

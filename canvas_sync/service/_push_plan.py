@@ -1,4 +1,4 @@
-"""Push planning (service/push.py runs it): the plan from the stored course, the journal's
+"""Push planning (service/pushing.py runs it): the plan from the stored course, the journal's
 last words and, only when a column change is planned, Canvas's column data."""
 
 from __future__ import annotations

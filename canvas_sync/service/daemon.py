@@ -264,7 +264,7 @@ def _auto_push(settings: Settings) -> None:
         return
     try:
         push: Callable[[Settings], object] = importlib.import_module(
-            "canvas_sync.service.push"
+            "canvas_sync.service.pushing"
         ).auto_push
     except (ImportError, AttributeError):
         log_event("push_skipped", logging.WARNING, course=settings.course_id, reason="no push")
