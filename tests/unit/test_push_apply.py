@@ -229,6 +229,23 @@ def test_reconcile_supersedes_what_canvas_does_not_hold(
     assert reconcile(client, COURSE, journal, column_id=None).confirmed == 0  # nothing open
 
 
+def test_a_barrier_whose_answer_is_lost_is_sent_again_until_one_answers(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    """A barrier changes nothing: against a Canvas failing many writes it is simply resent,
+    up to BARRIER_ATTEMPTS times, and the rows are settled once one has run."""
+    journal = MemoryJournal()
+    journal.planned([zero(1, 7)])
+    lost = [httpx.Response(502, text="<html>Bad Gateway</html>")] * 4
+    barrier = api.post(BULK).mock(
+        side_effect=[*lost, httpx.Response(200, json=progress(3, "queued"))]
+    )
+    api.get("/progress/3").respond(json=progress(3, "completed"))
+    api.get(SUBMISSIONS).respond(json=grouped([sub_json(1, 7, 0, ["late"])]))
+    done = reconcile(client, COURSE, journal, column_id=None, poll_interval=0.01)
+    assert barrier.call_count == 5 and journal.state(1) == "confirmed" and done.confirmed == 1
+
+
 class LostJournal(MemoryJournal):
     """A journal whose push may no longer write (the service's: the course lock was lost)."""
 
