@@ -8,7 +8,7 @@ one batch's submission rows and results only, whatever the course size.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from canvas_sync import policy
@@ -33,6 +33,7 @@ __all__ = [
     "STUDENT_BATCH",
     "Batch",
     "Evaluation",
+    "course_findings",
     "evaluate_in_batches",
     "evaluate_stored",
     "reading_rules",
@@ -84,10 +85,24 @@ class _Stored:
 
 
 def _load_stored(session: Session, settings: Settings) -> _Stored:
+    stored = load_course_facts(session, settings)
+    if stored is None:
+        raise UsageError("Nothing synced yet for this course: run 'canvas-sync sync' first.")
+    course_id = settings.course_id
+    return replace(
+        stored,
+        students=tuple(repo.load_students(session, course_id)),
+        exemptions=records.list_exemptions(session, course_id),
+    )
+
+
+def load_course_facts(session: Session, settings: Settings) -> _Stored | None:
+    """The stored course, its assignments, groups, readings and late policy, without students
+    or exemptions (None when nothing is stored yet): enough for the course-level findings."""
     course_id = settings.course_id
     course = repo.load_course(session, course_id)
     if course is None:
-        raise UsageError("Nothing synced yet for this course: run 'canvas-sync sync' first.")
+        return None
     assignments = repo.load_assignments(session, course_id)
     groups = repo.load_groups(session, course_id)
     match = find_readings(
@@ -105,11 +120,18 @@ def _load_stored(session: Session, settings: Settings) -> _Stored:
         match=match,
         readings=tuple(by_id[i] for i in match.reading_ids),
         total=next((a for a in assignments if a.name == settings.total_assignment), None),
-        students=tuple(repo.load_students(session, course_id)),
+        students=(),
         groups=tuple(groups),
         late_policy=repo.load_late_policy(session, course_id),
-        exemptions=records.list_exemptions(session, course_id),
+        exemptions=[],
     )
+
+
+def course_findings(session: Session, settings: Settings, now: datetime) -> list[Finding] | None:
+    """The course-level findings of the stored course (no student is evaluated), or None when
+    nothing is stored yet."""
+    stored = load_course_facts(session, settings)
+    return None if stored is None else _evaluate(stored, (), [], settings, now).findings
 
 
 def _evaluate(

@@ -6,18 +6,17 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from canvas_sync import policy
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, records, repo
 from canvas_sync.db import journal as jr
-from canvas_sync.domain import CourseSnapshot, Submission
+from canvas_sync.domain import Submission
 from canvas_sync.errors import UsageError
 from canvas_sync.push import PlanInputs, PushPlan, Target, Written, build_plan
+from canvas_sync.service._evaluation import course_findings
 from canvas_sync.service.blockers import blocking_reason
 from canvas_sync.service.core import evaluate
 from canvas_sync.service.targets import Targets
 from canvas_sync.settings import Settings
-from canvas_sync.sync import SyllabusReading, find_readings
 
 __all__ = ["NEW_TARGET", "missing_targets", "plan_changes", "stored_blocker"]
 
@@ -38,46 +37,9 @@ def stored_blocker(settings: Settings, database: Database, now: datetime) -> str
     or submissions: the same findings a full evaluation has for those kinds, at a fraction of
     its cost. None when nothing is stored yet (a first push syncs before it plans).
     """
-    course_id = settings.course_id
     with database.transaction() as session:
-        course = repo.load_course(session, course_id)
-        if course is None:
-            return None
-        assignments = repo.load_assignments(session, course_id)
-        groups = repo.load_groups(session, course_id)
-        late_policy = repo.load_late_policy(session, course_id)
-    # The match evaluate_stored makes (service/core.py), from the same stored rows.
-    match = find_readings(
-        assignments,
-        groups,
-        tuple(SyllabusReading(r.title, r.due_at) for r in settings.readings),
-        group_name=settings.readings_group,
-        match_titles=settings.match_titles,
-        explicit_ids=settings.reading_ids,
-        exclude_names=(settings.total_assignment, settings.total_column),
-    )
-    by_id = {a.id: a for a in assignments}
-    snapshot = CourseSnapshot(
-        course=course,
-        students=(),
-        readings=tuple(by_id[i] for i in match.reading_ids),
-        submissions=(),
-        groups=tuple(groups),
-        late_policy=late_policy,
-    )
-    findings = policy.find_discrepancies(
-        snapshot,
-        (),
-        now=now,
-        config=settings.policy,
-        syllabus_due=match.syllabus_due,
-        unmatched_titles=match.unmatched_titles,
-        reading_group_id=match.group_id,
-        time_zone=settings.time_zone,
-        configured_pool=len(settings.readings) or None,
-        extra_readings=match.extra_names,
-    )
-    return blocking_reason(settings, findings)
+        findings = course_findings(session, settings, now)
+    return None if findings is None else blocking_reason(settings, findings)
 
 
 def plan_changes(
