@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib
 import logging
 import re
 import subprocess
@@ -71,7 +72,7 @@ def _timed_phases() -> dict[str, list[float]]:
     """Wrap each of PHASES to add up its seconds and requests (a bench only: not restored)."""
     spent: dict[str, list[float]] = {}
     for module_name, name in PHASES:
-        module = sys.modules[module_name]
+        module = importlib.import_module(module_name)
         original = getattr(module, name)
 
         def timed(*args: object, _f: Any = original, _n: str = name, **kwargs: object) -> Any:

@@ -9,24 +9,32 @@ from datetime import datetime
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, records, repo
 from canvas_sync.db import journal as jr
-from canvas_sync.domain import Submission
+from canvas_sync.domain import Finding, Status, StudentResult, Submission
 from canvas_sync.errors import UsageError
 from canvas_sync.push import PlanInputs, PushPlan, Target, Written, build_plan
-from canvas_sync.service._evaluation import course_findings
-from canvas_sync.service.blockers import blocking_reason
-from canvas_sync.service.core import evaluate
+from canvas_sync.push.texts import MARKER
+from canvas_sync.service._evaluation import Batch, course_findings, evaluate_in_batches
+from canvas_sync.service.blockers import BLOCKING_KINDS, blocking_reason
 from canvas_sync.service.targets import Targets
 from canvas_sync.settings import Settings
 
-__all__ = ["NEW_TARGET", "missing_targets", "plan_changes", "stored_blocker"]
+__all__ = [
+    "NEW_TARGET",
+    "PlanSource",
+    "late_rule",
+    "missing_targets",
+    "plan_changes",
+    "stored_blocker",
+]
 
 #: Stands for the id of a total assignment a dry run would create (Canvas ids are positive).
 NEW_TARGET = 0
 
 
-def _short_course(settings: Settings) -> str:
-    name = settings.course_name.split(":", 1)[0].strip()
-    return name or "course"
+def late_rule(settings: Settings) -> str:
+    """The syllabus rule a late comment quotes."""
+    course = settings.course_name.split(":", 1)[0].strip() or "course"
+    return f"Late submissions are not accepted and receive 0 ({course} syllabus)."
 
 
 def stored_blocker(settings: Settings, database: Database, now: datetime) -> str | None:
@@ -42,62 +50,123 @@ def stored_blocker(settings: Settings, database: Database, now: datetime) -> str
     return None if findings is None else blocking_reason(settings, findings)
 
 
+#: The policy statuses whose reading push may zero (push/plan.py): only their rows, the total
+#: assignment's and those the journal has a word on can make the plan write or see an override.
+_ZEROED = (Status.LATE, Status.MISSING)
+
+
+def _compact(submission: Submission) -> Submission:
+    """A row as planning and the re-read before writing use it: its own fields and this
+    service's comments (push/plan.py `_own_comments`), without the attempts or the rubric."""
+    own = tuple(c for c in submission.comments if c.comment.rstrip().endswith(MARKER))
+    return replace(submission, history=(), rubric_assessment={}, comments=own)
+
+
+class PlanSource:
+    """What planning keeps of an evaluation of the course, a batch of students at a time.
+
+    Push's own sync hands over its batches (`sync(observe=...)`), so the course is evaluated
+    once; without a sync the stored course is evaluated batch by batch here. Kept: every
+    student's results (the texts need the course's reading labels), the findings that can
+    forbid pushing, and only the rows the plan can act on (`_ZEROED` readings, the total,
+    cells the journal wrote), compacted; the rest of the course's rows is let go with its batch.
+    """
+
+    def __init__(self, database: Database, course_id: int) -> None:
+        with database.transaction() as session:
+            self.last = jr.last_words(session, course_id)
+            self.exemptions = {
+                (e.student_id, e.assignment_id) for e in records.list_exemptions(session, course_id)
+            }
+        self._written = {(s, a) for (_t, s, a) in self.last if a is not None}
+        self.results: list[StudentResult] = []
+        self.cells: dict[tuple[int, int], Submission] = {}
+        self.findings: list[Finding] = []
+        self.batches = 0
+        self.total_id: int | None = None
+        self.reading_ids: set[int] = set()
+
+    def add(self, batch: Batch) -> None:
+        evaluation = batch.evaluation
+        self.batches += 1
+        self.total_id = batch.total_id
+        self.reading_ids.update(a.id for a in evaluation.snapshot.readings)
+        self.results.extend(evaluation.results)
+        self.findings.extend(f for f in evaluation.findings if f.kind in BLOCKING_KINDS)
+        zeroed = {
+            (r.student_id, r.assignment_id)
+            for result in evaluation.results
+            for r in result.readings
+            if r.status in _ZEROED
+        }
+        for sub in evaluation.snapshot.submissions:
+            key = (sub.student_id, sub.assignment_id)
+            if key in zeroed or key in self._written:
+                self.cells[key] = _compact(sub)
+        for sub in batch.totals:
+            self.cells[(sub.student_id, sub.assignment_id)] = _compact(sub)
+
+    def add_total_rows(self, database: Database, course_id: int, total_id: int) -> None:
+        """The rows of a total assignment the evaluation did not know by that id (another
+        assignment of the same name stored first)."""
+        with database.transaction() as session:
+            for sub in repo.load_submissions(session, course_id, [total_id]):
+                self.cells[(sub.student_id, sub.assignment_id)] = _compact(sub)
+        self.total_id = total_id
+
+    def read_stored(self, database: Database, settings: Settings, now: datetime) -> None:
+        """Evaluate the stored course here (push without its own sync)."""
+        with database.transaction() as session:
+            for batch in evaluate_in_batches(session, settings, now):
+                self.add(batch)
+
+
 def plan_changes(
     settings: Settings,
     database: Database,
     client: CanvasClient,
     targets: Targets,
-    now: datetime,
+    source: PlanSource,
     *,
     dry_run: bool = False,
 ) -> tuple[PushPlan, dict[tuple[int, int], Submission]]:
-    evaluation = evaluate(settings, now=now)
-    blocked = blocking_reason(settings, evaluation.findings)
+    """The plan from `source` (every batch of one evaluation added) and the rows of its cells."""
+    if not source.batches:
+        raise UsageError("Nothing synced yet for this course: run 'canvas-sync sync' first.")
+    wanted_total = targets.total_assignment_id
+    if wanted_total is not None and wanted_total != source.total_id:
+        source.add_total_rows(database, settings.course_id, wanted_total)
+    blocked = blocking_reason(settings, source.findings)
     if blocked is not None and not dry_run:
         raise UsageError(blocked)
-    course_id = settings.course_id
-    with database.transaction() as session:
-        # The readings' rows are the evaluation's own (one snapshot, loaded once); only the
-        # total assignment's rows are loaded here.
-        wanted = [] if targets.total_assignment_id is None else [targets.total_assignment_id]
-        readings = {a.id for a in evaluation.snapshot.readings}
-        submissions = [
-            *evaluation.snapshot.submissions,
-            *(
-                s
-                for s in repo.load_submissions(session, course_id, wanted)
-                if s.assignment_id not in readings
-            ),
-        ]
-        exemptions = records.list_exemptions(session, course_id)
-        last = jr.last_words(session, course_id)
     # A target push would create is planned as the empty one it will be, so the dry run plans
     # the very changes the real push makes (a new column gets every student's entry).
-    columns = {} if targets.column_id is None else _confirmed_column(last)
+    columns = {} if targets.column_id is None else _confirmed_column(source.last)
     total_id = NEW_TARGET if targets.total_assignment_id is None else targets.total_assignment_id
     notes = [f"Will create {what}." for what in missing_targets(settings, targets)]
     if blocked is not None:
         notes.append(f"{blocked} (This dry run shows what push would write once it may.)")
-    cells = {(s.student_id, s.assignment_id): s for s in submissions}
+    # The batches come sorted by name within each batch: the plan lists the whole course so.
+    results = sorted(source.results, key=lambda r: (r.student.sortable_name, r.student.id))
     inputs = PlanInputs(
-        results=evaluation.results,
-        submissions=cells,
+        results=results,
+        submissions=source.cells,
         time_zone=settings.time_zone,
-        written={(Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in last.items()},
-        exemptions={(e.student_id, e.assignment_id) for e in exemptions},
+        written={
+            (Target(t), s, a): Written(e.to_value, e.state) for (t, s, a), e in source.last.items()
+        },
+        exemptions=source.exemptions,
         total_assignment_id=total_id,
         column_values=columns,
         comment_missing=settings.comment_missing,
-        late_rule=(
-            f"Late submissions are not accepted and receive 0 ({_short_course(settings)} syllabus)."
-        ),
+        late_rule=late_rule(settings),
         required=settings.policy.required,
         notes=tuple(notes),
     )
-    plan = _with_column(inputs, client, course_id, targets.column_id)
-    # Only the planned cells' rows are kept (the re-read before writing compares them): the
-    # course's other rows, tens of thousands in a large course, are not held while pushing.
+    plan = _with_column(inputs, client, settings.course_id, targets.column_id)
+    # Only the planned cells' rows are kept (the re-read before writing compares them).
     planned = {(a.student_id, a.assignment_id) for a in plan.actions if a.assignment_id is not None}
+    cells = source.cells
     return plan, {key: cells[key] for key in planned if key in cells}
 
 

@@ -15,7 +15,10 @@ from collections.abc import Iterable
 from canvas_sync.domain import Finding, Kind
 from canvas_sync.settings import Settings
 
-__all__ = ["blocking_reason"]
+__all__ = ["BLOCKING_KINDS", "blocking_reason"]
+
+#: The kinds of finding that can forbid a push (both are course-level facts).
+BLOCKING_KINDS = frozenset({Kind.POOL_MISMATCH, Kind.LATE_POLICY_CONFLICT})
 
 
 def blocking_reason(settings: Settings, findings: Iterable[Finding]) -> str | None:

@@ -20,6 +20,7 @@ from canvas_sync.db import Database, Session, locks, records, repo
 from canvas_sync.domain import Finding, Kind
 from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable
 from canvas_sync.service._evaluation import (
+    Batch,
     Evaluation,
     evaluate_in_batches,
     evaluate_stored,
@@ -154,8 +155,12 @@ def sync(
     now: Callable[[], datetime] = _now,
     lock_wait: float | None = None,
     lock: locks.LockHandle | None = None,
+    observe: Callable[[Batch], None] | None = None,
 ) -> SyncSummary:
     """Pull now, then evaluate policy and discrepancies, all in one transaction (SPEC §5 `sync`).
+
+    `observe` sees each batch of the evaluation as it is made (push plans from them instead of
+    evaluating the course a second time).
 
     One sync per course at a time (SPEC §9): the course lock is held from reading the watermarks
     to recording the run's end, waiting up to `lock_wait` (default: schedule.lock_wait_seconds)
@@ -166,11 +171,15 @@ def sync(
     wait = settings.lock_wait_seconds if lock_wait is None else lock_wait
     try:
         if lock is not None:
-            return _sync_locked(database, lock, settings, trigger, full, progress, client, now)
+            return _sync_locked(
+                database, lock, settings, trigger, full, progress, client, now, observe
+            )
         with locks.acquire(
             database, settings.course_id, wait_seconds=wait, zone=settings.zone
         ) as held:
-            return _sync_locked(database, held, settings, trigger, full, progress, client, now)
+            return _sync_locked(
+                database, held, settings, trigger, full, progress, client, now, observe
+            )
     finally:
         database.dispose()
 
@@ -184,6 +193,7 @@ def _sync_locked(
     progress: Callable[[str], None] | None,
     client: CanvasClient | None,
     now: Callable[[], datetime],
+    observe: Callable[[Batch], None] | None,
 ) -> SyncSummary:
     course_id = settings.course_id
     started = now()
@@ -199,7 +209,7 @@ def _sync_locked(
             )
             try:
                 return _store_run(
-                    database, lock, settings, run_id, pulled, started, clock, http, now
+                    database, lock, settings, run_id, pulled, started, clock, http, now, observe
                 )
             finally:
                 pulled.submissions.close()
@@ -221,6 +231,7 @@ def _store_run(
     clock: float,
     http: CanvasClient,
     now: Callable[[], datetime],
+    observe: Callable[[Batch], None] | None,
 ) -> SyncSummary:
     """The writing transaction: store, evaluate, record the run `succeeded`, all in one commit.
 
@@ -233,7 +244,7 @@ def _store_run(
         lock.confirm(session)
         changed = _save_pulled(session, course_id, pulled, started)
         pulled.let_go()
-        tally = _evaluate_and_store(session, settings, pulled.findings, now)
+        tally = _evaluate_and_store(session, settings, pulled.findings, now, observe)
         open_counts = records.open_by_severity(session, course_id)
         seconds = time.monotonic() - clock
         summary = tally.summary(
@@ -262,6 +273,7 @@ def _evaluate_and_store(
     settings: Settings,
     pulled_findings: list[Finding],
     now: Callable[[], datetime],
+    observe: Callable[[Batch], None] | None = None,
 ) -> _Tally:
     """Evaluate the stored course a batch of students at a time and store each batch's
     findings as it comes (one batch's rows, results and findings are held at once), then the
@@ -276,6 +288,8 @@ def _evaluate_and_store(
         tally.add(evaluation)
         findings.add(evaluation.findings)
         overrides.add(evaluation.results, [*evaluation.snapshot.submissions, *batch.totals])
+        if observe is not None:
+            observe(batch)
     # Records skipped by the pull are reported beside the policy's findings.
     findings.add(pulled_findings)
     findings.finish()

@@ -35,7 +35,12 @@ from canvas_sync.service._push_io import (
     recheck_plan,
     reconcile_open,
 )
-from canvas_sync.service._push_plan import missing_targets, plan_changes, stored_blocker
+from canvas_sync.service._push_plan import (
+    PlanSource,
+    missing_targets,
+    plan_changes,
+    stored_blocker,
+)
 from canvas_sync.service.core import make_client, open_database, sync
 from canvas_sync.service.targets import ensure_targets
 from canvas_sync.settings import Settings
@@ -215,13 +220,16 @@ def _push_locked(
             _check(lock)
             targets = ensure_targets(settings, client=http, create=True)
     synced_at = time.monotonic()
+    source = PlanSource(database, course_id)
     if refresh:
-        sync(settings, trigger="push", client=http, now=now, lock=lock)
+        sync(settings, trigger="push", client=http, now=now, lock=lock, observe=source.add)
+    else:
+        source.read_stored(database, settings, now())
     if stored is not None and _stored_total(settings, database) != stored:
         # The stored total is gone from Canvas (the sync just said so): find it by name.
         _check(lock)
         targets = ensure_targets(settings, client=http, create=not dry_run)
-    plan, cells = plan_changes(settings, database, http, targets, now(), dry_run=dry_run)
+    plan, cells = plan_changes(settings, database, http, targets, source, dry_run=dry_run)
     _store_overrides(database, course_id, plan, now())
     summary = PushSummary(
         plan,
