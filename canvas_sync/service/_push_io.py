@@ -212,8 +212,17 @@ def recheck_plan(
     read-back after the write stores what it read, and the next sync stores any dropped cell.
     """
     keys = [a.key for a in plan.actions if a.target is not Target.COLUMN]
-    back = read_cells(http, course_id, keys, None, comments=False)
-    checked = recheck(plan, cells, [parse_submission(r) for r in back.raw])
+    fresh: list[Submission] = []
+    # Parsed as each request's rows arrive: the JSON of tens of thousands of cells is not held.
+    read_cells(
+        http,
+        course_id,
+        keys,
+        None,
+        comments=False,
+        keep=lambda rows: fresh.extend(parse_submission(r) for r in rows),
+    )
+    checked = recheck(plan, cells, fresh)
     for action, why in checked.dropped:
         logger.info(
             "event=push_dropped course=%s student=%s assignment=%s target=%s reason=%r",

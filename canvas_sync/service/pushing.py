@@ -230,6 +230,7 @@ def _push_locked(
         _check(lock)
         targets = ensure_targets(settings, client=http, create=not dry_run)
     plan, cells = plan_changes(settings, database, http, targets, source, dry_run=dry_run)
+    del source  # the course's results and rows: the plan and its cells are all that is needed
     _store_overrides(database, course_id, plan, now())
     summary = PushSummary(
         plan,
