@@ -15,13 +15,15 @@ __all__ = ["submission_raws"]
 
 def submission_raws(
     session: Session, course_id: int, submission_ids: Sequence[int]
-) -> dict[int, dict[str, Any]]:
-    """The stored raw JSON of each of these submissions that is stored, by submission id."""
+) -> dict[int, Any]:
+    """The stored raw JSON of each of these submissions that is stored, by submission id (a
+    dict, but for a row some other writer stored otherwise): what `repo.save_submissions`
+    takes as `stored` to compare with, without reading it again."""
     if not submission_ids:
         return {}
-    rows = session.execute(
+    rows = session.connection().execute(
         select(SubmissionRow.id, SubmissionRow.raw).where(
             SubmissionRow.course_id == course_id, SubmissionRow.id.in_(list(submission_ids))
         )
     )
-    return {row_id: raw for row_id, raw in rows if isinstance(raw, dict)}
+    return {row_id: raw for row_id, raw in rows}

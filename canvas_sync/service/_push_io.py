@@ -4,7 +4,7 @@ pre-write re-read and the reconcile step (service/pushing.py runs them in order)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -128,8 +128,9 @@ class FreshRows:
         if not rows:
             return
         with self.database.transaction() as session:
-            merged = _over_stored(session, self.course_id, rows)
-            repo.save_submissions(session, self.course_id, merged)
+            stored = submission_raws(session, self.course_id, [int(r["id"]) for r in rows])
+            merged = _over_stored(stored, rows)
+            repo.save_submissions(session, self.course_id, merged, stored)
         self.submitted = _newest(self.submitted, (s.submitted_at for s, _ in merged))
         self.graded = _newest(self.graded, (s.graded_at for s, _ in merged))
 
@@ -153,20 +154,19 @@ class FreshRows:
 
 
 def _over_stored(
-    session: Session, course_id: int, rows: Sequence[dict[str, Any]]
+    stored: Mapping[int, Any], rows: Sequence[dict[str, Any]]
 ) -> list[tuple[Submission, dict[str, Any]]]:
-    """Each row read laid over its stored JSON, parsed again (the history is the stored one).
+    """Each row read laid over its stored JSON (`stored`, by id), parsed again (the history is
+    the stored one).
 
     A row whose attempt changed since it was stored (the student submitted meanwhile) is left
     as stored: its history would lack the new attempt. Its new `submitted_at` is past the
     stored watermark, so the next sync pulls it whole.
     """
-    ids = [int(r["id"]) for r in rows]
-    stored = submission_raws(session, course_id, ids)
     merged = []
-    for row_id, row in zip(ids, rows, strict=True):
-        old = stored.get(row_id)
-        if old is None:
+    for row in rows:
+        old = stored.get(int(row["id"]))
+        if not isinstance(old, dict):
             merged.append(row)
         elif all(old.get(k) == row.get(k) for k in ("attempt", "submitted_at")):
             merged.append({**old, **row})
