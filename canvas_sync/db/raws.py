@@ -16,9 +16,9 @@ __all__ = ["submission_raws"]
 def submission_raws(
     session: Session, course_id: int, submission_ids: Sequence[int]
 ) -> dict[int, Any]:
-    """The stored raw JSON of each of these submissions that is stored, by submission id (a
-    dict, but for a row some other writer stored otherwise): what `repo.save_submissions`
-    takes as `stored` to compare with, without reading it again."""
+    """The stored raw JSON of each of these submissions that is stored, by submission id,
+    whatever its JSON type: what `repo.save_submissions` takes as `stored`, so that it does
+    not read the same JSON again."""
     if not submission_ids:
         return {}
     rows = session.connection().execute(
