@@ -32,6 +32,7 @@ __all__ = [
     "OPEN_STATES",
     "ChangeSpec",
     "JournalEntry",
+    "LastWord",
     "add_changes",
     "add_marker",
     "finish",
@@ -196,11 +197,26 @@ def open_changes(session: Session, course_id: int) -> list[JournalEntry]:
     return [_entry(r) for r in rows]
 
 
-def last_words(session: Session, course_id: int) -> dict[tuple[str, int, int | None], JournalEntry]:
-    """Per (target, student, assignment): the newest confirmed, kept or released row."""
-    rows = session.scalars(
-        select(PushChangeRow)
+@dataclass(frozen=True, slots=True)
+class LastWord:
+    """The journal's last word on a cell: the value written and the row's state."""
+
+    to_value: str | None
+    state: str
+
+
+def last_words(session: Session, course_id: int) -> dict[tuple[str, int, int | None], LastWord]:
+    """Per (target, student, assignment): the newest confirmed, kept or released row's value
+    and state (two columns, not whole rows: a course's journal holds a row per cell written)."""
+    rows = session.execute(
+        select(
+            PushChangeRow.target,
+            PushChangeRow.student_id,
+            PushChangeRow.assignment_id,
+            PushChangeRow.to_value,
+            PushChangeRow.state,
+        )
         .where(PushChangeRow.course_id == course_id, PushChangeRow.state.in_(LAST_WORD_STATES))
         .order_by(PushChangeRow.id)
     )
-    return {(r.target, r.student_id, r.assignment_id): _entry(r) for r in rows}
+    return {(t, s, a): LastWord(value, state) for t, s, a, value, state in rows}

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from canvas_sync.domain import (
     Finding,
@@ -54,6 +54,7 @@ __all__ = [
     "Written",
     "build_plan",
     "canvas_value",
+    "planning_row",
     "same_value",
 ]
 
@@ -194,6 +195,14 @@ def _own_comments(submission: Submission | None) -> list[str]:
     if submission is None:
         return []
     return [c.comment for c in submission.comments if c.comment.rstrip().endswith(MARKER)]
+
+
+def planning_row(submission: Submission) -> Submission:
+    """A row as planning (and push/premise.py) uses it: its own fields and this service's
+    comments, without the attempts or the rubric. Kept for thousands of cells while a course
+    is evaluated batch by batch, so the rest is let go with its batch."""
+    own = tuple(c for c in submission.comments if c.comment.rstrip().endswith(MARKER))
+    return replace(submission, history=(), rubric_assessment={}, comments=own)
 
 
 # --- the diff ----------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from canvas_sync.db import journal as jr
 from canvas_sync.domain import Finding, Status, StudentResult, Submission
 from canvas_sync.errors import UsageError
 from canvas_sync.push import PlanInputs, PushPlan, Target, Written, build_plan
-from canvas_sync.push.texts import MARKER
+from canvas_sync.push.plan import planning_row
 from canvas_sync.service._evaluation import Batch, course_findings, evaluate_in_batches
 from canvas_sync.service.blockers import BLOCKING_KINDS, blocking_reason
 from canvas_sync.service.targets import Targets
@@ -55,13 +55,6 @@ def stored_blocker(settings: Settings, database: Database, now: datetime) -> str
 _ZEROED = (Status.LATE, Status.MISSING)
 
 
-def _compact(submission: Submission) -> Submission:
-    """A row as planning and the re-read before writing use it: its own fields and this
-    service's comments (push/plan.py `_own_comments`), without the attempts or the rubric."""
-    own = tuple(c for c in submission.comments if c.comment.rstrip().endswith(MARKER))
-    return replace(submission, history=(), rubric_assessment={}, comments=own)
-
-
 class PlanSource:
     """What planning keeps of an evaluation of the course, a batch of students at a time.
 
@@ -102,16 +95,16 @@ class PlanSource:
         for sub in evaluation.snapshot.submissions:
             key = (sub.student_id, sub.assignment_id)
             if key in zeroed or key in self._written:
-                self.cells[key] = _compact(sub)
+                self.cells[key] = planning_row(sub)
         for sub in batch.totals:
-            self.cells[(sub.student_id, sub.assignment_id)] = _compact(sub)
+            self.cells[(sub.student_id, sub.assignment_id)] = planning_row(sub)
 
     def add_total_rows(self, database: Database, course_id: int, total_id: int) -> None:
         """The rows of a total assignment the evaluation did not know by that id (another
         assignment of the same name stored first)."""
         with database.transaction() as session:
             for sub in repo.load_submissions(session, course_id, [total_id]):
-                self.cells[(sub.student_id, sub.assignment_id)] = _compact(sub)
+                self.cells[(sub.student_id, sub.assignment_id)] = planning_row(sub)
         self.total_id = total_id
 
     def read_stored(self, database: Database, settings: Settings, now: datetime) -> None:
@@ -170,7 +163,7 @@ def plan_changes(
     return plan, {key: cells[key] for key in planned if key in cells}
 
 
-def _confirmed_column(last: dict[tuple[str, int, int | None], jr.JournalEntry]) -> dict[int, str]:
+def _confirmed_column(last: dict[tuple[str, int, int | None], jr.LastWord]) -> dict[int, str]:
     """What this service last confirmed in the (read-only) column, per student."""
     return {
         s: e.to_value

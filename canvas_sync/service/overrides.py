@@ -19,6 +19,7 @@ from datetime import datetime
 from canvas_sync.db import Session, journal, records
 from canvas_sync.domain import Finding, Kind, StudentResult, Submission
 from canvas_sync.push import PlanInputs, Target, Written, build_plan
+from canvas_sync.push.plan import planning_row
 from canvas_sync.settings import Settings
 
 __all__ = ["SyncOverrides"]
@@ -42,7 +43,7 @@ class SyncOverrides:
         targets = (Target.GRADE.value, Target.TOTAL.value)
         for sub in submissions:
             if any((t, sub.student_id, sub.assignment_id) in self.last for t in targets):
-                self.submissions[(sub.student_id, sub.assignment_id)] = sub
+                self.submissions[(sub.student_id, sub.assignment_id)] = planning_row(sub)
 
     def store(self, session: Session, now: datetime, total_id: int | None) -> None:
         """Check the batches added and store the findings (`total_id`: the total assignment)."""
