@@ -225,7 +225,7 @@ class Assignment:
     only_visible_to_overrides: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attempt:
     """One entry of `submission_history`: one distinct `submitted_at`."""
 
@@ -234,7 +234,7 @@ class Attempt:
     score: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Comment:
     id: int
     author_id: int | None
@@ -242,7 +242,7 @@ class Comment:
     created_at: datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Submission:
     """A Canvas submission row (placeholder rows included: `workflow_state` unsubmitted)."""
 
