@@ -47,7 +47,10 @@ def shipped_config() -> Path:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # defer_build: pydantic builds a model's validator when it first validates, not when the
+    # class is defined, so commands that import settings without loading them start faster,
+    # and a load builds one validator for the whole file instead of one per section.
+    model_config = ConfigDict(extra="forbid", frozen=True, defer_build=True)
 
 
 class _Canvas(_Strict):

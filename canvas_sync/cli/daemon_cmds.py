@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import click
@@ -14,13 +15,23 @@ from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
 from canvas_sync.inert import inert
-from canvas_sync.settings import Settings, load_all_settings
+
+if TYPE_CHECKING:
+    from canvas_sync.settings import Settings
 
 __all__ = ["daemon_cmd", "dashboard_cmd", "status_cmd", "trigger_cmd"]
 
 
+def _load(app: AppContext) -> list[Settings]:
+    # Imported here: pydantic (the config's schema) is for commands that read the config, not
+    # for their --help.
+    from canvas_sync.settings import load_all_settings
+
+    return load_all_settings(app.config)
+
+
 def _courses(app: AppContext, course: int | None) -> list[Settings]:
-    found = load_all_settings(app.config)
+    found = _load(app)
     if course is None:
         return found
     chosen = [s for s in found if s.course_id == course]
@@ -45,7 +56,7 @@ def daemon_cmd(app: AppContext) -> None:
     # APScheduler and Flask are imported by the commands that run them, not by `status`.
     from canvas_sync import scheduler
 
-    courses = load_all_settings(app.config)
+    courses = _load(app)
     level = "DEBUG" if app.verbose else courses[0].log_level
     scheduler.configure_logging(level, secrets=[s.token.reveal() for s in courses])
     code = scheduler.run_daemon(courses)

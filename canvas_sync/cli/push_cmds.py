@@ -8,6 +8,7 @@ import io
 import sys
 from collections import Counter
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -18,7 +19,11 @@ from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
 from canvas_sync.inert import inert
-from canvas_sync.push import PushPlan
+
+if TYPE_CHECKING:
+    # Only a type here: importing canvas_sync.push loads SQLAlchemy (its journal), which
+    # `push --help` does not need.
+    from canvas_sync.push import PushPlan
 
 __all__ = ["plan_csv", "push_cmd", "render_plan"]
 

@@ -5,17 +5,21 @@ from __future__ import annotations
 import getpass
 import io
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from canvas_sync import report, service
+from canvas_sync import service
 from canvas_sync.cli.app import PIPE_WIDTH, AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
 from canvas_sync.files import write_private
 from canvas_sync.inert import inert
+
+if TYPE_CHECKING:
+    from canvas_sync import report
 
 __all__ = ["discrepancies_cmd", "exempt_cmd", "report_cmd", "resolve_cmd", "reviewer"]
 
@@ -49,6 +53,10 @@ def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | Non
 
     Example: canvas-sync report --format html --output report.html
     """
+    # Imported here: the renderers (Jinja for HTML) are for this command only, not for every
+    # command of this module (`user` imports `reviewer` from it) nor for `report --help`.
+    from canvas_sync import report
+
     settings = app.settings()
     built = service.build_report(settings, student=student)
     if fmt == "table" and output is None:
@@ -75,6 +83,8 @@ def report_cmd(app: AppContext, fmt: str, output: str | None, student: str | Non
 
 
 def _table_text(built: report.Report, student_zone: str | None) -> str:
+    from canvas_sync import report
+
     console = Console(record=True, width=PIPE_WIDTH, file=io.StringIO())
     if student_zone is not None:
         report.render_student(built, console, time_zone=student_zone)

@@ -12,7 +12,6 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.errors import UsageError
-from canvas_sync.service import setup
 from canvas_sync.settings import canvas_access, database_url_only, load_settings
 
 if TYPE_CHECKING:
@@ -213,12 +212,13 @@ def init_cmd(output: str, group: str, force: bool, create_targets: bool) -> None
     """
     url, token, course_id = canvas_access()
     path = Path(output)
-    found = setup.write_config(path, url, token, course_id, group=group, force=force)
+    # service.setup (httpx, the Canvas client) loads here: only `init` needs it.
+    found = service.setup.write_config(path, url, token, course_id, group=group, force=force)
     click.echo(
         f"Wrote {path}: {found.name}, {len(found.readings)} readings from the group "
         f"{found.group!r}, time zone {found.time_zone}. Review the lecture dates and policy."
     )
-    for warning in setup.due_time_warnings(found):
+    for warning in service.setup.due_time_warnings(found):
         click.echo(f"Warning: {warning}")
     if create_targets:
         targets = service.ensure_targets(load_settings(path))

@@ -8,11 +8,10 @@ import click
 from rich.markup import escape
 from rich.table import Table
 
+from canvas_sync import service
 from canvas_sync.cli.app import AppContext, cli, handle_errors, pass_app
 from canvas_sync.cli.review import reviewer
 from canvas_sync.errors import UsageError
-from canvas_sync.service import accounts
-from canvas_sync.settings import database_url_only
 
 __all__ = ["user_group"]
 
@@ -29,8 +28,12 @@ def _password(from_stdin: bool) -> str:
     return str(click.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
-def _database(app: AppContext) -> accounts.Database:
-    return accounts.accounts_database(database_url_only(app.config))
+def _database(app: AppContext) -> service.accounts.Database:
+    # Imported here, like the accounts (service.accounts, on first use): `user --help` needs
+    # neither pydantic nor SQLAlchemy.
+    from canvas_sync.settings import database_url_only
+
+    return service.accounts.accounts_database(database_url_only(app.config))
 
 
 _STDIN = click.option(
@@ -56,7 +59,9 @@ def user_add_cmd(app: AppContext, name: str, role: str, password_stdin: bool) ->
     """
     database = _database(app)
     try:
-        user = accounts.add_user(database, name, role, _password(password_stdin), by=reviewer())
+        user = service.accounts.add_user(
+            database, name, role, _password(password_stdin), by=reviewer()
+        )
     finally:
         database.dispose()
     click.echo(f"Added {user.role} {user.name}.")
@@ -72,7 +77,7 @@ def user_list_cmd(app: AppContext) -> None:
     """
     database = _database(app)
     try:
-        users = accounts.list_users(database)
+        users = service.accounts.list_users(database)
     finally:
         database.dispose()
     table = Table("name", "role", "created (UTC)", "API token")
@@ -97,7 +102,7 @@ def user_remove_cmd(app: AppContext, name: str) -> None:
     """
     database = _database(app)
     try:
-        accounts.remove_user(database, name, by=reviewer())
+        service.accounts.remove_user(database, name, by=reviewer())
     finally:
         database.dispose()
     click.echo(f"Removed {name}.")
@@ -115,7 +120,7 @@ def user_passwd_cmd(app: AppContext, name: str, password_stdin: bool) -> None:
     """
     database = _database(app)
     try:
-        accounts.set_password(database, name, _password(password_stdin), by=reviewer())
+        service.accounts.set_password(database, name, _password(password_stdin), by=reviewer())
     finally:
         database.dispose()
     click.echo(f"Password of {name} changed.")

@@ -25,6 +25,7 @@ HEAVY = (
     "canvasapi",
     "requests",
     "rich",
+    "jinja2",
 )
 
 
@@ -56,6 +57,16 @@ def test_one_command_loads_only_its_own_module() -> None:
     assert "pydantic" in loaded
     assert not {"sqlalchemy", "alembic", "apscheduler", "canvasapi", "requests"} & set(loaded)
     assert not {"apscheduler", "alembic"} & set(_loaded_after(["status", "--help"]))
+
+
+def test_help_loads_no_library_only_running_the_command_needs() -> None:
+    # `sync --help` loads neither httpx nor the Canvas client (only `init` needs service.setup);
+    # the others load no database, HTTP, config-schema or template library: `push` imports
+    # its plan type only for type checking, `report` its renderers, `status` and `user` the
+    # settings, and `user` the accounts, when they run.
+    assert "httpx" not in _loaded_after(["sync", "--help"])
+    for command in ("push", "report", "status", "user"):
+        assert _loaded_after([command, "--help"]) == ["rich"], command
 
 
 def test_every_command_is_listed_where_the_lazy_group_finds_it() -> None:

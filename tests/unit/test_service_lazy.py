@@ -27,3 +27,17 @@ def test_importing_the_package_or_the_accounts_loads_no_sync_machinery() -> None
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.split() == ["0", "0", "0"]
+
+
+def test_what_a_sync_imports_leaves_out_the_accounts_and_the_request_queue() -> None:
+    # canvas_sync.db imports the web app's accounts and the daemon's queue on first use; a
+    # sync (service.core) needs neither.
+    probe = (
+        "import sys, canvas_sync.service.core, canvas_sync.db as db; "
+        "a = [m in sys.modules for m in ('canvas_sync.db.accounts', 'canvas_sync.db.requests')]; "
+        "db.accounts, db.requests; "
+        "b = [m in sys.modules for m in ('canvas_sync.db.accounts', 'canvas_sync.db.requests')]; "
+        "print(*map(int, a + b))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "0", "1", "1"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -151,3 +153,14 @@ def test_web_keys_default_and_given(tmp_path: Path) -> None:
     settings = load_settings(path, env={})
     assert settings.web_allowed_hosts == ("grades.cs.example.edu",)
     assert settings.ta_can_exempt
+
+
+def test_the_schema_is_built_when_a_config_is_first_loaded_not_on_import() -> None:
+    # defer_build: a command importing settings for its --help builds no pydantic validator.
+    probe = (
+        "import canvas_sync.settings as s; a = s._File.__pydantic_complete__; "
+        "s.load_settings(s.shipped_config(), env={'CANVAS_COURSE_ID': '5'}); "
+        "print(int(a), int(s._File.__pydantic_complete__))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "1"]
