@@ -22,9 +22,8 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar
 
-import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from canvas_sync import __version__
@@ -34,6 +33,14 @@ from canvas_sync.canvas._limits import Limits
 from canvas_sync.canvas.throttle import Throttle
 from canvas_sync.domain import Secret
 from canvas_sync.errors import CanvasError, CanvasUnavailable, RateLimited
+
+if TYPE_CHECKING:
+    # At run time httpx is imported where a client is made or a request sent (here, in
+    # _limits and in _translate): its package imports its command-line client too, and
+    # with it click, rich and pygments (about 0.1 s), while the commands that never talk to
+    # Canvas (report, status, db upgrade, the web app) import this package through the
+    # service.
+    import httpx
 
 __all__ = ["PER_PAGE", "EventHook", "HttpCore", "Limits", "Params"]
 
@@ -81,6 +88,8 @@ class HttpCore:
         sleep: Callable[[float], None] = time.sleep,
         on_event: EventHook | None = None,
     ) -> None:
+        import httpx
+
         self.base_url = _normalize_base(base_url)
         self._token = token
         self._origin = httpx.URL(self.base_url).copy_with(path="/", query=None, fragment=None)
@@ -181,6 +190,8 @@ class HttpCore:
 
     def _exchange(self, request: httpx.Request, write: bool) -> httpx.Response:
         """One attempt: throttle, send, translate. Raises _GiveUp for unsafe-to-retry writes."""
+        import httpx
+
         self._throttle.before_request()
         with self._slots:
             with self._count_lock:

@@ -13,11 +13,13 @@ from __future__ import annotations
 import math
 import threading
 from dataclasses import dataclass
-
-import httpx
+from typing import TYPE_CHECKING
 
 from canvas_sync.canvas import _translate as tr
 from canvas_sync.errors import CanvasError
+
+if TYPE_CHECKING:
+    import httpx  # imported where used at run time: see canvas/_http.py
 
 __all__ = ["LimitExceeded", "Limits", "bounded_send"]
 
@@ -53,6 +55,8 @@ class Limits:
 def _read(
     client: httpx.Client, request: httpx.Request, cap: int, cancel: threading.Event
 ) -> httpx.Response:
+    import httpx
+
     response = client.send(request, stream=True)
     try:
         length = response.headers.get("content-length", "")

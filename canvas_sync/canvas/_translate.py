@@ -10,8 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-
-import httpx
+from typing import TYPE_CHECKING
 
 from canvas_sync.errors import (
     AuthFailed,
@@ -21,6 +20,9 @@ from canvas_sync.errors import (
     NotFound,
     RateLimited,
 )
+
+if TYPE_CHECKING:
+    import httpx  # imported where used at run time: see canvas/_http.py
 
 __all__ = [
     "AUTH_MESSAGE",
@@ -164,11 +166,15 @@ def request_not_sent(exc: httpx.TransportError) -> bool:
     A connect failure or a wait for a pooled connection happens before any byte is sent; a
     read/write timeout or a dropped connection may come after Canvas got (and acted on) it.
     """
+    import httpx
+
     return isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout)
 
 
 def error_for_transport(exc: httpx.TransportError, request: httpx.Request) -> CanvasUnavailable:
     """An httpx network failure as CanvasUnavailable, naming the host or the request."""
+    import httpx
+
     origin = f"{request.url.scheme}://{request.url.netloc.decode('ascii', 'replace')}"
     if request_not_sent(exc):
         return CanvasUnavailable(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ast
 import importlib
+import subprocess
+import sys
 from pathlib import Path
 
 import canvas_sync.canvas as canvas_pkg
@@ -40,3 +42,17 @@ def test_canvas_imports_no_upper_layer() -> None:
 def test_parse_is_pure() -> None:
     parse = Path(importlib.import_module("canvas_sync.canvas.parse").__file__ or "")
     assert not {m for m in imported_modules(parse) if m.split(".")[0] in {"httpx", "requests"}}
+
+
+def test_httpx_is_imported_by_the_first_client_not_by_the_package() -> None:
+    # Commands that never talk to Canvas (report, status, db upgrade) import canvas_sync.canvas
+    # through the service; httpx (with the click, rich and pygments its package imports) loads
+    # only when a client is made.
+    probe = (
+        "import sys; from canvas_sync.domain import Secret; import canvas_sync.service.core; "
+        "from canvas_sync.canvas import CanvasClient; a = 'httpx' in sys.modules; "
+        "CanvasClient('http://127.0.0.1:1', Secret('t')).close(); "
+        "print(int(a), int('httpx' in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["0", "1"]
