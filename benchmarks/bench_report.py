@@ -76,6 +76,11 @@ def print_startup(startup: dict[str, Any]) -> None:
     if commands:
         each = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in commands.items())
         print(f"A command's start-up (`canvas-sync COMMAND --help`, best of 5): {each}.")
+    if "sync_imports_s" in startup:
+        print(
+            f"Importing what a sync runs (`python -c '{startup['sync_imports']}'`, best of 5): "
+            f"{startup['sync_imports_s']:.2f} s."
+        )
 
 
 def plot(rows: list[dict[str, Any]], path: Path) -> None:
