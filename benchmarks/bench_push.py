@@ -28,6 +28,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -120,13 +122,33 @@ def main() -> None:
     parser.add_argument("--phases", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    command = ["simulate", "--port", "0", "--students", str(args.students), "--token", TOKEN]
-    command += ["--latency-ms", str(args.latency_ms), "--faults", args.faults]
-    command += ["--seed", str(args.seed)]
+    options = ["--latency-ms", str(args.latency_ms), "--faults", args.faults]
+    options += ["--seed", str(args.seed)]
     if args.job_delay is not None:
-        command += ["--job-delay", str(args.job_delay)]
+        options += ["--job-delay", str(args.job_delay)]
+    with simulated_course(args.students, options) as settings:
+        if args.concurrency is not None:
+            settings = dataclasses.replace(settings, concurrency=args.concurrency)
+        service.sync(settings, full=True, trigger="benchmark")
+        spent = _timed_phases() if args.phases else None
+        _push(settings, "push", spent)
+        started = time.perf_counter()
+        synced = service.sync(settings, trigger="benchmark")
+        print(
+            f"{'sync':<10} {time.perf_counter() - started:6.2f} s wall  "
+            f"{synced.requests} requests (incremental, for comparison)"
+        )
+        _push(settings, "no-op", spent)
+
+
+@contextmanager
+def simulated_course(students: int, options: list[str]) -> Iterator[Settings]:
+    """The simulator (`canvas-sync simulate` with `options`) in a process of its own, and the
+    shipped config pointed at it with a fresh SQLite database (`bench.db` in a temporary
+    directory): both gone on exit."""
+    command = ["simulate", "--port", "0", "--students", str(students), "--token", TOKEN]
     simulator = subprocess.Popen(
-        [sys.executable, "-m", "canvas_sync", *command], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "canvas_sync", *command, *options], stdout=subprocess.PIPE, text=True
     )
     try:
         assert simulator.stdout is not None
@@ -141,21 +163,9 @@ def main() -> None:
             }
             # The simulated course keeps a Canvas Late Policy; this measures pushing, so it is
             # allowed (push.allow_canvas_late_policy) instead of refused.
-            settings = dataclasses.replace(
+            yield dataclasses.replace(
                 load_settings(shipped_config(), env=env), allow_canvas_late_policy=True
             )
-            if args.concurrency is not None:
-                settings = dataclasses.replace(settings, concurrency=args.concurrency)
-            service.sync(settings, full=True, trigger="benchmark")
-            spent = _timed_phases() if args.phases else None
-            _push(settings, "push", spent)
-            started = time.perf_counter()
-            synced = service.sync(settings, trigger="benchmark")
-            print(
-                f"{'sync':<10} {time.perf_counter() - started:6.2f} s wall  "
-                f"{synced.requests} requests (incremental, for comparison)"
-            )
-            _push(settings, "no-op", spent)
     finally:
         simulator.terminate()
         simulator.wait(timeout=10)

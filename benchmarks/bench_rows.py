@@ -16,24 +16,20 @@ Run from the repository root:
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
-import re
 import resource
 import shutil
 import sqlite3
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+from bench_push import simulated_course  # beside this file: starts the simulator
+
 from canvas_sync import service
 from canvas_sync.db import Database, repo
 from canvas_sync.service import _push_io, pushing
-from canvas_sync.settings import Settings, load_settings, shipped_config
-
-TOKEN = "bench-token"
+from canvas_sync.settings import Settings
 
 
 def _cpu() -> float:
@@ -103,31 +99,11 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    command = ["simulate", "--port", "0", "--students", str(args.students), "--token", TOKEN]
-    simulator = subprocess.Popen(
-        [sys.executable, "-m", "canvas_sync", *command], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert simulator.stdout is not None
-        found = re.search(r"(http://\S+) \(course (\d+)", simulator.stdout.readline())
-        assert found is not None, "the simulator did not say where it listens"
-        with tempfile.TemporaryDirectory() as tmp:
-            db = Path(tmp) / "bench.db"
-            env = {
-                "CANVAS_URL": found.group(1),
-                "CANVAS_TOKEN": TOKEN,
-                "CANVAS_COURSE_ID": found.group(2),
-                "CANVAS_SYNC_DATABASE_URL": f"sqlite:///{db}",
-            }
-            settings = dataclasses.replace(
-                load_settings(shipped_config(), env=env), allow_canvas_late_policy=True
-            )
-            before = Path(tmp) / "before.db"
-            batches = _record(settings, db, before)
-            _measure(before, batches, args.repeat, settings.course_id)
-    finally:
-        simulator.terminate()
-        simulator.wait()
+    with simulated_course(args.students, []) as settings, tempfile.TemporaryDirectory() as tmp:
+        db = Path(settings.database_url.removeprefix("sqlite:///"))
+        before = Path(tmp) / "before.db"
+        batches = _record(settings, db, before)
+        _measure(before, batches, args.repeat, settings.course_id)
 
 
 if __name__ == "__main__":
