@@ -220,7 +220,7 @@ def recheck_plan(
         keys,
         None,
         comments=False,
-        keep=lambda rows: fresh.extend(parse_submission(r) for r in rows),
+        parsed=fresh.extend,
     )
     checked = recheck(plan, cells, fresh)
     for action, why in checked.dropped:

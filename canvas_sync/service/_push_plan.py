@@ -9,12 +9,13 @@ from datetime import datetime
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, records, repo
 from canvas_sync.db import journal as jr
-from canvas_sync.domain import Finding, Status, StudentResult, Submission
+from canvas_sync.domain import Finding, Status, Submission
 from canvas_sync.errors import UsageError
 from canvas_sync.push import PlanInputs, PushPlan, Target, Written, build_plan
 from canvas_sync.push.plan import planning_row
 from canvas_sync.service._evaluation import Batch, course_findings, evaluate_in_batches
 from canvas_sync.service.blockers import BLOCKING_KINDS, blocking_reason
+from canvas_sync.service.overrides import SyncOverrides
 from canvas_sync.service.targets import Targets
 from canvas_sync.settings import Settings
 
@@ -55,25 +56,23 @@ def stored_blocker(settings: Settings, database: Database, now: datetime) -> str
 _ZEROED = (Status.LATE, Status.MISSING)
 
 
-class PlanSource:
+class PlanSource(SyncOverrides):
     """What planning keeps of an evaluation of the course, a batch of students at a time.
 
-    Push's own sync hands over its batches (`sync(observe=...)`), so the course is evaluated
-    once; without a sync the stored course is evaluated batch by batch here. Kept: every
-    student's results (the texts need the course's reading labels), the findings that can
-    forbid pushing, and only the rows the plan can act on (`_ZEROED` readings, the total,
-    cells the journal wrote), compacted; the rest of the course's rows is let go with its batch.
+    Push's own sync hands over its batches (`sync(collect=...)`), so the course is evaluated
+    once, and its manual-override check uses what this keeps (a superset of what it needs);
+    without a sync the stored course is evaluated batch by batch here. Kept: every student's
+    results (the texts need the course's reading labels), the findings that can forbid
+    pushing, and only the rows the plan can act on (`_ZEROED` readings, the total, cells the
+    journal wrote), compacted; the rest of the course's rows is let go with its batch.
     """
 
     def __init__(self, database: Database, course_id: int) -> None:
         with database.transaction() as session:
-            self.last = jr.last_words(session, course_id)
+            super().__init__(jr.last_words(session, course_id))
             self.exemptions = {
                 (e.student_id, e.assignment_id) for e in records.list_exemptions(session, course_id)
             }
-        self._written = {(s, a) for (_t, s, a) in self.last if a is not None}
-        self.results: list[StudentResult] = []
-        self.cells: dict[tuple[int, int], Submission] = {}
         self.findings: list[Finding] = []
         self.batches = 0
         self.total_id: int | None = None

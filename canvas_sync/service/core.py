@@ -20,7 +20,6 @@ from canvas_sync.db import Database, Session, locks, records, repo
 from canvas_sync.domain import Finding, Kind
 from canvas_sync.errors import CanvasSyncError, ConfigError, DatabaseUnavailable
 from canvas_sync.service._evaluation import (
-    Batch,
     Evaluation,
     evaluate_in_batches,
     evaluate_stored,
@@ -155,12 +154,13 @@ def sync(
     now: Callable[[], datetime] = _now,
     lock_wait: float | None = None,
     lock: locks.LockHandle | None = None,
-    observe: Callable[[Batch], None] | None = None,
+    collect: SyncOverrides | None = None,
 ) -> SyncSummary:
     """Pull now, then evaluate policy and discrepancies, all in one transaction (SPEC §5 `sync`).
 
-    `observe` sees each batch of the evaluation as it is made (push plans from them instead of
-    evaluating the course a second time).
+    `collect` takes each batch of the evaluation as it is made and checks it for manual
+    overrides (push passes the collection its plan is made from, instead of evaluating the
+    course a second time); by default a `SyncOverrides` of the journal's last words.
 
     One sync per course at a time (SPEC §9): the course lock is held from reading the watermarks
     to recording the run's end, waiting up to `lock_wait` (default: schedule.lock_wait_seconds)
@@ -172,13 +172,13 @@ def sync(
     try:
         if lock is not None:
             return _sync_locked(
-                database, lock, settings, trigger, full, progress, client, now, observe
+                database, lock, settings, trigger, full, progress, client, now, collect
             )
         with locks.acquire(
             database, settings.course_id, wait_seconds=wait, zone=settings.zone
         ) as held:
             return _sync_locked(
-                database, held, settings, trigger, full, progress, client, now, observe
+                database, held, settings, trigger, full, progress, client, now, collect
             )
     finally:
         database.dispose()
@@ -193,7 +193,7 @@ def _sync_locked(
     progress: Callable[[str], None] | None,
     client: CanvasClient | None,
     now: Callable[[], datetime],
-    observe: Callable[[Batch], None] | None,
+    collect: SyncOverrides | None,
 ) -> SyncSummary:
     course_id = settings.course_id
     started = now()
@@ -209,7 +209,7 @@ def _sync_locked(
             )
             try:
                 return _store_run(
-                    database, lock, settings, run_id, pulled, started, clock, http, now, observe
+                    database, lock, settings, run_id, pulled, started, clock, http, now, collect
                 )
             finally:
                 pulled.submissions.close()
@@ -231,7 +231,7 @@ def _store_run(
     clock: float,
     http: CanvasClient,
     now: Callable[[], datetime],
-    observe: Callable[[Batch], None] | None,
+    collect: SyncOverrides | None,
 ) -> SyncSummary:
     """The writing transaction: store, evaluate, record the run `succeeded`, all in one commit.
 
@@ -244,7 +244,7 @@ def _store_run(
         lock.confirm(session)
         changed = _save_pulled(session, course_id, pulled, started)
         pulled.let_go()
-        tally = _evaluate_and_store(session, settings, pulled.findings, now, observe)
+        tally = _evaluate_and_store(session, settings, pulled.findings, now, collect)
         open_counts = records.open_by_severity(session, course_id)
         seconds = time.monotonic() - clock
         summary = tally.summary(
@@ -273,7 +273,7 @@ def _evaluate_and_store(
     settings: Settings,
     pulled_findings: list[Finding],
     now: Callable[[], datetime],
-    observe: Callable[[Batch], None] | None = None,
+    collect: SyncOverrides | None = None,
 ) -> _Tally:
     """Evaluate the stored course a batch of students at a time and store each batch's
     findings as it comes (one batch's rows, results and findings are held at once), then the
@@ -281,19 +281,17 @@ def _evaluate_and_store(
     tally = _Tally()
     moment = now()
     findings = records.FindingStore(session, settings.course_id, moment, kinds=POLICY_KINDS)
-    overrides = SyncOverrides(session, settings)
+    overrides = collect if collect is not None else SyncOverrides.load(session, settings.course_id)
     total_id: int | None = None
     for batch in evaluate_in_batches(session, settings, moment):
         evaluation, total_id = batch.evaluation, batch.total_id
         tally.add(evaluation)
         findings.add(evaluation.findings)
-        overrides.add(evaluation.results, [*evaluation.snapshot.submissions, *batch.totals])
-        if observe is not None:
-            observe(batch)
+        overrides.add(batch)
     # Records skipped by the pull are reported beside the policy's findings.
     findings.add(pulled_findings)
     findings.finish()
-    overrides.store(session, now(), total_id)
+    overrides.store(session, settings, now(), total_id)
     return tally
 
 

@@ -13,13 +13,13 @@ reading by its place in the whole course) and the submission rows of cells this 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from canvas_sync.db import Session, journal, records
 from canvas_sync.domain import Finding, Kind, StudentResult, Submission
 from canvas_sync.push import PlanInputs, Target, Written, build_plan
 from canvas_sync.push.plan import planning_row
+from canvas_sync.service._evaluation import Batch
 from canvas_sync.settings import Settings
 
 __all__ = ["SyncOverrides"]
@@ -27,36 +27,46 @@ __all__ = ["SyncOverrides"]
 
 class SyncOverrides:
     """The grade and total cells a human changed since this service wrote them: `add` each
-    evaluated batch, then `store` the findings."""
+    evaluated batch, then `store` the findings.
 
-    def __init__(self, session: Session, settings: Settings) -> None:
-        self.settings = settings
-        self.last = journal.last_words(session, settings.course_id)
+    `last`: the journal's last word per cell. Push collects more of each batch for its plan
+    (service/_push_plan.py `PlanSource`, a SyncOverrides) and hands it to its own sync, so one
+    collection serves both: a superset of the rows kept here finds the same overrides."""
+
+    def __init__(self, last: dict[tuple[str, int, int | None], journal.LastWord]) -> None:
+        self.last = last
         self.results: list[StudentResult] = []
-        self.submissions: dict[tuple[int, int], Submission] = {}
+        self.cells: dict[tuple[int, int], Submission] = {}
+        self._written = {(s, a) for (_t, s, a) in last if a is not None}
 
-    def add(self, results: Sequence[StudentResult], submissions: Iterable[Submission]) -> None:
-        """One batch: its policy results and the reading and total rows of its students."""
+    @classmethod
+    def load(cls, session: Session, course_id: int) -> SyncOverrides:
+        return cls(journal.last_words(session, course_id))
+
+    def add(self, batch: Batch) -> None:
+        """One batch: its policy results and the written reading and total rows."""
         if not self.last:
             return  # this service never wrote to the course: nothing can have been overridden
-        self.results += results
-        targets = (Target.GRADE.value, Target.TOTAL.value)
-        for sub in submissions:
-            if any((t, sub.student_id, sub.assignment_id) in self.last for t in targets):
-                self.submissions[(sub.student_id, sub.assignment_id)] = planning_row(sub)
+        self.results += batch.evaluation.results
+        for sub in (*batch.evaluation.snapshot.submissions, *batch.totals):
+            key = (sub.student_id, sub.assignment_id)
+            if key in self._written:
+                self.cells[key] = planning_row(sub)
 
-    def store(self, session: Session, now: datetime, total_id: int | None) -> None:
+    def store(
+        self, session: Session, settings: Settings, now: datetime, total_id: int | None
+    ) -> None:
         """Check the batches added and store the findings (`total_id`: the total assignment)."""
         if not self.last:
             return
-        course_id = self.settings.course_id
+        course_id = settings.course_id
         exempt = records.list_exemptions(session, course_id)
         results = sorted(self.results, key=lambda r: (r.student.sortable_name, r.student.id))
         plan = build_plan(
             PlanInputs(
                 results=results,
-                submissions=self.submissions,
-                time_zone=self.settings.time_zone,
+                submissions=self.cells,
+                time_zone=settings.time_zone,
                 written={
                     (Target(t), s, a): Written(e.to_value, e.state)
                     for (t, s, a), e in self.last.items()
@@ -64,7 +74,7 @@ class SyncOverrides:
                 exemptions={(e.student_id, e.assignment_id) for e in exempt},
                 total_assignment_id=total_id,
                 column_values=None,
-                required=self.settings.policy.required,
+                required=settings.policy.required,
             )
         )
         found = [o.finding() for o in plan.overrides] + _column_overrides(session, course_id)

@@ -222,7 +222,7 @@ def _push_locked(
     synced_at = time.monotonic()
     source = PlanSource(database, course_id)
     if refresh:
-        sync(settings, trigger="push", client=http, now=now, lock=lock, observe=source.add)
+        sync(settings, trigger="push", client=http, now=now, lock=lock, collect=source)
     else:
         source.read_stored(database, settings, now())
     if stored is not None and _stored_total(settings, database) != stored:
@@ -243,6 +243,7 @@ def _push_locked(
     if dry_run or not plan.actions or (confirm is not None and not confirm(plan)):
         return _finish(summary, http.request_count - before, started)
     checked = recheck_plan(database, http, course_id, targets, plan, cells)
+    del cells  # compared: the write needs only the checked plan
     summary = replace(summary, dropped=tuple(dropped_line(a, why) for a, why in checked.dropped))
     fresh = FreshRows(database, course_id)  # stores what is read back, as it arrives
     result = apply_plan(

@@ -129,6 +129,10 @@ def _grouped(ctx: Ctx, students: list[int], rows: list[Submission], include: set
     `for_students`, lib/api/v1/submission.rb)."""
     include = include | {"has_postable_comments"}
     page, links = paginate_numbered(ctx, students)
+    fields = Fields.of(ctx.params)
+    by_student: dict[int, list[Submission]] = {}
+    for sub in rows:
+        by_student.setdefault(sub.user_id, []).append(sub)
     body = []
     for uid in page:
         user = ctx.state.users[uid]
@@ -138,9 +142,7 @@ def _grouped(ctx: Ctx, students: list[int], rows: list[Submission], include: set
             "sis_user_id": user.sis_user_id,
             "integration_id": None,
             "submissions": [
-                ctx.render.submission(s, include, Fields.of(ctx.params))
-                for s in rows
-                if s.user_id == uid
+                ctx.render.submission(s, include, fields) for s in by_student.get(uid, ())
             ],
         }
         if "total_scores" in include:

@@ -42,7 +42,7 @@ def iso(value: datetime | None) -> str | None:
     """Canvas time encoding: UTC, whole seconds, trailing Z."""
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 
 
 class Renderer:

@@ -83,6 +83,9 @@ class CanvasState:
         self.users: dict[int, User] = {}
         self.sections: dict[int, Section] = {}
         self.enrollments: dict[int, Enrollment] = {}
+        # user id → section ids, built from `enrollments` on first use after it changed (an
+        # enrollment's user and section never change; rendering asks for every row).
+        self._sections: tuple[int, dict[int, list[int]]] | None = None
         self.groups: dict[int, Group] = {}
         self.assignments: dict[int, Assignment] = {}
         self.overrides: dict[int, Override] = {}
@@ -126,7 +129,14 @@ class CanvasState:
         return sorted(rows, key=lambda e: e.id)
 
     def section_ids(self, user_id: int) -> list[int]:
-        return [e.section_id for e in self.enrollments.values() if e.user_id == user_id]
+        """The sections of every enrollment of the user (any state), oldest first."""
+        cached = self._sections
+        if cached is None or cached[0] != len(self.enrollments):
+            index: dict[int, list[int]] = {}
+            for e in self.enrollments.values():
+                index.setdefault(e.user_id, []).append(e.section_id)
+            cached = self._sections = (len(self.enrollments), index)
+        return list(cached[1].get(user_id, ()))
 
     def assignment(self, assignment_id: int) -> Assignment:
         found = self.assignments.get(assignment_id)
@@ -180,6 +190,7 @@ class CanvasState:
                 created_at=self.course.start_at,
             )
             self.enrollments[enrollment.id] = enrollment
+            self._sections = None
             if type_ in STUDENT_TYPES:
                 for assignment in self.assignments.values():
                     self.refresh_rows(assignment.id, [user_id])
