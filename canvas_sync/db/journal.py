@@ -103,11 +103,31 @@ def add_changes(
 ) -> list[int]:
     """Journal `changes` (in order) and return their row ids.
 
-    One multi-row INSERT … RETURNING, ids in the order given (`sort_by_parameter_order`), not
-    one ORM object per change: a first push of a large course journals thousands at once.
+    Multi-row INSERT … RETURNING, ids in the order given (`sort_by_parameter_order`), not
+    one ORM object per change: a first push of a large course journals thousands at once, so
+    they go JOURNAL_CHUNK at a time (the statement's parameters for 20,000 changes at once held
+    30 MB).
     """
-    if not changes:
-        return []
+    ids: list[int] = []
+    for start in range(0, len(changes), JOURNAL_CHUNK):
+        ids += _insert_changes(
+            session, course_id, push_id, changes[start : start + JOURNAL_CHUNK], now, state
+        )
+    return ids
+
+
+#: Changes journaled per INSERT statement (`add_changes`).
+JOURNAL_CHUNK = 1000
+
+
+def _insert_changes(
+    session: Session,
+    course_id: int,
+    push_id: str,
+    changes: Sequence[ChangeSpec],
+    now: datetime,
+    state: str,
+) -> list[int]:
     rows = [
         {
             "course_id": course_id,
@@ -176,13 +196,14 @@ def finish(
     session: Session, outcomes: Sequence[tuple[int, str, str | None]], now: datetime
 ) -> None:
     """Set each (id, state, Canvas's answer): confirmed, failed or superseded."""
-    if outcomes:
-        # ORM bulk UPDATE by primary key: one executemany instead of a statement per row.
+    # ORM bulk UPDATE by primary key: an executemany instead of a statement per row, for
+    # JOURNAL_CHUNK rows at a time (as `add_changes`).
+    for start in range(0, len(outcomes), JOURNAL_CHUNK):
         session.execute(
             update(PushChangeRow),
             [
                 {"id": row_id, "state": state, "canvas_answer": answer, "finished_at": now}
-                for row_id, state, answer in outcomes
+                for row_id, state, answer in outcomes[start : start + JOURNAL_CHUNK]
             ],
         )
 

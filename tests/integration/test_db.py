@@ -224,3 +224,25 @@ def test_a_save_larger_than_one_chunk_writes_each_row_once(
     db_session.expire_all()
     stored = {s.id: s for s in repo.load_submissions(db_session, COURSE, [2001])}
     assert stored == {s.id: s for s, _ in again}
+
+
+def test_a_journal_larger_than_one_chunk_keeps_every_change_in_order(
+    db_session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from canvas_sync.db import journal
+
+    monkeypatch.setattr(journal, "JOURNAL_CHUNK", 4)
+    specs = [
+        journal.ChangeSpec("grade", 3000 + n, 2001, None, str(n), f"comment {n}", "late")
+        for n in range(11)
+    ]
+    ids = journal.add_changes(db_session, COURSE, "push-1", specs, T0)
+    assert len(ids) == len(set(ids)) == 11
+    by_id = {e.id: e.student_id for e in journal.open_changes(db_session, COURSE)}
+    assert by_id == {row_id: 3000 + n for n, row_id in enumerate(ids)}  # ids in the order given
+    journal.finish(db_session, [(i, "confirmed", f"holds {n}") for n, i in enumerate(ids)], T0)
+    last = journal.last_words(db_session, COURSE)
+    assert {k: (w.to_value, w.state) for k, w in last.items()} == {
+        ("grade", 3000 + n, 2001): (str(n), "confirmed") for n in range(11)
+    }
+    assert journal.open_changes(db_session, COURSE) == []
