@@ -299,7 +299,14 @@ class HttpCore:
     def paginate(
         self, path: str, params: Params | None = None, *, max_items: int | None = None
     ) -> Iterator[Any]:
-        """Every item of a list endpoint, `per_page=100`, following `Link: rel="next"`.
+        """Every item of a list endpoint (`pages`, item by item)."""
+        for page in self.pages(path, params, max_items=max_items):
+            yield from page
+
+    def pages(
+        self, path: str, params: Params | None = None, *, max_items: int | None = None
+    ) -> Iterator[list[Any]]:
+        """Every page of a list endpoint, `per_page=100`, following `Link: rel="next"`.
 
         Canvas's next URLs are opaque (numbered or `page=bookmark:...`) and followed verbatim
         until the rel disappears; bookmark collections never send `last` (canvas-api.md §2).
@@ -316,8 +323,7 @@ class HttpCore:
             received += len(response.content)
             if received > self._limits.max_listing_bytes:
                 raise lim.listing_too_big(path, self._limits.max_listing_bytes)
-            page = self._expect(self._decode(response), list, f"GET {path}")
-            yield from page
+            yield self._expect(self._decode(response), list, f"GET {path}")
             link = response.links.get("next", {}).get("url")
             if not link:
                 return

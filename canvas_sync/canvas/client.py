@@ -66,6 +66,10 @@ _ALL_ENROLLMENT_STATES = (
 _PAGE_SIZE_UNIT = 50
 
 
+def _all_students(params: Mapping[str, Any]) -> bool:
+    return params.get("student_ids[]") == ["all"]
+
+
 def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
 
@@ -225,7 +229,17 @@ class CanvasClient(HttpCore):
             for job in self._submission_jobs(course_id, base, assignment_ids, student_ids)
         ]
         path = f"/courses/{course_id}/students/submissions"
-        yield from self._imap(lambda job: self._chunk_listing(path, job[0], job[1]), jobs)
+        if not any(_all_students(params) for params, _ in jobs):
+            yield from self._imap(lambda job: self._chunk_listing(path, job[0], job[1]), jobs)
+            return
+        for params, max_items in jobs:
+            if _all_students(params):
+                # A since-query's rows, a page at a time: right after a push its overlap
+                # window holds every grade the push wrote (tens of thousands of rows with
+                # their history), which must not be held at once. The pages follow each other.
+                yield from self._listing_pages(path, params, max_items=max_items)
+            else:
+                yield self._chunk_listing(path, params, max_items)
 
     def _submission_jobs(
         self,
@@ -307,19 +321,39 @@ class CanvasClient(HttpCore):
         always links a next page when one exists (canvas-lms lib/api.rb), so a probe without
         one means the links are lost and the list cannot be trusted (IncompleteListing).
         """
-        rows = list(self.paginate(path, params, max_items=max_items))
-        if not rows or len(rows) % _PAGE_SIZE_UNIT:
-            return rows
-        if complete_at is not None and len(rows) >= complete_at:
-            return rows
+        return [
+            row
+            for page in self._listing_pages(
+                path, params, max_items=max_items, complete_at=complete_at
+            )
+            for row in page
+        ]
+
+    def _listing_pages(
+        self,
+        path: str,
+        params: Params,
+        *,
+        max_items: int | None = None,
+        complete_at: int | None = None,
+    ) -> Iterator[list[Any]]:
+        """`_listing` a page at a time; the check that the list is complete comes after its
+        last page (a caller that keeps pages must drop them when it raises)."""
+        count = 0
+        for page in self.pages(path, params, max_items=max_items):
+            count += len(page)
+            yield page
+        if not count or count % _PAGE_SIZE_UNIT:
+            return
+        if complete_at is not None and count >= complete_at:
+            return
         probe = self.send("GET", path, params=tr.encode_params({**params, "per_page": 1}))
         if "next" not in probe.links:
             raise IncompleteListing(
-                f"Canvas ended GET {path} after {len(rows)} rows with no link to the next "
+                f"Canvas ended GET {path} after {count} rows with no link to the next "
                 "page although more exist (a proxy may be removing the Link header): let "
                 "Link headers through, then sync again."
             )
-        return rows
 
     def _rows(
         self, course_id: int, chunk: Sequence[int | str], assignments: Sequence[int]

@@ -756,3 +756,34 @@ def test_too_many_students_halves_the_chunk_and_remembers(
     before = len(route.calls)
     client.student_submissions(598, [11], list(range(1, 101)))
     assert [len(query(c.request)["student_ids[]"]) for c in route.calls[before:]] == [50, 50]
+
+
+def test_a_since_query_comes_a_page_at_a_time_and_is_still_checked_complete(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    """`student_ids[]=all` (the incremental sync's since-queries) can hold every grade a push
+    wrote: each page is handed on before the next is read, and a list ending on a full page
+    without `rel="next"` still fails, after its pages were handed on."""
+    pages = [[{"id": 100 * p + i} for i in range(100)] for p in range(3)] + [[{"id": 300}]]
+    proxy_strips_links = False
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        number = int(query(request).get("page", ["0"])[0])
+        more = number + 1 < len(pages) and not proxy_strips_links
+        link = {"Link": f'<{API}/courses/598/students/submissions?page={number + 1}>; rel="next"'}
+        return httpx.Response(200, json=pages[number], headers=link if more else {})
+
+    route = api.get("/courses/598/students/submissions").mock(side_effect=answer)
+    since = datetime(2026, 2, 1, tzinfo=UTC)
+    batches = client.submission_batches(598, [([11], None)], graded_since=since)
+    first = next(batches)
+    assert [r["id"] for r in first] == list(range(100)) and route.call_count == 1
+    assert [len(b) for b in batches] == [100, 100, 1]
+    assert route.call_count == 4
+    proxy_strips_links = True  # the first page looks like the last, and it is full
+    handed = []
+    with pytest.raises(IncompleteListing):
+        for batch in client.submission_batches(598, [([11], None)], graded_since=since):
+            handed.append(len(batch))
+    assert handed == [100]  # the sync drops what it spooled when the pull raises
+    assert [query(c.request)["per_page"] for c in route.calls[4:]] == [["100"], ["1"]]
