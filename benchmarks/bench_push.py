@@ -23,6 +23,7 @@ import argparse
 import dataclasses
 import importlib
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -89,20 +90,39 @@ def _timed_phases() -> dict[str, list[float]]:
     return spent
 
 
+#: The simulator process of `simulated_course` (its CPU time is Canvas's, on this machine).
+_simulator: subprocess.Popen[str] | None = None
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _push(settings: Settings, label: str, spent: dict[str, list[float]] | None) -> None:
     _Timed.waited = 0.0
     if spent is not None:
         spent.clear()
+    pid = None if _simulator is None else _simulator.pid
+    canvas_cpu = 0.0 if pid is None else _cpu_seconds(pid)
+    own_cpu = time.process_time()
     with _client(settings) as client:
         started = time.perf_counter()
         summary = service.push(settings, client=client)
         seconds = time.perf_counter() - started
     jobs = _Timed.waited
+    own_cpu = time.process_time() - own_cpu
+    canvas_cpu = 0.0 if pid is None else _cpu_seconds(pid) - canvas_cpu
     print(
         f"{label:<10} {seconds:6.2f} s wall = {seconds - jobs:5.2f} s ours + {jobs:5.2f} s "
         f"Canvas jobs  {summary.planned} changes, {summary.write_requests} writes, "
         f"{summary.progress_polls} progress polls, {summary.rounds} rounds, "
         f"{summary.requests} requests"
+    )
+    print(
+        f"           CPU: ours {own_cpu:.2f} s, the simulator's (Canvas answering, on the same "
+        f"cores) {canvas_cpu:.2f} s"
     )
     if spent:
         print(
@@ -147,9 +167,11 @@ def simulated_course(students: int, options: list[str]) -> Iterator[Settings]:
     shipped config pointed at it with a fresh SQLite database (`bench.db` in a temporary
     directory): both gone on exit."""
     command = ["simulate", "--port", "0", "--students", str(students), "--token", TOKEN]
+    global _simulator
     simulator = subprocess.Popen(
         [sys.executable, "-m", "canvas_sync", *command, *options], stdout=subprocess.PIPE, text=True
     )
+    _simulator = simulator
     try:
         assert simulator.stdout is not None
         found = re.search(r"(http://\S+) \(course (\d+)", simulator.stdout.readline())
@@ -167,6 +189,7 @@ def simulated_course(students: int, options: list[str]) -> Iterator[Settings]:
                 load_settings(shipped_config(), env=env), allow_canvas_late_policy=True
             )
     finally:
+        _simulator = None
         simulator.terminate()
         simulator.wait(timeout=10)
         if simulator.stdout is not None:

@@ -8,7 +8,7 @@ a write that timed out after sending is never retried.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -210,10 +210,17 @@ class CanvasClient(HttpCore):
         graded_since: datetime | None = None,
         include: Sequence[str] = _SUBMISSION_INCLUDES,
         fields: Sequence[str] | None = None,
+        students_if_many: Sequence[int] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """`submissions_in_groups` one request's rows at a time (each a complete listing of
         one chunk of students and assignments), fetched at most `concurrency` chunks ahead:
-        a caller that stores each batch before the next holds a bounded part of the course."""
+        a caller that stores each batch before the next holds a bounded part of the course.
+
+        A since-query of all students (`None`) is one listing whose pages follow each other.
+        With `students_if_many`, one whose first page is full is asked again grouped by those
+        students instead, a chunk per request, `concurrency` at a time (the same filters: Canvas
+        applies `submitted_since`/`graded_since` to grouped reads too, submissions_api_controller
+        `for_students`): right after a push its window holds every grade the push wrote."""
         base: dict[str, tr.ParamValue] = {
             "include[]": list(include),
             "submitted_since": submitted_since,
@@ -233,13 +240,24 @@ class CanvasClient(HttpCore):
             yield from self._imap(lambda job: self._chunk_listing(path, job[0], job[1]), jobs)
             return
         for params, max_items in jobs:
-            if _all_students(params):
-                # A since-query's rows, a page at a time: right after a push its overlap
-                # window holds every grade the push wrote (tens of thousands of rows with
-                # their history), which must not be held at once. The pages follow each other.
-                yield from self._listing_pages(path, params, max_items=max_items)
-            else:
+            if not _all_students(params):
                 yield self._chunk_listing(path, params, max_items)
+                continue
+            # A since-query's rows, a page at a time: right after a push its overlap window
+            # holds every grade the push wrote (tens of thousands of rows with their history),
+            # which must not be held at once.
+            pages = self._listing_pages(path, params, max_items=max_items)
+            first = next(pages)
+            full = len(first) >= PER_PAGE  # counted first: a consumer may empty the batch
+            yield first
+            if students_if_many is None or not full:
+                yield from pages  # a short first page was the last one
+                continue
+            pages.close()
+            assignments = params["assignment_ids[]"]
+            assert isinstance(assignments, list)
+            grouped = self._submission_jobs(course_id, base, assignments, students_if_many)
+            yield from self._imap(lambda job: self._chunk_listing(path, job[0], job[1]), grouped)
 
     def _submission_jobs(
         self,
@@ -336,7 +354,7 @@ class CanvasClient(HttpCore):
         *,
         max_items: int | None = None,
         complete_at: int | None = None,
-    ) -> Iterator[list[Any]]:
+    ) -> Generator[list[Any], None, None]:
         """`_listing` a page at a time; the check that the list is complete comes after its
         last page (a caller that keeps pages must drop them when it raises)."""
         count = 0

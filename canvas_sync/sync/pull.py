@@ -103,6 +103,7 @@ class CanvasSource(Protocol):
         *,
         submitted_since: datetime | None = None,
         graded_since: datetime | None = None,
+        students_if_many: Sequence[int] | None = None,
     ) -> Iterator[list[dict[str, Any]]]: ...
 
 
@@ -234,7 +235,10 @@ def pull_course(
             queries = [([(pulled_ids, included)], {})] if included else []
         bad: list[Finding] = []
         for query, since in queries:
-            for batch in client.submission_batches(course_id, query, **since):
+            batches = client.submission_batches(
+                course_id, query, **since, students_if_many=included
+            )
+            for batch in batches:
                 bad += _spool(spool, batch, enrolled)
         # Canvas keeps a row for every assigned student: rows neither pulled nor stored are
         # asked for directly, and what is still not sent stays unknown (`Pulled.unseen`).

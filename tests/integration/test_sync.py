@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 
 import pytest
 from integration_helpers import canvas_env
@@ -114,6 +115,47 @@ def test_incremental_sync_sees_what_a_full_pull_sees(sim: Simulator, database_ur
     state.set_enrollment_state(1019, "inactive")
     summary = run_sync(settings)
     assert summary.mode == "incremental"
+    incremental = database_content(database_url)
+    fresh_url = database_url.replace("canvas_sync.db", "fresh.db")
+    if fresh_url == database_url:  # PostgreSQL: compare against a full pull into the same db
+        run_sync(settings, full=True)
+        assert database_content(database_url) == incremental
+    else:
+        run_sync(dataclasses.replace(settings, database_url=fresh_url), full=True)
+        assert database_content(fresh_url) == incremental
+
+
+def test_a_window_of_many_changes_is_read_grouped_and_sees_what_a_full_pull_sees(
+    sim: Simulator, database_url: str
+) -> None:
+    """More rows graded since the last sync than one page holds (as right after a push): the
+    since-query is asked again grouped by student, a chunk a request, instead of following
+    page after page, and stores what a full pull stores."""
+    settings = make_settings(sim, database_url)
+    run_sync(settings)
+    state = sim.state
+    students = sorted(e.user_id for e in state.student_enrollments(("active",)))
+    graded = 0
+    for assignment_id in range(2001, 2008):
+        for user_id in students:
+            if (assignment_id, user_id) in state.submissions:
+                state.grade(user_id, assignment_id, 7.0, grader_id=2)
+                graded += 1
+    assert graded > 100  # more than one page of `student_ids[]=all`
+    sim.reset_request_log()
+    summary = run_sync(settings)
+    assert summary.mode == "incremental"
+    reads = [
+        parse_qs(query)
+        for _method, path, query, _status in sim.request_log
+        if path.endswith("/students/submissions")
+    ]
+    since = [q for q in reads if "graded_since" in q]
+    grouped = [q for q in since if q.get("grouped") == ["true"]]
+    assert grouped and all(q["student_ids[]"] != ["all"] for q in grouped)
+    included = sorted(s.id for s in database_content(database_url)["students"] if s.included)
+    assert sorted(int(i) for q in grouped for i in q["student_ids[]"]) == included
+    assert len(since) - len(grouped) == 1  # of the listing of all students, the first page
     incremental = database_content(database_url)
     fresh_url = database_url.replace("canvas_sync.db", "fresh.db")
     if fresh_url == database_url:  # PostgreSQL: compare against a full pull into the same db

@@ -70,6 +70,7 @@ class FakeCanvas:
         *,
         submitted_since: datetime | None = None,
         graded_since: datetime | None = None,
+        students_if_many: Sequence[int] | None = None,
     ) -> Iterator[list[dict[str, Any]]]:
         """Up to 100 students a batch, as the client chunks them."""
         for assignment_ids, student_ids in groups:
