@@ -217,10 +217,11 @@ class CanvasClient(HttpCore):
         a caller that stores each batch before the next holds a bounded part of the course.
 
         A since-query of all students (`None`) is one listing whose pages follow each other.
-        With `students_if_many`, one whose first page is full is asked again grouped by those
-        students instead, a chunk per request, `concurrency` at a time (the same filters: Canvas
-        applies `submitted_since`/`graded_since` to grouped reads too, submissions_api_controller
-        `for_students`): right after a push its window holds every grade the push wrote."""
+        With `students_if_many`, one that runs to more pages than the rounds of reading it
+        grouped by those students (a chunk a request, `concurrency` at a time) is asked again
+        so (the same filters: Canvas applies `submitted_since`/`graded_since` to grouped reads
+        too, submissions_api_controller.rb `for_students`): right after a push its window holds
+        every grade the push wrote."""
         base: dict[str, tr.ParamValue] = {
             "include[]": list(include),
             "submitted_since": submitted_since,
@@ -246,18 +247,26 @@ class CanvasClient(HttpCore):
             # A since-query's rows, a page at a time: right after a push its overlap window
             # holds every grade the push wrote (tens of thousands of rows with their history),
             # which must not be held at once.
-            pages = self._listing_pages(path, params, max_items=max_items)
-            first = next(pages)
-            full = len(first) >= PER_PAGE  # counted first: a consumer may empty the batch
-            yield first
-            if students_if_many is None or not full:
-                yield from pages  # a short first page was the last one
-                continue
-            pages.close()
             assignments = params["assignment_ids[]"]
             assert isinstance(assignments, list)
-            grouped = self._submission_jobs(course_id, base, assignments, students_if_many)
-            yield from self._imap(lambda job: self._chunk_listing(path, job[0], job[1]), grouped)
+            grouped = (
+                []
+                if students_if_many is None
+                else self._submission_jobs(course_id, base, assignments, students_if_many)
+            )
+            # The pages are followed while they have cost fewer rounds than the grouped read
+            # takes; past that, the grouped read is at most as long again (ski rental).
+            patience = -(-len(grouped) // self._concurrency)
+            pages = self._listing_pages(path, params, max_items=max_items)
+            for read, page in enumerate(pages, start=1):
+                full = len(page) >= PER_PAGE  # counted first: a consumer may empty the batch
+                yield page
+                if grouped and full and read >= patience:
+                    pages.close()
+                    yield from self._imap(
+                        lambda job: self._chunk_listing(path, job[0], job[1]), grouped
+                    )
+                    break
 
     def _submission_jobs(
         self,

@@ -787,3 +787,39 @@ def test_a_since_query_comes_a_page_at_a_time_and_is_still_checked_complete(
             handed.append(len(batch))
     assert handed == [100]  # the sync drops what it spooled when the pull raises
     assert [query(c.request)["per_page"] for c in route.calls[4:]] == [["100"], ["1"]]
+
+
+@pytest.mark.parametrize(("pages_in_window", "switched"), [(3, False), (6, True)])
+def test_a_long_since_window_is_read_again_grouped_once_paging_costs_more(
+    client: CanvasClient, api: respx.MockRouter, pages_in_window: int, switched: bool
+) -> None:
+    """600 students in chunks of 100 (one assignment) are 6 grouped requests, 3 rounds at a
+    concurrency of 2: a window of 3 pages is paged to its end; one of 6 is left after 3 full
+    pages and read grouped, every student asked once."""
+    pages = [[{"id": 100 * p + i, "user_id": 1} for i in range(100)] for p in range(6)]
+    pages = [*pages[: pages_in_window - 1], [{"id": 999, "user_id": 1}]]
+    asked: list[int] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        params = query(request)
+        if params.get("grouped") == ["true"]:
+            students = [int(s) for s in params["student_ids[]"]]
+            asked.extend(students)
+            return httpx.Response(200, json=[{"user_id": s, "submissions": []} for s in students])
+        number = int(params.get("page", ["0"])[0])
+        more = number + 1 < len(pages)
+        next_page = link(f"{API}/courses/598/students/submissions?page={number + 1}")
+        return httpx.Response(200, json=pages[number], headers=next_page if more else {})
+
+    api.get("/courses/598/students/submissions").mock(side_effect=answer)
+    batches = client.submission_batches(
+        598,
+        [([11], None)],
+        graded_since=datetime(2026, 2, 1, tzinfo=UTC),
+        students_if_many=list(range(1, 601)),
+    )
+    sizes = [len(batch) for batch in batches]
+    if switched:
+        assert sizes == [100, 100, 100] + [0] * 6 and sorted(asked) == list(range(1, 601))
+    else:
+        assert sizes == [100, 100, 1] and asked == []
