@@ -56,6 +56,18 @@ def database_content(url: str, course_id: int = 598) -> dict[str, Any]:
         database.dispose()
 
 
+def assert_a_full_pull_stores_the_same(settings: Settings, database_url: str) -> None:
+    """What an incremental sync stored equals what a full pull stores."""
+    incremental = database_content(database_url)
+    fresh_url = database_url.replace("canvas_sync.db", "fresh.db")
+    if fresh_url == database_url:  # PostgreSQL: compare against a full pull into the same db
+        run_sync(settings, full=True)
+        assert database_content(database_url) == incremental
+    else:
+        run_sync(dataclasses.replace(settings, database_url=fresh_url), full=True)
+        assert database_content(fresh_url) == incremental
+
+
 @pytest.fixture
 def sim() -> Iterator[Simulator]:
     with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as simulator:
@@ -115,14 +127,7 @@ def test_incremental_sync_sees_what_a_full_pull_sees(sim: Simulator, database_ur
     state.set_enrollment_state(1019, "inactive")
     summary = run_sync(settings)
     assert summary.mode == "incremental"
-    incremental = database_content(database_url)
-    fresh_url = database_url.replace("canvas_sync.db", "fresh.db")
-    if fresh_url == database_url:  # PostgreSQL: compare against a full pull into the same db
-        run_sync(settings, full=True)
-        assert database_content(database_url) == incremental
-    else:
-        run_sync(dataclasses.replace(settings, database_url=fresh_url), full=True)
-        assert database_content(fresh_url) == incremental
+    assert_a_full_pull_stores_the_same(settings, database_url)
 
 
 def test_a_window_of_many_changes_is_read_grouped_and_sees_what_a_full_pull_sees(
@@ -156,14 +161,7 @@ def test_a_window_of_many_changes_is_read_grouped_and_sees_what_a_full_pull_sees
     included = sorted(s.id for s in database_content(database_url)["students"] if s.included)
     assert sorted(int(i) for q in grouped for i in q["student_ids[]"]) == included
     assert len(since) - len(grouped) == 1  # of the listing of all students, the first page
-    incremental = database_content(database_url)
-    fresh_url = database_url.replace("canvas_sync.db", "fresh.db")
-    if fresh_url == database_url:  # PostgreSQL: compare against a full pull into the same db
-        run_sync(settings, full=True)
-        assert database_content(database_url) == incremental
-    else:
-        run_sync(dataclasses.replace(settings, database_url=fresh_url), full=True)
-        assert database_content(fresh_url) == incremental
+    assert_a_full_pull_stores_the_same(settings, database_url)
 
 
 def test_full_pull_of_300_students_stays_within_the_request_budget(tmp_path: Any) -> None:
