@@ -71,6 +71,10 @@ PHASES = (
 )
 
 
+#: The client of the push being measured (its request count is read per step).
+_current: _Timed | None = None
+
+
 def _timed_phases() -> dict[str, list[float]]:
     """Wrap each of PHASES to add up its seconds and requests (a bench only: not restored)."""
     spent: dict[str, list[float]] = {}
@@ -80,11 +84,14 @@ def _timed_phases() -> dict[str, list[float]]:
 
         def timed(*args: object, _f: Any = original, _n: str = name, **kwargs: object) -> Any:
             started, polled = time.perf_counter(), _Timed.waited
+            asked = 0 if _current is None else _current.request_count
             try:
                 return _f(*args, **kwargs)
             finally:
                 took = time.perf_counter() - started - (_Timed.waited - polled)
-                spent.setdefault(_n, [0.0])[0] += took
+                figures = spent.setdefault(_n, [0.0, 0.0])
+                figures[0] += took
+                figures[1] += (0 if _current is None else _current.request_count) - asked
 
         setattr(module, name, timed)
     return spent
@@ -107,7 +114,9 @@ def _push(settings: Settings, label: str, spent: dict[str, list[float]] | None) 
     pid = None if _simulator is None else _simulator.pid
     canvas_cpu = 0.0 if pid is None else _cpu_seconds(pid)
     own_cpu = time.process_time()
+    global _current
     with _client(settings) as client:
+        _current = client
         started = time.perf_counter()
         summary = service.push(settings, client=client)
         seconds = time.perf_counter() - started
@@ -127,7 +136,9 @@ def _push(settings: Settings, label: str, spent: dict[str, list[float]] | None) 
     if spent:
         print(
             "           ours by step (Canvas job time left out): "
-            + ", ".join(f"{name} {value[0]:.2f} s" for name, value in spent.items())
+            + ", ".join(
+                f"{name} {value[0]:.2f} s ({value[1]:.0f} req)" for name, value in spent.items()
+            )
         )
 
 
@@ -140,6 +151,12 @@ def main() -> None:
     parser.add_argument("--job-delay", type=float, default=None)
     parser.add_argument("--concurrency", type=int, default=None)
     parser.add_argument("--phases", action="store_true")
+    parser.add_argument(
+        "--rest",
+        type=float,
+        default=0.0,
+        help="seconds between the first sync and the push (Canvas's bucket drains meanwhile)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     options = ["--latency-ms", str(args.latency_ms), "--faults", args.faults]
@@ -150,6 +167,7 @@ def main() -> None:
         if args.concurrency is not None:
             settings = dataclasses.replace(settings, concurrency=args.concurrency)
         service.sync(settings, full=True, trigger="benchmark")
+        time.sleep(args.rest)
         spent = _timed_phases() if args.phases else None
         _push(settings, "push", spent)
         started = time.perf_counter()

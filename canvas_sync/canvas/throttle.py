@@ -12,8 +12,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Mapping
 
-__all__ = ["DEFAULT_LOW_WATER", "LEAK_PER_SECOND", "Throttle"]
+__all__ = ["DEFAULT_LOW_WATER", "HIGH_WATER", "LEAK_PER_SECOND", "Throttle"]
 
+#: Canvas refuses a request once the bucket holds this many units (`hwm`).
+HIGH_WATER = 600.0
 #: Canvas's default bucket drain rate (`outflow`), units per second.
 LEAK_PER_SECOND = 10.0
 #: Start waiting when fewer than this many of the 600 units remain (a quarter of the bucket).
@@ -64,6 +66,13 @@ class Throttle:
         """The current estimate of the remaining budget (None until Canvas has told us)."""
         with self._lock:
             return self._remaining
+
+    def headroom(self) -> float:
+        """Units requests may cost before this client starts waiting (a full bucket's worth
+        until Canvas has said otherwise; what leaks meanwhile is not counted)."""
+        with self._lock:
+            remaining = HIGH_WATER if self._remaining is None else self._remaining
+        return max(0.0, remaining - self._low_water)
 
     @property
     def last_cost(self) -> float:

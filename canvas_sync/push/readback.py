@@ -2,9 +2,13 @@
 
 `students/submissions` takes a list of assignments and at most 100 students per request and
 answers their cross product, so cells are grouped: an assignment touching many students (the
-total assignment, a reading zeroed for half the class) is read on its own; the sparse rest is
-read together (their assignments x the union of their students, which is a few requests even
-at 1,000 students). The custom column is one paged `column_data` read.
+total assignment, a reading zeroed for half the class) is read on its own and the sparse rest
+together (their assignments x the union of their students), or, when that takes less time
+and the throttle budget has room for its extra rows, every touched assignment x every touched
+student at once (a first push, which touches most of the class: 10 requests instead of 77 at
+1,000 students, benchmarks/bench_push.py, but 20,000 rows instead of 6,500, which Canvas
+charges for: without the room, the client would wait for the bucket to drain). The custom
+column is one paged `column_data` read.
 
 Every read asks only for CHECK_FIELDS (`response_fields[]`): no history and no rubric, a
 fraction of the bytes; the read-back after a write adds the comments (`include[]` blocks are
@@ -76,21 +80,27 @@ class ReadBack:
 #: rows held stay a few requests' worth.
 KEEP_ROWS = 300
 
-#: Rows a request is worth when reading CHECK_FIELDS without comments: as much time goes into
-#: one more request as into this many more rows (measured on the simulator at 1,000 students).
+#: Rows a request is worth when reading CHECK_FIELDS: as much time goes into one more request
+#: as into this many more rows (measured on the simulator at 1,000 students, with and without
+#: the comments: a push's reading cells carry few, and its totals' are all asked for anyway).
 ROWS_PER_REQUEST = 400
+#: Throttle units a row read costs: Canvas charges a request its CPU and database seconds
+#: (app/middleware/request_throttle.rb), which grow with the rows it renders; the simulator
+#: charges a unit per 100 (canvas_sync/simulator/server.py), a request at least one.
+UNITS_PER_ROW = 0.01
 
 
 def _groups(
-    keys: Iterable[CellKey], per_request: Callable[[int], int], *, cross: bool
+    keys: Iterable[CellKey], per_request: Callable[[int], int], headroom: float
 ) -> list[tuple[list[int], list[int]]]:
     """(assignment ids, student ids) per `students/submissions` read (`per_request(n)`: the
     students one grouped request takes for n assignments).
 
-    Each dense assignment is read on its own and the sparse rest together. With `cross`, the
-    cross product of every touched assignment and student is read instead when that costs
-    less, counting the rows not asked for (a push touching most of the class, where the total
-    assignment alone touches everyone, takes a few requests instead of one per assignment)."""
+    Each dense assignment is read on its own and the sparse rest together, or the cross
+    product of every touched assignment and student instead when that costs less, counting
+    the rows not asked for (a push touching most of the class, where the total assignment
+    alone touches everyone, takes a few requests instead of one per assignment), and its
+    throttle units fit in `headroom` (else waiting for the bucket costs more than it saves)."""
     students: dict[int, set[int]] = {}
     for target, student_id, assignment_id in keys:
         if target is not Target.COLUMN and assignment_id is not None:
@@ -102,8 +112,6 @@ def _groups(
     split = [([a], sorted(students[a])) for a in sorted(dense)]
     if sparse:
         split.append((sparse, sorted(set().union(*(students[a] for a in sparse)))))
-    if not cross:
-        return split
     whole = [(sorted(students), sorted(set().union(*students.values())))]
 
     def cost(groups: list[tuple[list[int], list[int]]]) -> float:
@@ -111,7 +119,17 @@ def _groups(
         rows = sum(len(ids) * len(people) for ids, people in groups)
         return requests + rows / ROWS_PER_REQUEST
 
-    return whole if cost(whole) < cost(split) else split
+    def units(groups: list[tuple[list[int], list[int]]]) -> float:
+        total = 0.0
+        for ids, people in groups:
+            size = per_request(len(ids))
+            for start in range(0, len(people), size):
+                rows = len(ids) * len(people[start : start + size])
+                total += max(1.0, rows * UNITS_PER_ROW)
+        return total
+
+    cheaper = cost(whole) < cost(split)
+    return whole if cheaper and units(whole) <= headroom else split
 
 
 def _row_key(row: dict[str, Any]) -> tuple[int, int] | None:
@@ -171,9 +189,8 @@ def read_cells(
     def per_request(assignments: int) -> int:
         return client.grouped_students(assignments, trimmed=True)
 
-    # Rows with their comments are costly to read: the read-back keeps to the cells.
     groups: list[tuple[list[int], list[int] | None]] = list(
-        _groups(keys, per_request, cross=not comments)
+        _groups(keys, per_request, client.throttle.headroom())
     )
     include = ("submission_comments",) if comments else ()
     column = any(k[0] is Target.COLUMN for k in keys)

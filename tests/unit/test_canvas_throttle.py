@@ -80,3 +80,12 @@ def test_concurrent_callers_share_one_wait() -> None:
     for thread in threads:
         thread.join()
     assert sum(sleeps) == pytest.approx(15.0)  # one caller waits; the others see the credit
+
+
+def test_headroom_is_what_may_be_spent_before_waiting() -> None:
+    throttle, _, _ = make()
+    assert throttle.headroom() == 450.0  # a full bucket until Canvas says otherwise
+    throttle.observe({"X-Rate-Limit-Remaining": "400"})
+    assert throttle.headroom() == 250.0
+    throttle.observe({"X-Rate-Limit-Remaining": "90"})
+    assert throttle.headroom() == 0.0

@@ -76,11 +76,43 @@ def test_the_check_before_writing_reads_the_whole_class_in_few_requests(
     assert {(r["user_id"], r["assignment_id"]) for r in seen.raw} == {(s, a) for _, s, a in keys}
 
 
-def test_the_read_back_with_comments_keeps_to_the_written_cells(api: respx.MockRouter) -> None:
+def test_the_read_back_with_comments_reads_the_class_at_once_but_keeps_only_the_written_cells(
+    api: respx.MockRouter,
+) -> None:
     route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
     keys = cells_of_a_class_push(300)
     with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
         seen = read_cells(client, COURSE, keys, None, comments=True)
     assert set(seen.cells) == set(keys)
-    # Each dense assignment on its own: the total in 3 requests, each reading in one.
+    # 11 assignments x 300 students in 3 requests, not each dense assignment on its own (13).
+    assert reads(route) == [(11, 100, True)] * 3
+    assert {(r["user_id"], r["assignment_id"]) for r in seen.raw} == {(s, a) for _, s, a in keys}
+
+
+def test_with_little_throttle_budget_left_the_dense_assignments_are_read_on_their_own(
+    api: respx.MockRouter,
+) -> None:
+    """The cross product reads 3,300 rows for 900 cells; Canvas charges by the rows rendered,
+    so with the bucket nearly full the client reads only the cells' rows."""
+    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
+    api.get(f"/courses/{COURSE}").respond(200, json={}, headers={"X-Rate-Limit-Remaining": "170"})
+    keys = cells_of_a_class_push(300)
+    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
+        client.get_course(COURSE)
+        seen = read_cells(client, COURSE, keys, None, comments=True)
+    assert set(seen.cells) == set(keys)
     assert reads(route) == [(1, 60, True)] * 10 + [(1, 100, True)] * 3
+
+
+def test_a_sparse_read_back_reads_only_the_touched_assignments_and_students(
+    api: respx.MockRouter,
+) -> None:
+    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
+    # Everyone's total, and a late zero on each of 10 readings: the cross product would read
+    # 11 x 300 rows for 310 cells.
+    keys: list[Any] = [(Target.TOTAL, s, TOTAL) for s in range(1, 301)]
+    keys += [(Target.GRADE, 7 * reading, reading) for reading in range(1, 11)]
+    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
+        seen = read_cells(client, COURSE, keys, None, comments=True)
+    assert set(seen.cells) == set(keys)
+    assert reads(route) == [(1, 100, True)] * 3 + [(10, 10, True)]
