@@ -225,14 +225,24 @@ def load_submissions(
     # ORM-processed rows, times and JSON converted by _utc and _json: every sync evaluates the
     # whole course (20,000 rows: 1.0 s of CPU through the ORM, 0.4 s so).
     connection = session.connection()
-    attempts = select(*_ATTEMPT_COLUMNS).join(
-        SubmissionRow,
-        (SubmissionRow.course_id == AttemptRow.course_id)
-        & (SubmissionRow.id == AttemptRow.submission_id),
+    # The rows by (course, assignment, student), the attempts by their submission: with
+    # `ORDER BY id` SQLite walked the primary key through every row of the course, each
+    # holding its raw JSON (two rows a page), for each batch of students; the join drove the
+    # attempts of the whole course into those rows. At 1,000 students a sync's loads took
+    # 0.46 s of SQLite's time so, 0.16 s now (the rows are sorted here instead).
+    chosen = select(SubmissionRow.id).where(*where)
+    history = _histories(
+        connection,
+        select(*_ATTEMPT_COLUMNS).where(
+            AttemptRow.course_id == course_id, AttemptRow.submission_id.in_(chosen)
+        ),
     )
-    history = _histories(connection, attempts.where(AttemptRow.course_id == course_id, *where))
-    rows = connection.execute(select(*_SUBMISSION_COLUMNS).where(*where).order_by(SubmissionRow.id))
+    rows = sorted(connection.execute(select(*_SUBMISSION_COLUMNS).where(*where)), key=_first)
     return [_to_submission(r, history.get(r[0], ())) for r in rows]
+
+
+def _first(row: Any) -> Any:
+    return row[0]
 
 
 def _histories(connection: Connection, attempts: Select[Any]) -> dict[int, tuple[Attempt, ...]]:
