@@ -459,10 +459,11 @@ class CanvasClient(HttpCore):
     ) -> dict[int, dict[str, Any]]:
         """Poll several Progress objects together until each ended or `timeout` passed.
 
-        Each round polls every unfinished one, then sleeps; the sleep doubles from
-        `poll_interval` up to MAX_POLL_INTERVAL. Returns the last answer of each by id: its
-        `workflow_state` is completed, failed or canceled, or anything else on timeout (the
-        caller decides; a failed job may still have written rows, canvas-api.md §10.11).
+        Each round polls every unfinished one (`concurrency` at a time), then sleeps; the sleep
+        doubles from `poll_interval` up to MAX_POLL_INTERVAL. Returns the last answer of each
+        by id: its `workflow_state` is completed, failed or canceled, or anything else on
+        timeout (the caller decides; a failed job may still have written rows, canvas-api.md
+        §10.11).
         """
         current = {int(p["id"]): dict(p) for p in progresses}
         interval, waited, started = poll_interval, 0.0, time.monotonic()
@@ -475,8 +476,10 @@ class CanvasClient(HttpCore):
             self._sleep(interval)
             waited = max(waited + interval, time.monotonic() - started)
             interval = min(interval * 2, max(MAX_POLL_INTERVAL, poll_interval))
-            for progress_id in open_ids:
-                current[progress_id] = self.progress(progress_id)
+            for progress_id, answer in zip(
+                open_ids, self._map(self.progress, open_ids), strict=True
+            ):
+                current[progress_id] = answer
 
     def wait_progress(
         self, progress: Mapping[str, Any], *, timeout: float = 120.0, poll_interval: float = 0.5

@@ -607,6 +607,21 @@ def test_several_progresses_are_polled_together(
     assert sleeps == [0.25, 0.5]
 
 
+def test_a_round_polls_its_progresses_at_once(client: CanvasClient, api: respx.MockRouter) -> None:
+    both = threading.Barrier(2, timeout=5)  # broken unless the two polls are in flight together
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        both.wait()
+        progress_id = int(request.url.path.rsplit("/", 1)[1])
+        return httpx.Response(
+            200, json={**PROGRESS, "id": progress_id, "workflow_state": "completed"}
+        )
+
+    api.get(url__regex=r"/progress/\d+$").mock(side_effect=answer)
+    done = client.wait_progresses([{**PROGRESS, "id": 1}, {**PROGRESS, "id": 2}])
+    assert {i: p["workflow_state"] for i, p in done.items()} == {1: "completed", 2: "completed"}
+
+
 def test_course_level_bulk_update_nests_assignment_then_student(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
