@@ -218,7 +218,7 @@ def _push_locked(
         reconciled = reconcile_open(settings, database, http, journal, targets, poll_interval)
         if missing_targets(settings, targets):
             _check(lock)
-            targets = ensure_targets(settings, client=http, create=True)
+            targets = ensure_targets(settings, client=http, create=True, found=targets)
     synced_at = time.monotonic()
     source = PlanSource(database, course_id)
     if refresh:

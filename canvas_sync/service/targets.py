@@ -60,17 +60,22 @@ def ensure_targets(
     client: CanvasClient | None = None,
     create: bool = True,
     known_total: int | None = None,
+    found: Targets | None = None,
 ) -> Targets:
     """Find (and with `create`, make) the total assignment and the custom column; idempotent.
 
     The total assignment is worth 100 points, `omit_from_final_grade` (the readings already count
     in the final grade), published (Canvas refuses grades on unpublished assignments), and goes
-    into the "Course Totals" group (weight 0, created if missing). Both are found by name first.
+    into the "Course Totals" group (weight 0, created if missing). Both are found by name first
+    (`found`: what a call without `create` has just found, so it is not asked for again).
     """
     http = client or make_client(settings)
     try:
         for attempt in range(1, _CREATE_ATTEMPTS + 1):
-            total_id, column_id = _find_targets(settings, http, known_total)
+            if attempt == 1 and found is not None:
+                total_id, column_id = found.total_assignment_id, found.column_id
+            else:
+                total_id, column_id = _find_targets(settings, http, known_total)
             if not create or (total_id is not None and column_id is not None):
                 return Targets(total_id, column_id)
             try:

@@ -284,6 +284,18 @@ def test_dry_run_plans_exactly_what_the_push_then_makes(sim: Simulator, settings
     assert len(dry.column_actions()) == students > 30
 
 
+def test_a_push_that_creates_the_targets_looks_for_them_once(
+    sim: Simulator, settings: Settings
+) -> None:
+    sim.reset_request_log()
+    summary = run_push(settings)
+    assert any("column" in made for made in summary.created)
+    log = [(m, p) for m, p, _q, _s in sim.request_log]
+    columns = f"/api/v1/courses/{sim.course_id}/custom_gradebook_columns"
+    made = log.index(("POST", columns))
+    assert log[:made].count(("GET", columns)) == 1
+
+
 def test_declined_confirmation_writes_nothing(sim: Simulator, settings: Settings) -> None:
     seen: list[PushPlan] = []
 
