@@ -20,7 +20,7 @@ from canvas_sync.push.premise import Rechecked, recheck
 from canvas_sync.push.readback import read_cells
 from canvas_sync.service.targets import Targets
 from canvas_sync.settings import Settings
-from canvas_sync.sync import usable_submissions
+from canvas_sync.sync.checks import PARSE_ERRORS, usable_rows
 from canvas_sync.sync.pull import OVERLAP
 
 __all__ = [
@@ -123,8 +123,9 @@ class FreshRows:
         self.graded: datetime | None = None
 
     def __call__(self, raw: list[dict[str, Any]]) -> None:
-        usable, _unusable = usable_submissions(raw)
-        rows = list({sub.id: r for sub, r in usable}.values())
+        # Checked here, parsed once laid over the stored row (an unusable one: the next sync
+        # reports it).
+        rows = list({int(r["id"]): r for r in usable_rows(raw)}.values())
         if not rows:
             return
         with self.database.transaction() as session:
@@ -170,7 +171,13 @@ def _over_stored(
             merged.append(row)
         elif all(old.get(k) == row.get(k) for k in ("attempt", "submitted_at")):
             merged.append({**old, **row})
-    return [(parse_submission(m), m) for m in merged]
+    parsed = []
+    for m in merged:
+        try:
+            parsed.append((parse_submission(m), m))
+        except PARSE_ERRORS:
+            continue
+    return parsed
 
 
 def _newest(old: datetime | None, found: Iterable[datetime | None]) -> datetime | None:

@@ -20,15 +20,20 @@ from canvas_sync.domain import Finding, Kind, Submission
 __all__ = [
     "MAX_ID",
     "NAME_LENGTH",
+    "PARSE_ERRORS",
     "clean_text",
     "submission_problem",
     "unusable",
     "usable_enrollments",
     "usable_groups",
+    "usable_rows",
     "usable_submissions",
     "valid_id",
 ]
 
+#: What parsing a row's nested parts (history, rubric, comments) raises when they are malformed:
+#: the field checks do not cover those.
+PARSE_ERRORS = (KeyError, TypeError, ValueError, OverflowError, AttributeError)
 #: Canvas ids are signed 64-bit integers (canvas-api.md §9); the database columns are BIGINT.
 MAX_ID = 2**63 - 1
 #: Longest user or assignment name the database keeps (db/models.py `String(400)`).
@@ -175,17 +180,26 @@ def usable_submissions(
     rows: list[tuple[Submission, dict[str, Any]]] = []
     findings: list[Finding] = []
     for original in raws:
-        raw = clean_text(dict(original)) if _has_nul(original) else dict(original)
-        problem = submission_problem(raw)
+        raw, problem = _checked(original)
         if problem is None:
             try:
                 rows.append((parse_submission(raw), raw))
                 continue
-            except (KeyError, TypeError, ValueError, OverflowError, AttributeError) as exc:
-                # Nested parts (history, rubric, comments) the field checks do not cover.
+            except PARSE_ERRORS as exc:
                 problem = ("record", f"{type(exc).__name__}: {exc}")
         findings.append(unusable("submission", raw, *problem))
     return rows, findings
+
+
+def usable_rows(raws: Iterable[Json]) -> list[dict[str, Any]]:
+    """The rows (cleaned of NUL) whose fields the service can use, not parsed: for a caller
+    that parses what it makes of them (and leaves out a row whose parse raises PARSE_ERRORS)."""
+    return [raw for raw, problem in map(_checked, raws) if problem is None]
+
+
+def _checked(original: Json) -> tuple[dict[str, Any], tuple[str, Any] | None]:
+    raw = clean_text(dict(original)) if _has_nul(original) else dict(original)
+    return raw, submission_problem(raw)
 
 
 def usable_enrollments(raws: Iterable[Json]) -> tuple[list[dict[str, Any]], list[Finding]]:

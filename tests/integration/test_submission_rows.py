@@ -170,10 +170,11 @@ def _raw(sub_id: int, student_id: int, **changes: Any) -> dict[str, Any]:
 def test_the_read_back_is_stored_over_the_stored_row(database_url: str) -> None:
     """What the read-back read replaces the stored attributes; the stored history and rubric
     stay, and the attempts are not written again. A row resubmitted meanwhile is left as
-    stored; one with none stored is stored as read."""
+    stored; one with none stored is stored as read; one Canvas sent malformed is left as
+    stored (the next sync reports it)."""
     database = Database(database_url)
     database.ensure_schema()
-    synced = [_raw(1, 1001), _raw(2, 1002)]
+    synced = [_raw(1, 1001), _raw(2, 1002), _raw(5, 1005)]
     with database.transaction() as session:
         _course(session)
         repo.save_submissions(session, COURSE, [(parse_submission(r), r) for r in synced])
@@ -190,6 +191,7 @@ def test_the_read_back_is_stored_over_the_stored_row(database_url: str) -> None:
         _raw(1, 1001, **graded),
         _raw(2, 1002, attempt=2, submitted_at="2026-02-09T00:00:00Z", **graded),
         _raw(3, 1003, **graded),
+        _raw(5, 1005, **{**graded, "submission_comments": [{"comment": "no id"}]}),
     ]
     for row in back:  # the read-back asks for neither
         row.pop("submission_history", None)
@@ -202,9 +204,9 @@ def test_the_read_back_is_stored_over_the_stored_row(database_url: str) -> None:
         lambda *a: deletes.append(a[2]) if a[2].upper().startswith("DELETE") else None,
     )
     fresh([dict(r) for r in back])
-    expected = {1: {**synced[0], **back[0]}, 2: synced[1], 3: back[2]}
+    expected = {1: {**synced[0], **back[0]}, 2: synced[1], 3: back[2], 5: synced[2]}
     with database.transaction() as session:
-        assert submission_raws(session, COURSE, [1, 2, 3]) == expected
+        assert submission_raws(session, COURSE, [1, 2, 3, 5]) == expected
         loaded = {s.id: s for s in repo.load_submissions(session, COURSE, [2001])}
     assert loaded == {i: parse_submission(raw) for i, raw in expected.items()}
     assert loaded[1].history == parse_submission(synced[0]).history
