@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, delete, insert, select, type_coerce, update
@@ -237,12 +238,8 @@ def load_submissions(
             AttemptRow.course_id == course_id, AttemptRow.submission_id.in_(chosen)
         ),
     )
-    rows = sorted(connection.execute(select(*_SUBMISSION_COLUMNS).where(*where)), key=_first)
+    rows = sorted(connection.execute(select(*_SUBMISSION_COLUMNS).where(*where)), key=itemgetter(0))
     return [_to_submission(r, history.get(r[0], ())) for r in rows]
-
-
-def _first(row: Any) -> Any:
-    return row[0]
 
 
 def _histories(connection: Connection, attempts: Select[Any]) -> dict[int, tuple[Attempt, ...]]:

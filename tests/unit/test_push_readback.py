@@ -13,7 +13,7 @@ import respx
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.domain import Secret
 from canvas_sync.push import Target
-from canvas_sync.push.readback import read_cells
+from canvas_sync.push.readback import ReadBack, read_cells
 
 BASE = "https://canvas.test"
 COURSE = 598
@@ -63,13 +63,25 @@ def cells_of_a_class_push(students: int) -> list[Any]:
     return keys
 
 
+def read(
+    api: respx.MockRouter, keys: list[Any], *, comments: bool, remaining: str | None = None
+) -> tuple[ReadBack, respx.Route]:
+    """`read_cells` of `keys` against Canvas's grouped answer; with `remaining`, Canvas has
+    first said that much throttle budget is left."""
+    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
+    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
+        if remaining is not None:
+            headers = {"X-Rate-Limit-Remaining": remaining}
+            api.get(f"/courses/{COURSE}").respond(200, json={}, headers=headers)
+            client.get_course(COURSE)
+        return read_cells(client, COURSE, keys, None, comments=comments), route
+
+
 def test_the_check_before_writing_reads_the_whole_class_in_few_requests(
     api: respx.MockRouter,
 ) -> None:
-    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
     keys = cells_of_a_class_push(300)
-    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
-        seen = read_cells(client, COURSE, keys, None, comments=False)
+    seen, route = read(api, keys, comments=False)
     assert set(seen.cells) == set(keys)  # every asked cell, no other
     # 11 assignments x 300 students, 100 students a request: 3 reads instead of 11 or more.
     assert reads(route) == [(11, 100, False)] * 3
@@ -79,10 +91,8 @@ def test_the_check_before_writing_reads_the_whole_class_in_few_requests(
 def test_the_read_back_with_comments_reads_the_class_at_once_but_keeps_only_the_written_cells(
     api: respx.MockRouter,
 ) -> None:
-    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
     keys = cells_of_a_class_push(300)
-    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
-        seen = read_cells(client, COURSE, keys, None, comments=True)
+    seen, route = read(api, keys, comments=True)
     assert set(seen.cells) == set(keys)
     # 11 assignments x 300 students in 3 requests, not each dense assignment on its own (13).
     assert reads(route) == [(11, 100, True)] * 3
@@ -94,12 +104,8 @@ def test_with_little_throttle_budget_left_the_dense_assignments_are_read_on_thei
 ) -> None:
     """The cross product reads 3,300 rows for 900 cells; Canvas charges by the rows rendered,
     so with the bucket nearly full the client reads only the cells' rows."""
-    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
-    api.get(f"/courses/{COURSE}").respond(200, json={}, headers={"X-Rate-Limit-Remaining": "170"})
     keys = cells_of_a_class_push(300)
-    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
-        client.get_course(COURSE)
-        seen = read_cells(client, COURSE, keys, None, comments=True)
+    seen, route = read(api, keys, comments=True, remaining="170")
     assert set(seen.cells) == set(keys)
     assert reads(route) == [(1, 60, True)] * 10 + [(1, 100, True)] * 3
 
@@ -107,12 +113,10 @@ def test_with_little_throttle_budget_left_the_dense_assignments_are_read_on_thei
 def test_a_sparse_read_back_reads_only_the_touched_assignments_and_students(
     api: respx.MockRouter,
 ) -> None:
-    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
     # Everyone's total, and a late zero on each of 10 readings: the cross product would read
     # 11 x 300 rows for 310 cells.
     keys: list[Any] = [(Target.TOTAL, s, TOTAL) for s in range(1, 301)]
     keys += [(Target.GRADE, 7 * reading, reading) for reading in range(1, 11)]
-    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
-        seen = read_cells(client, COURSE, keys, None, comments=True)
+    seen, route = read(api, keys, comments=True)
     assert set(seen.cells) == set(keys)
     assert reads(route) == [(1, 100, True)] * 3 + [(10, 10, True)]
