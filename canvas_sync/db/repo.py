@@ -220,6 +220,22 @@ def load_students(session: Session, course_id: int) -> list[Student]:
 # --- groups and assignments ---------------------------------------------------------------
 
 
+def listed_enrollments(session: Session, course_id: int) -> list[dict[str, Any]]:
+    """The raw enrollments of every stored student Canvas still listed (not marked deleted)."""
+    rows = session.execute(
+        select(StudentRow.raw).where(
+            StudentRow.course_id == course_id, StudentRow.enrollment_state != "deleted"
+        )
+    )
+    return [
+        e
+        for (raw,) in rows
+        if isinstance(raw, dict) and isinstance(raw.get("enrollments"), list)
+        for e in raw["enrollments"]
+        if isinstance(e, dict)
+    ]
+
+
 def save_groups(
     session: Session, course_id: int, groups: Sequence[tuple[AssignmentGroup, dict[str, Any]]]
 ) -> int:

@@ -31,6 +31,7 @@ from canvas_sync.sync import (
     Pulled,
     SyncState,
     advance_watermarks,
+    enrollment_keys,
     fingerprint,
     pull_course,
 )
@@ -141,6 +142,8 @@ def _sync_state(database: Database, course_id: int) -> SyncState:
             reading_fingerprints={i: fingerprint(raw) for i, raw in raws.items()},
             known_student_ids=frozenset(s.id for s in students if s.included),
             known_pairs=repo.submission_pairs(session, course_id),
+            students=tuple(students),
+            enrollment_keys=enrollment_keys(repo.listed_enrollments(session, course_id)),
         )
 
 
@@ -334,7 +337,8 @@ def _save_pulled(session: Session, course_id: int, pulled: Pulled, started: date
     changed = repo.save_course(session, course_id, pulled.course, pulled.late_policy)
     changed += repo.save_groups(session, course_id, pulled.groups)
     changed += repo.save_assignments(session, course_id, pulled.assignments)
-    changed += repo.save_students(session, course_id, pulled.students)
+    if pulled.students is not None:
+        changed += repo.save_students(session, course_id, pulled.students)
     # The spooled rows, a bounded batch at a time (`sync/spool.py`).
     for batch in pulled.submissions.batches():
         changed += repo.save_submissions(session, course_id, batch)

@@ -1,4 +1,5 @@
-"""Handlers for enrollments, users, custom gradebook columns and the late policy (§5, §8)."""
+"""Handlers for enrollments, users, sections, custom gradebook columns and the late policy
+(§5, §8)."""
 
 from __future__ import annotations
 
@@ -71,6 +72,44 @@ def list_users(ctx: Ctx, course_id: int) -> Response:
         if not keep_test and all(e.type == "StudentViewEnrollment" for e in by_user[user.id]):
             continue
         body.append(_user_json(ctx, user, by_user[user.id], "enrollments" in include))
+    return json_response(body, links=links)
+
+
+def list_sections(ctx: Ctx, course_id: int) -> Response:
+    """Numbered pages of the course's sections by name, then id (canvas-lms
+    app/controllers/sections_controller.rb `index`). `include[]=students` lists each section's
+    StudentEnrollments in every state but deleted (`section.enrollments` excludes only deleted
+    ones, app/models/course_section.rb), by enrollment id and unpaginated, or null when there
+    are none; with `include[]=enrollments` each student carries that one enrollment
+    (lib/api/v1/section.rb `section_json`). `total_students` counts active and invited ones."""
+    include = set(str_list(ctx.params.get("include")))
+    sections = sorted(ctx.state.sections.values(), key=lambda s: (s.name.lower(), s.id))
+    page, links = paginate_numbered(ctx, sections)
+    body = []
+    for section in page:
+        entry: dict[str, Any] = {
+            "id": section.id,
+            "name": section.name,
+            "course_id": course_id,
+            "nonxlist_course_id": None,
+            "start_at": None,
+            "end_at": None,
+            "restrict_enrollments_to_section_dates": False,
+        }
+        listed = [
+            e
+            for e in sorted(ctx.state.enrollments.values(), key=lambda e: e.id)
+            if e.section_id == section.id and e.type == "StudentEnrollment" and e.state != "deleted"
+        ]
+        if "students" in include:
+            students = [
+                _user_json(ctx, ctx.state.users[e.user_id], [e], "enrollments" in include)
+                for e in listed
+            ]
+            entry["students"] = students or None
+        if "total_students" in include:
+            entry["total_students"] = sum(1 for e in listed if e.state in _DEFAULT_STATES)
+        body.append(entry)
     return json_response(body, links=links)
 
 
@@ -215,6 +254,7 @@ ROUTES: list[tuple[str, str, Any]] = [
     ("GET", _C + "/enrollments", list_enrollments),
     ("GET", _C + "/users", list_users),
     ("GET", _C + "/search_users", list_users),  # same action; canvasapi's get_users uses it
+    ("GET", _C + "/sections", list_sections),
     ("GET", _COL, list_columns),
     ("POST", _COL, create_column),
     ("PUT", _COL + "/<int:column_id>", update_column),

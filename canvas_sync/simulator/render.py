@@ -51,8 +51,9 @@ class Renderer:
     def __init__(self, state: CanvasState, base_url: str) -> None:
         self.state = state
         self.base = base_url
-        #: Submissions rendered for this request: the throttle charges by the work done.
-        self.submissions_rendered = 0
+        #: Submissions and enrollments rendered for this request: the throttle charges by the
+        #: work done.
+        self.rows_rendered = 0
         self.course_url = f"{base_url}/courses/{state.course.id}"
 
     # ----------------------------------------------------------------- course level
@@ -188,6 +189,7 @@ class Renderer:
         return body
 
     def enrollment(self, e: Enrollment, with_user: bool = True) -> Json:
+        self.rows_rendered += 1
         body: Json = {
             "id": e.id,
             "user_id": e.user_id,
@@ -224,7 +226,7 @@ class Renderer:
         """One submission; `include` takes Canvas's include[] names, `fields` the request's
         response_fields[] / exclude_response_fields[] (applied to each history entry too)."""
         fields = fields or Fields()
-        self.submissions_rendered += 1
+        self.rows_rendered += 1
         assignment = self.state.assignments[sub.assignment_id]
         body = fields.apply(self._submission_core(sub, assignment, sub.latest, current=True))
         if "submission_history" in include:

@@ -237,8 +237,9 @@ class Simulator:
             response = self._authorized(request, token)
             # Canvas charges a request its CPU and database time (app/middleware/
             # request_throttle.rb), which grows with the rows it renders: a page of 100
-            # submissions costs the base unit, a larger answer (grouped) proportionally more.
-            cost = max(cost, getattr(response, "submissions_rendered", 0) / 100)
+            # submissions costs the base unit, a larger answer (grouped, every section's
+            # students) proportionally more.
+            cost = max(cost, getattr(response, "rows_rendered", 0) / 100)
         finally:
             remaining = self.throttle.end(key, cost)
         if self.on_write is not None and request.method != "GET" and response.status_code < 400:
@@ -296,5 +297,5 @@ class Simulator:
                 root_url=root,
             )
             response = self._endpoints[str(endpoint)](ctx, **values)
-            response.submissions_rendered = ctx.render.submissions_rendered  # type: ignore[attr-defined]
+            response.rows_rendered = ctx.render.rows_rendered  # type: ignore[attr-defined]
             return response

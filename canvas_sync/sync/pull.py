@@ -10,9 +10,12 @@ Full pull: course, assignment groups (with assignments and overrides), enrollmen
 and every included student's submissions for the readings (and the total assignment), chunked by
 at most 100 students (Canvas answers 400 above that) so no single query is huge (SPEC §8).
 
-Incremental pull (watermarks known): groups, enrollments and late policy again (cheap, and the only
+Incremental pull (watermarks known): groups, students and late policy again (cheap, and the only
 way to see due-date, override and enrollment changes), then only submissions changed since the
 watermarks (`submitted_since`, `graded_since`, strict `>` in Canvas, so with an overlap window).
+The students come first from one request for every section's enrollments (`section_enrollments`):
+when those match the stored ones exactly, the stored students stand; otherwise (or when the answer
+lacks them) the enrollments are listed in full, as in a full pull.
 Readings whose due dates or overrides changed, new readings and new students get a full pull of
 their own, since Canvas recomputes `cached_due_date` without touching either timestamp.
 
@@ -67,6 +70,7 @@ __all__ = [
     "ReadingRules",
     "SyncState",
     "advance_watermarks",
+    "enrollment_keys",
     "fingerprint",
     "merge_enrollments",
     "pull_course",
@@ -86,6 +90,7 @@ class CanvasSource(Protocol):
     def get_course(self, course_id: int) -> dict[str, Any]: ...
     def assignment_groups(self, course_id: int) -> list[dict[str, Any]]: ...
     def enrollments(self, course_id: int) -> list[dict[str, Any]]: ...
+    def section_enrollments(self, course_id: int) -> list[dict[str, Any]] | None: ...
     def late_policy(self, course_id: int) -> dict[str, Any] | None: ...
     def student_submissions(
         self,
@@ -109,6 +114,8 @@ class CanvasSource(Protocol):
 
 #: One group of a submissions query: (assignment ids, student ids or None for `all`).
 Group = tuple[Sequence[int], Sequence[int] | None]
+#: What a sync takes from one enrollment: its id and the Student it makes.
+EnrollmentKey = tuple[Any, Student]
 
 
 @dataclass(frozen=True)
@@ -120,6 +127,10 @@ class SyncState:
     graded_watermark: datetime | None = None
     reading_fingerprints: Mapping[int, str] = field(default_factory=dict)
     known_student_ids: frozenset[int] = frozenset()
+    #: The stored students, and the keys of their enrollments that every section lists
+    #: (`enrollment_keys`; None: not known, so the enrollments are listed in full).
+    students: tuple[Student, ...] = ()
+    enrollment_keys: frozenset[EnrollmentKey] | None = None
     # (student id, assignment id) of every stored submission row (`in` is all that is asked).
     known_pairs: Container[tuple[int, int]] = frozenset()
 
@@ -143,7 +154,8 @@ class Pulled:
     course: tuple[Course, dict[str, Any]] | None
     groups: list[tuple[AssignmentGroup, dict[str, Any]]]
     assignments: list[tuple[Assignment, dict[str, Any]]]
-    students: list[tuple[Student, dict[str, Any]]]
+    # None: Canvas lists the same enrollments as stored, so the stored students stand.
+    students: list[tuple[Student, dict[str, Any]]] | None
     late_policy: tuple[LatePolicy, dict[str, Any]] | None
     # The usable rows of included students, one per (student, assignment): read them back with
     # `submissions.batches()`, then `close()` the spool.
@@ -178,6 +190,16 @@ def fingerprint(raw_assignment: Mapping[str, Any]) -> str:
     )
     material = {k: raw_assignment.get(k) for k in keys} | {"overrides": overrides}
     return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def enrollment_keys(raw_enrollments: Iterable[Mapping[str, Any]]) -> frozenset[EnrollmentKey]:
+    """The keys of the StudentEnrollments that are not deleted: the ones every section lists
+    (`CanvasClient.section_enrollments`). The enrollments must be usable."""
+    return frozenset(
+        (raw.get("id"), parse_enrollment(raw))
+        for raw in raw_enrollments
+        if raw.get("type") == "StudentEnrollment" and raw.get("enrollment_state") != "deleted"
+    )
 
 
 def merge_enrollments(
@@ -219,9 +241,9 @@ def pull_course(
     wanted = set(pulled_ids)
     fingerprints = {a.id: fingerprint(raw) for a, raw in assignments if a.id in wanted}
     note("students")
-    raw_enrollments, findings = usable_enrollments(client.enrollments(course_id))
-    students = merge_enrollments(raw_enrollments)
-    included = sorted(s.id for s, _ in students if s.included)
+    students, findings = _students(client, course_id, state if incremental else None)
+    known = [s for s, _ in students] if students is not None else list(state.students)
+    included = sorted(s.id for s in known if s.included)
     note("late policy")
     raw_policy = client.late_policy(course_id)
     late_policy = (parse_late_policy(raw_policy), raw_policy) if raw_policy else None
@@ -243,7 +265,7 @@ def pull_course(
         # Canvas keeps a row for every assigned student: rows neither pulled nor stored are
         # asked for directly, and what is still not sent stays unknown (`Pulled.unseen`).
         gaps = _Gaps(
-            [s for s, _ in students if s.included],
+            [s for s in known if s.included],
             [a for a, _ in assignments if a.id in set(readings.reading_ids) and a.id in wanted],
             state.known_pairs if incremental else frozenset(),
         )
@@ -268,6 +290,27 @@ def pull_course(
         findings=findings,
         unseen=frozenset(missing),
     )
+
+
+def _students(
+    client: CanvasSource, course_id: int, state: SyncState | None
+) -> tuple[list[tuple[Student, dict[str, Any]]] | None, list[Finding]]:
+    """(students, unusable_record findings); students None when the stored ones stand.
+
+    An incremental pull (`state`) first asks for every section's enrollments in one request:
+    when they are usable and are exactly the stored ones (same ids, users, sections, states),
+    nothing about the students changed. Deleted enrollments and the test student are not in
+    that answer: one that was deleted and comes back is listed again, so it differs too.
+    Anything else lists every enrollment (a request per 100), as a full pull does.
+    """
+    if state is not None and state.enrollment_keys is not None:
+        listed = client.section_enrollments(course_id)
+        if listed is not None:
+            rows, bad = usable_enrollments(listed)
+            if not bad and enrollment_keys(rows) == state.enrollment_keys:
+                return None, []
+    raw_enrollments, findings = usable_enrollments(client.enrollments(course_id))
+    return merge_enrollments(raw_enrollments), findings
 
 
 def advance_watermarks(pulled: Pulled, rows: Sequence[tuple[Submission, dict[str, Any]]]) -> None:

@@ -183,3 +183,43 @@ def test_users_include_enrollments_and_markup_round_trips(course: Course) -> Non
     assert scripted.enrollments[0]["type"] == "StudentEnrollment"
     names = [u.sortable_name for u in users.values()]
     assert names == sorted(names, key=str.lower)
+
+
+def test_sections_list_every_student_enrollment_but_deleted_ones(http: httpx.Client) -> None:
+    """sections_controller.rb `index` with include[]=students&include[]=enrollments: each
+    section's StudentEnrollments in every state but deleted (course_section.rb `enrollments`),
+    unpaginated, each student with that enrollment (lib/api/v1/section.rb); no test student."""
+    params = {"include[]": ["students", "enrollments"], "per_page": 100}
+    response = http.get("/courses/598/sections", params=params)
+    sections = response.json()
+    assert [s["name"] for s in sections] == ["Section A", "Section B"]
+    assert "next" not in response.links and "last" in response.links
+    listed = {
+        e["id"]: (student, e)
+        for section in sections
+        for student in section["students"] or []
+        for e in student["enrollments"]
+    }
+    every, _ = walk(
+        http,
+        "/courses/598/enrollments",
+        {
+            "type[]": ["StudentEnrollment"],
+            "state[]": ["active", "invited", "completed", "inactive"],
+        },
+    )
+    assert set(listed) == {row["id"] for row in every}
+    for row in every:
+        student, enrollment = listed[row["id"]]
+        assert enrollment == {k: v for k, v in row.items() if k != "user"}
+        assert {k: v for k, v in student.items() if k != "enrollments"} == row["user"]
+    assert TEST_STUDENT_ID not in {student["id"] for student, _ in listed.values()}
+    states = {e["user_id"]: e["enrollment_state"] for _, e in listed.values()}
+    assert (states[1017], states[1018], states[1019]) == ("inactive", "invited", "completed")
+    plain = http.get("/courses/598/sections", params={"include[]": "students"}).json()
+    assert all("enrollments" not in s for section in plain for s in section["students"])
+    counted = http.get("/courses/598/sections", params={"include[]": "total_students"}).json()
+    assert "students" not in counted[0]
+    assert sum(s["total_students"] for s in counted) == sum(
+        1 for _, e in listed.values() if e["enrollment_state"] in ("active", "invited")
+    )

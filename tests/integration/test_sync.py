@@ -20,7 +20,9 @@ from canvas_sync import service
 from canvas_sync.db import Database, records, repo
 from canvas_sync.errors import AuthFailed, ConfigError
 from canvas_sync.settings import Settings, load_settings, shipped_config
-from canvas_sync.simulator import Simulator
+from canvas_sync.simulator import SECTION_B, Simulator
+from canvas_sync.simulator.records import User
+from canvas_sync.simulator.state import CanvasState
 
 NOW = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
 TOKEN = "sim-token"
@@ -110,6 +112,75 @@ def test_second_sync_with_nothing_changed_uses_at_most_five_requests(
     assert again.requests <= 5
     assert len(sim.request_log) == again.requests
     assert database_content(database_url) == before
+
+
+def _listed(sim: Simulator, endpoint: str) -> int:
+    return sum(1 for _, path, *_ in sim.request_log if path.endswith(endpoint))
+
+
+def test_a_sync_that_finds_every_section_as_stored_does_not_list_the_enrollments(
+    sim: Simulator, database_url: str
+) -> None:
+    settings = make_settings(sim, database_url)
+    run_sync(settings)
+    before = database_content(database_url)
+    sim.reset_request_log()
+    again = run_sync(settings)
+    assert again.mode == "incremental" and again.students == 38
+    assert (_listed(sim, "/sections"), _listed(sim, "/enrollments")) == (1, 0)
+    assert database_content(database_url) == before
+
+
+def _new_student(state: CanvasState) -> None:
+    state.add_user(User(1099, "Nia New", "New, Nia", "Nia", "s1099", "nnew", NOW))
+    state.enroll(1099, "StudentEnrollment", SECTION_B)
+
+
+def _rename(state: CanvasState) -> None:
+    state.users[1003] = dataclasses.replace(state.users[1003], name="Cara Renamed")
+
+
+def _move(state: CanvasState) -> None:
+    next(e for e in state.enrollments.values() if e.user_id == 1004).section_id = SECTION_B
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda state: state.set_enrollment_state(1001, "inactive"),
+        lambda state: state.set_enrollment_state(1002, "deleted"),
+        lambda state: state.set_enrollment_state(1018, "active"),
+        _new_student,
+        _rename,
+        _move,
+    ],
+    ids=["dropped", "deleted", "invited-accepts", "enrolled", "renamed", "moved"],
+)
+def test_a_changed_enrollment_is_listed_in_full_and_stored(
+    sim: Simulator, database_url: str, change: Any
+) -> None:
+    """Any difference between the sections' enrollments and the stored ones lists every
+    enrollment again, so an incremental sync stores what a full pull stores."""
+    settings = make_settings(sim, database_url)
+    run_sync(settings)
+    change(sim.state)
+    sim.reset_request_log()
+    assert run_sync(settings).mode == "incremental"
+    assert (_listed(sim, "/sections"), _listed(sim, "/enrollments")) == (1, 1)
+    assert_a_full_pull_stores_the_same(settings, database_url)
+
+
+def test_a_deleted_enrollment_that_comes_back_is_seen(sim: Simulator, database_url: str) -> None:
+    settings = make_settings(sim, database_url)
+    sim.state.set_enrollment_state(1005, "deleted")
+    run_sync(settings)
+    assert 1005 not in {s.id for s in database_content(database_url)["students"] if s.included}
+    sim.state.set_enrollment_state(1005, "active")
+    sim.reset_request_log()
+    run_sync(settings)
+    assert _listed(sim, "/enrollments") == 1
+    assert 1005 in {s.id for s in database_content(database_url)["students"] if s.included}
+    assert_a_full_pull_stores_the_same(settings, database_url)
 
 
 def test_incremental_sync_sees_what_a_full_pull_sees(sim: Simulator, database_url: str) -> None:

@@ -172,6 +172,51 @@ def test_enrollments_encode_list_params_as_repeated_keys(
     assert params["per_page"] == ["100"]
 
 
+def test_section_enrollments_flatten_each_student_with_its_enrollments(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    ann = {"id": 7, "name": "Ann", "enrollments": [{"id": 70, "course_section_id": 1}]}
+    bo = {
+        "id": 8,
+        "name": "Bo",
+        "enrollments": [{"id": 80, "course_section_id": 2, "enrollment_state": "inactive"}],
+    }
+    route = api.get("/courses/598/sections").respond(
+        json=[
+            {"id": 1, "students": [ann]},
+            {"id": 2, "students": [bo]},
+            {"id": 3, "students": None},
+        ]
+    )
+    assert client.section_enrollments(598) == [
+        {"id": 70, "course_section_id": 1, "user": {"id": 7, "name": "Ann"}},
+        {
+            "id": 80,
+            "course_section_id": 2,
+            "enrollment_state": "inactive",
+            "user": {"id": 8, "name": "Bo"},
+        },
+    ]
+    assert query(route.calls.last.request)["include[]"] == ["students", "enrollments"]
+
+
+@pytest.mark.parametrize(
+    "sections",
+    [
+        [{"id": 1, "name": "A"}],  # the roster right is missing: Canvas drops the includes
+        [{"id": 1, "students": [{"id": 7, "name": "Ann"}]}],  # an older Canvas: no enrollments
+        [{"id": 1, "students": [{"id": 7, "enrollments": ["70"]}]}],
+        [{"id": 1, "students": "all"}],
+    ],
+    ids=["no-students", "no-enrollments", "not-an-enrollment", "not-a-list"],
+)
+def test_section_enrollments_that_cannot_be_read_are_none(
+    client: CanvasClient, api: respx.MockRouter, sections: list[Any]
+) -> None:
+    api.get("/courses/598/sections").respond(json=sections)
+    assert client.section_enrollments(598) is None
+
+
 def test_assignment_groups_request_assignments_and_overrides(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:

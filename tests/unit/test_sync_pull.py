@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from canvas_sync.domain import Kind
-from canvas_sync.sync import REFETCH_CHUNK, Pulled, ReadingRules, SyncState, pull_course
+from canvas_sync.sync import (
+    REFETCH_CHUNK,
+    Pulled,
+    ReadingRules,
+    SyncState,
+    enrollment_keys,
+    pull_course,
+)
 
 READINGS = [11, 12]
 STUDENTS = list(range(1, 121))
@@ -169,3 +176,55 @@ def test_an_unusable_assignment_is_left_out_and_reported() -> None:
     assert messages[0].startswith("Unusable Canvas record: assignment 12 has points_possible")
     assert messages[1].startswith(f"Unusable Canvas record: assignment has id = {2**70}")
     assert {sub.assignment_id for sub, _ in pulled.submissions} == {11}
+
+
+class SectionsCanvas(FakeCanvas):
+    """Every enrollment typed, and the sections' answer under the test's control."""
+
+    def __init__(self) -> None:
+        super().__init__(set(), set())
+        self.listed = 0
+        self.sections: list[dict[str, Any]] | None = None
+
+    def enrollments(self, course_id: int) -> list[dict[str, Any]]:
+        self.listed += 1
+        return [{**e, "type": "StudentEnrollment"} for e in super().enrollments(course_id)]
+
+    def section_enrollments(self, course_id: int) -> list[dict[str, Any]] | None:
+        return self.sections
+
+
+@pytest.mark.parametrize(
+    ("answer", "lists"),
+    [
+        ("same", 0),
+        ("none", 1),  # Canvas did not send the students with their enrollments
+        ("one-dropped", 1),
+        ("one-unusable", 1),  # a record the sync would report: listed so it is reported again
+    ],
+)
+def test_an_incremental_pull_keeps_the_stored_students_only_when_the_sections_match(
+    answer: str, lists: int
+) -> None:
+    canvas = SectionsCanvas()
+    full = pull(canvas, SyncState())
+    raws = [e for _, raw in full.students or [] for e in raw["enrollments"]]
+    same = [dict(e) for e in raws]
+    canvas.sections = {
+        "same": same,
+        "none": None,
+        "one-dropped": [{**same[0], "enrollment_state": "inactive"}, *same[1:]],
+        "one-unusable": [*same, {"id": 9999, "user": {"id": "x"}, "type": "StudentEnrollment"}],
+    }[answer]
+    state = SyncState(
+        has_course=True,
+        submitted_watermark=datetime.fromisoformat("2026-05-01T00:00:00+00:00"),
+        reading_fingerprints=full.fingerprints,
+        known_student_ids=frozenset(STUDENTS),
+        students=tuple(s for s, _ in full.students or []),
+        enrollment_keys=enrollment_keys(raws),
+    )
+    canvas.listed = 0
+    incremental = pull(canvas, state)
+    assert canvas.listed == lists
+    assert (incremental.students is None) == (lists == 0)
