@@ -3,7 +3,7 @@ found by name and, when asked (`init --create-targets`, `push`), created once.""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from canvas_sync.canvas import CanvasClient
@@ -25,24 +25,31 @@ class Targets:
     total_assignment_id: int | None
     column_id: int | None
     created: tuple[str, ...] = ()
+    #: The look that found these (`ensure_targets(found=...)` creates from it without asking
+    #: again).
+    found: _Found | None = field(default=None, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """What one look at the course found: ids by name, and where a new total would go."""
+
+    total_id: int | None
+    column_id: int | None
+    unpublished_total: int | None = None
+    totals_group: int | None = None
 
 
 def _find_targets(
     settings: Settings, client: CanvasClient, known_total: int | None = None
-) -> tuple[int | None, int | None]:
-    """Ids of the total assignment and the column, by name (plain JSON: cheaper than canvasapi).
+) -> _Found:
+    """The total assignment and the column, by name, in plain JSON (cheaper than canvasapi).
 
-    `known_total` (the total assignment as the last sync stored it) saves listing assignments.
+    One listing of the assignment groups with their assignments tells the total (published or
+    not) and the "Course Totals" group; `known_total` (the total assignment as the last sync
+    stored it, published) saves that listing.
     """
     course_id = settings.course_id
-    total = known_total or next(
-        (
-            int(a["id"])
-            for a in client.paginate(f"/courses/{course_id}/assignments")
-            if a.get("name") == settings.total_assignment and a.get("published", True)
-        ),
-        None,
-    )
     column = next(
         (
             int(c["id"])
@@ -51,7 +58,21 @@ def _find_targets(
         ),
         None,
     )
-    return total, column
+    if known_total is not None:
+        return _Found(known_total, column)
+    groups = list(
+        client.paginate(f"/courses/{course_id}/assignment_groups", {"include[]": ["assignments"]})
+    )
+    named = [
+        (a, g)
+        for g in groups
+        for a in g.get("assignments") or []
+        if a.get("name") == settings.total_assignment
+    ]
+    total = next((int(a["id"]) for a, _ in named if a.get("published", True)), None)
+    unpublished = next((int(a["id"]) for a, _ in named), None)
+    group = next((int(g["id"]) for g in groups if g.get("name") == TOTALS_GROUP), None)
+    return _Found(total, column, unpublished, group)
 
 
 def ensure_targets(
@@ -72,14 +93,14 @@ def ensure_targets(
     http = client or make_client(settings)
     try:
         for attempt in range(1, _CREATE_ATTEMPTS + 1):
-            if attempt == 1 and found is not None:
-                total_id, column_id = found.total_assignment_id, found.column_id
+            if attempt == 1 and found is not None and found.found is not None:
+                seen = found.found
             else:
-                total_id, column_id = _find_targets(settings, http, known_total)
-            if not create or (total_id is not None and column_id is not None):
-                return Targets(total_id, column_id)
+                seen = _find_targets(settings, http, known_total)
+            if not create or (seen.total_id is not None and seen.column_id is not None):
+                return Targets(seen.total_id, seen.column_id, found=seen)
             try:
-                return _create_missing(settings, http, total_id, column_id)
+                return _create_missing(settings, http, seen)
             except CanvasUnavailable:
                 # The answer to a create may be lost after Canvas made it: find by name again
                 # before creating, so nothing is made twice.
@@ -91,30 +112,28 @@ def ensure_targets(
             http.close()
 
 
-def _create_missing(
-    settings: Settings, http: CanvasClient, total_id: int | None, column_id: int | None
-) -> Targets:
+def _create_missing(settings: Settings, http: CanvasClient, seen: _Found) -> Targets:
     created: list[str] = []
-    course = http.canvasapi().get_course(settings.course_id)
+    total_id, column_id = seen.total_id, seen.column_id
     if total_id is None:
-        total_id = _create_total(settings, course)
+        total_id = _create_total(settings, http, seen)
         created.append(f"assignment {settings.total_assignment!r}")
     if column_id is None:
-        column = course.create_custom_column(
-            column={"title": settings.total_column, "read_only": True}
+        column = http.post(
+            f"/courses/{settings.course_id}/custom_gradebook_columns",
+            json={"column": {"title": settings.total_column, "read_only": True}},
         )
-        column_id = int(column.id)
+        column_id = int(column["id"])
         created.append(f"column {settings.total_column!r}")
     return Targets(total_id, column_id, tuple(created))
 
 
-def _create_total(settings: Settings, course: Any) -> int:
-    """Publish an existing unpublished total assignment, or create it (canvasapi)."""
-    existing = next(
-        (a for a in course.get_assignments() if a.name == settings.total_assignment), None
-    )
-    if existing is not None:
-        return int(existing.edit(assignment={"published": True}).id)
+def _create_total(settings: Settings, http: CanvasClient, seen: _Found) -> int:
+    """Publish an existing unpublished total assignment, or create it."""
+    course = f"/courses/{settings.course_id}"
+    if seen.unpublished_total is not None:
+        path = f"{course}/assignments/{seen.unpublished_total}"
+        return int(http.put(path, json={"assignment": {"published": True}})["id"])
     fields: dict[str, Any] = {
         "name": settings.total_assignment,
         "points_possible": 100,
@@ -122,19 +141,19 @@ def _create_total(settings: Settings, course: Any) -> int:
         "submission_types": ["none"],
         "omit_from_final_grade": True,
         "published": True,
+        "assignment_group_id": _totals_group(http, course, seen),
     }
-    fields["assignment_group_id"] = _totals_group(course)
-    return int(course.create_assignment(fields).id)
+    return int(http.post(f"{course}/assignments", json={"assignment": fields})["id"])
 
 
-def _totals_group(course: Any) -> int:
+def _totals_group(http: CanvasClient, course: str, seen: _Found) -> int:
     """The id of the "Course Totals" group, created (weight 0) if the course has none.
 
     The total must never land among the readings: Canvas puts an assignment created without a
     group into the course's top group (canvas-lms app/controllers/assignments_api_controller.rb
     `create`, canvas-api.md §10 item 17), which is often the reading group itself.
     """
-    group = next((g for g in course.get_assignment_groups() if g.name == TOTALS_GROUP), None)
-    if group is None:
-        group = course.create_assignment_group(name=TOTALS_GROUP, group_weight=0)
-    return int(group.id)
+    if seen.totals_group is not None:
+        return seen.totals_group
+    made = http.post(f"{course}/assignment_groups", json={"name": TOTALS_GROUP, "group_weight": 0})
+    return int(made["id"])

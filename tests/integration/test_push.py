@@ -31,6 +31,7 @@ from canvas_sync.policy import reading_labels
 from canvas_sync.push import MARKER, PushPlan, Target, column_text, same_value, total_text
 from canvas_sync.settings import Settings, load_settings, shipped_config
 from canvas_sync.simulator import READING_IDS, TA_TOKEN, TOTAL_ASSIGNMENT_ID, Simulator
+from canvas_sync.simulator.records import Assignment, Group
 
 NOW = datetime(2026, 5, 20, 17, 0, 0, tzinfo=UTC)
 TOKEN = "sim-token"
@@ -294,6 +295,72 @@ def test_a_push_that_creates_the_targets_looks_for_them_once(
     columns = f"/api/v1/courses/{sim.course_id}/custom_gradebook_columns"
     made = log.index(("POST", columns))
     assert log[:made].count(("GET", columns)) == 1
+
+
+def _targets(sim: Simulator, settings: Settings) -> tuple[list[Any], list[Any], list[Any]]:
+    state = sim.state
+    totals = [
+        a
+        for a in state.assignments.values()
+        if a.name == settings.total_assignment and not a.deleted
+    ]
+    groups = [g for g in state.groups.values() if g.name == "Course Totals"]
+    columns = [
+        c for c in state.columns.values() if c.title == settings.total_column and not c.deleted
+    ]
+    return totals, groups, columns
+
+
+@pytest.mark.parametrize("lost", [False, True], ids=["answered", "answers-lost"])
+def test_a_first_push_creates_the_total_and_the_column_once(database_url: str, lost: bool) -> None:
+    """The total assignment (100 points, omitted from the final grade, published, in a "Course
+    Totals" group of weight 0) and the read-only column; when Canvas makes them but their
+    answers are lost, the push finds them by name before creating again."""
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as sim:
+        settings = make_settings(sim, database_url)
+        if lost:
+            course = f"/api/v1/courses/{sim.course_id}"
+            sim.lose_once = [f"{course}/assignments", f"{course}/custom_gradebook_columns"]
+        summary = run_push(settings)
+        totals, groups, columns = _targets(sim, settings)
+        assert len(totals) == len(groups) == len(columns) == 1
+        total, group, column = totals[0], groups[0], columns[0]
+        assert (total.points_possible, total.omit_from_final_grade, total.published) == (
+            100,
+            True,
+            True,
+        )
+        assert total.group_id == group.id and group.group_weight == 0
+        assert column.read_only
+        assert summary.confirmed == summary.planned > 0
+        assert sim.lose_once == []
+
+
+def test_an_unpublished_total_is_published_and_the_totals_group_reused(
+    database_url: str,
+) -> None:
+    with Simulator(students=40, seed=598, now=NOW, token=TOKEN) as sim:
+        settings = make_settings(sim, database_url)
+        state = sim.state
+        group = state.add_group(Group(id=4242, name="Course Totals", position=9, group_weight=0))
+        state.add_assignment(
+            Assignment(
+                id=4343,
+                name=settings.total_assignment,
+                group_id=group.id,
+                position=1,
+                points_possible=100,
+                submission_types=["none"],
+                created_at=NOW,
+                published=False,
+                omit_from_final_grade=True,
+            )
+        )
+        summary = run_push(settings)
+        totals, groups, _ = _targets(sim, settings)
+        assert [(a.id, a.published) for a in totals] == [(4343, True)]
+        assert [g.id for g in groups] == [4242]
+        assert summary.confirmed == summary.planned > 0
 
 
 def test_declined_confirmation_writes_nothing(sim: Simulator, settings: Settings) -> None:
