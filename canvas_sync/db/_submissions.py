@@ -7,12 +7,12 @@ both directions skip per-row ORM work. Public through `repo` (`save_submissions`
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Select, bindparam, delete, insert, select, type_coerce, update
 from sqlalchemy.orm import Session
 from sqlalchemy.types import NullType
@@ -277,7 +277,7 @@ def _json(value: Any) -> Any:
         return []
     if value == "{}":
         return {}
-    return json.loads(value)
+    return orjson.loads(value)
 
 
 _ATTEMPT_COLUMNS = (

@@ -5,6 +5,7 @@ The schema of record is Alembic (`migrations/`): first use runs `upgrade head`, 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -99,13 +101,28 @@ def head_revision(versions: Path) -> str | None:
     return heads.pop() if len(heads) == 1 else None
 
 
+def to_json(value: Any) -> str:
+    """A JSON column's text: orjson, several times faster than json (a sync at 1,000 students
+    writes some 20,000 values); json for what orjson refuses (an integer past 64 bits)."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
 class Database:
     """One database: its engine, its session factory, and its migration state."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+            self.engine: Engine = create_engine(
+                url,
+                future=True,
+                pool_pre_ping=True,
+                json_serializer=to_json,
+                json_deserializer=orjson.loads,
+            )
         except (ArgumentError, ModuleNotFoundError) as exc:
             raise ConfigError(
                 f"Database URL is not usable ({type(exc).__name__}); "

@@ -14,6 +14,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import orjson
+
 from canvas_sync.canvas import parse_assignment, parse_submission, parse_time
 from canvas_sync.domain import Finding, Kind, Submission
 
@@ -40,6 +42,7 @@ MAX_ID = 2**63 - 1
 NAME_LENGTH = 400
 _NUL = "\x00"
 _NUL_ESCAPE = "\\u0000"
+_NUL_BYTES = _NUL_ESCAPE.encode()
 _ID_FIELDS = ("id", "user_id", "assignment_id")
 _NUMBER_FIELDS = ("score", "entered_score", "seconds_late")
 _TIME_FIELDS = ("submitted_at", "cached_due_date", "graded_at")
@@ -69,7 +72,10 @@ def _has_nul(value: Any) -> bool:
     `\\u0000`, so its C encoder answers in one pass where walking the tree in Python took a
     fifth of a full sync; an escaped backslash before "u0000" also matches, and only costs a
     needless clean."""
-    return _NUL_ESCAPE in json.dumps(value, default=str)
+    try:
+        return _NUL_BYTES in orjson.dumps(value, default=str)
+    except TypeError:  # an integer past 64 bits, a key that is not a string
+        return _NUL_ESCAPE in json.dumps(value, default=str)
 
 
 def valid_id(value: Any) -> int | None:

@@ -76,6 +76,17 @@ def test_rows_round_trip_as_domain_values(db_session: Session) -> None:
     assert repo.load_submissions(db_session, COURSE, [2001]) == [summary]
 
 
+def test_raw_json_orjson_refuses_is_stored_all_the_same(db_session: Session) -> None:
+    """JSON columns are written with orjson, which refuses an integer past 64 bits and a key
+    that is not a string; json writes those, so such a raw record is stored, not lost."""
+    ada = factories.student()
+    raw = {"id": 1001, "big": 2**70, "nested": [{"n": -(2**65)}]}
+    assert repo.save_students(db_session, COURSE, [(ada, raw)]) == 1
+    assert repo.save_students(db_session, COURSE, [(ada, {**raw, 7: "int key"})]) == 1
+    db_session.expire_all()
+    assert repo.save_students(db_session, COURSE, [(ada, {**raw, "7": "int key"})]) == 0
+
+
 @pytest.mark.parametrize("student_id", [1, 2])
 def test_each_test_starts_from_an_empty_course(db_session: Session, student_id: int) -> None:
     """What one test writes through `db_session` is rolled back before the next one."""

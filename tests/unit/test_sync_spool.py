@@ -59,3 +59,19 @@ def test_the_spool_is_an_unnamed_file_gone_when_closed() -> None:
     assert not isinstance(spool._file.name, str)  # no path: unlinked at creation (POSIX)
     spool.close()
     assert spool._file.closed
+
+
+def test_a_row_orjson_cannot_write_is_still_checked_for_nul() -> None:
+    """The NUL check writes the row with orjson, falling back to json for an integer past 64
+    bits: the NUL is still found and cleaned."""
+    row = {
+        "id": 7,
+        "user_id": 1001,
+        "assignment_id": 2001,
+        "workflow_state": "submitted",
+        "body": "a\x00b",
+        "huge": 2**70,
+    }
+    parsed, bad = usable_submissions([row])
+    assert bad == [] and len(parsed) == 1
+    assert parsed[0][1]["body"] == "a\ufffdb" and parsed[0][1]["huge"] == 2**70
