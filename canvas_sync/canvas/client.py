@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 from canvas_sync.canvas import _translate as tr
 from canvas_sync.canvas._http import PER_PAGE, HttpCore, Params
+from canvas_sync.canvas._limits import LimitExceeded
 from canvas_sync.errors import CanvasError, IncompleteListing, NotFound, PushFailed
 
 __all__ = [
@@ -155,11 +156,16 @@ class CanvasClient(HttpCore):
         app/controllers/sections_controller.rb `index`, lib/api/v1/section.rb,
         app/models/course_section.rb). Not listed: deleted enrollments and the test student.
         A caller without the roster right gets sections without students (the includes are
-        dropped), an older Canvas students without enrollments: both are None here.
+        dropped), an older Canvas students without enrollments: both are None here, and so is
+        an answer past the size or time caps (the enrollments' pages each stay small).
         """
         params: Params = {"include[]": ["students", "enrollments"]}
         rows: list[dict[str, Any]] = []
-        for section in self._listing(f"/courses/{course_id}/sections", params):
+        try:
+            sections = self._listing(f"/courses/{course_id}/sections", params)
+        except LimitExceeded:
+            return None
+        for section in sections:
             students = section.get("students") if isinstance(section, dict) else None
             if students is None and isinstance(section, dict) and "students" in section:
                 continue  # Canvas sends null for a section without students

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import respx
 
-from canvas_sync.canvas import CanvasClient
+from canvas_sync.canvas import CanvasClient, Limits
 from canvas_sync.domain import Secret
 from canvas_sync.errors import (
     AuthFailed,
@@ -215,6 +215,20 @@ def test_section_enrollments_that_cannot_be_read_are_none(
 ) -> None:
     api.get("/courses/598/sections").respond(json=sections)
     assert client.section_enrollments(598) is None
+
+
+def test_section_enrollments_past_the_size_cap_are_none(api: respx.MockRouter) -> None:
+    """One answer for every section may grow past canvas.max_response_megabytes in a huge
+    course: the sync then lists the enrollments a page at a time instead of failing."""
+    big = {"id": 7, "name": "x" * 4000, "enrollments": [{"id": 70}]}
+    api.get("/courses/598/sections").respond(json=[{"id": 1, "students": [big]}])
+    with CanvasClient(
+        BASE,
+        Secret(TOKEN),
+        transport=httpx.MockTransport(api.handler),
+        limits=Limits(max_response_bytes=1024),
+    ) as small:
+        assert small.section_enrollments(598) is None
 
 
 def test_assignment_groups_request_assignments_and_overrides(
