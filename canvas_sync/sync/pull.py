@@ -33,6 +33,7 @@ import json
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any, Protocol
 
 from canvas_sync.canvas import (
@@ -53,6 +54,7 @@ from canvas_sync.domain import (
     Submission,
 )
 from canvas_sync.policy import assigned_to
+from canvas_sync.sync.ahead import read_ahead
 from canvas_sync.sync.checks import (
     clean_text,
     usable_enrollments,
@@ -256,12 +258,13 @@ def pull_course(
         else:
             queries = [([(pulled_ids, included)], {})] if included else []
         bad: list[Finding] = []
-        for query, since in queries:
-            batches = client.submission_batches(
-                course_id, query, **since, students_if_many=included
-            )
-            for batch in batches:
-                bad += _spool(spool, batch, enrolled)
+        # The queries go out together (the later ones read ahead), and are spooled in order.
+        listings = [
+            partial(client.submission_batches, course_id, query, **since, students_if_many=included)
+            for query, since in queries
+        ]
+        for batch in read_ahead(listings):
+            bad += _spool(spool, batch, enrolled)
         # Canvas keeps a row for every assigned student: rows neither pulled nor stored are
         # asked for directly, and what is still not sent stays unknown (`Pulled.unseen`).
         gaps = _Gaps(
