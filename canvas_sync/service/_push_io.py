@@ -162,13 +162,16 @@ def _over_stored(
 
     A row whose attempt changed since it was stored (the student submitted meanwhile) is left
     as stored: its history would lack the new attempt. Its new `submitted_at` is past the
-    stored watermark, so the next sync pulls it whole.
+    stored watermark, so the next sync pulls it whole. A row Canvas sends exactly as stored
+    (a cell the push did not write, read with the ones it did) is left out: nothing to write.
     """
     merged = []
     for row in rows:
         old = stored.get(int(row["id"]))
         if not isinstance(old, dict):
             merged.append(row)
+        elif all(old.get(k) == v for k, v in row.items()):
+            continue
         elif all(old.get(k) == row.get(k) for k in ("attempt", "submitted_at")):
             merged.append({**old, **row})
     parsed = []

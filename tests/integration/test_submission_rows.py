@@ -214,3 +214,30 @@ def test_the_read_back_is_stored_over_the_stored_row(database_url: str) -> None:
     assert deletes == []
     assert fresh.graded == loaded[1].graded_at
     database.dispose()
+
+
+def test_a_read_back_row_canvas_sends_as_stored_writes_nothing(database_url: str) -> None:
+    """The read-back reads whole blocks of cells, most of them not written: a row equal to
+    the stored one is neither parsed nor written, and moves no watermark."""
+    database = Database(database_url)
+    database.ensure_schema()
+    synced = [_raw(1, 1001), _raw(2, 1002)]
+    with database.transaction() as session:
+        _course(session)
+        repo.save_submissions(session, COURSE, [(parse_submission(r), r) for r in synced])
+    back = []
+    for raw in synced:
+        row = {k: v for k, v in raw.items() if k not in ("submission_history", "rubric_assessment")}
+        back.append(row)
+    writes: list[str] = []
+    event.listen(
+        database.engine,
+        "before_cursor_execute",
+        lambda *a: writes.append(a[2]) if a[2].upper().startswith(("INSERT", "UPDATE")) else None,
+    )
+    fresh = FreshRows(database, COURSE)
+    fresh([dict(r) for r in back])
+    assert writes == [] and fresh.graded is None and fresh.submitted is None
+    with database.transaction() as session:
+        assert submission_raws(session, COURSE, [1, 2]) == {1: synced[0], 2: synced[1]}
+    database.dispose()
