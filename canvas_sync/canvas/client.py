@@ -166,8 +166,10 @@ class CanvasClient(HttpCore):
         except LimitExceeded:
             return None
         for section in sections:
-            students = section.get("students") if isinstance(section, dict) else None
-            if students is None and isinstance(section, dict) and "students" in section:
+            if not isinstance(section, dict) or "students" not in section:
+                return None
+            students = section["students"]
+            if students is None:
                 continue  # Canvas sends null for a section without students
             if not isinstance(students, list):
                 return None
