@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
+import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 
 from canvas_sync import __version__
@@ -269,6 +270,13 @@ class HttpCore:
     def _decode(response: httpx.Response) -> Any:
         if response.status_code == 204 or not response.content.strip():
             return None
+        if (response.charset_encoding or "utf-8").lower() in ("utf-8", "utf8"):
+            try:
+                # orjson: half the time of json for a page of thousands of rows; json takes
+                # what orjson refuses (integers past 64 bits, NaN) and other charsets.
+                return orjson.loads(response.content)
+            except orjson.JSONDecodeError:
+                pass
         try:
             return response.json()
         except ValueError as exc:

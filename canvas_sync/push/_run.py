@@ -6,10 +6,11 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, Protocol
 
-from canvas_sync.canvas import CanvasClient
+from canvas_sync.canvas import CanvasClient, parse_time
 from canvas_sync.canvas.client import PROGRESS_END_STATES
 from canvas_sync.db.journal import JournalEntry
 from canvas_sync.errors import CanvasError, CanvasUnavailable
@@ -30,6 +31,11 @@ BARRIER_ATTEMPTS = 6
 #: with its explanation ~2,130; 1,000 students' first push is 2.5 MB (3 jobs, polled together),
 #: the 40-student demo 0.1 MB (one job).
 JOB_BYTES = 900_000
+
+#: How far before its job was queued a written cell's `graded_at` may read: Canvas's web
+#: servers (which stamp the Progress) and job servers (which stamp the grade) keep their own
+#: clocks. The same margin as the sync's overlap; a cell outside it is read again unfiltered.
+CLOCK_MARGIN = timedelta(minutes=5)
 
 
 class Journal(Protocol):
@@ -130,6 +136,10 @@ class Run:
         self.uncertain = False  # a grade job whose answer was lost may still be queued
         self.jobs: dict[int, list[Cell]] = {}
         self.sent_ids: set[int] = set()
+        # When this run's first grade job was queued, by Canvas's clock; None once a grade job
+        # went out without its Progress time (the read-back then reads every cell whole).
+        self.queued_at: datetime | None = None
+        self.queue_times_known = True
 
     # --- sending ---------------------------------------------------------------------------
     def post(self, cells: Sequence[Cell]) -> list[dict[str, Any]]:
@@ -169,6 +179,7 @@ class Run:
         except CanvasUnavailable as exc:
             # Canvas may have queued it: nothing it carried is sent again before a barrier.
             self.uncertain = self.uncertain or any(c.graded for c in cells)
+            self.queue_times_known = self.queue_times_known and not any(c.graded for c in cells)
             self._problem("write_unanswered", str(exc), cells=len(cells))
             return None
         except CanvasError as exc:
@@ -180,6 +191,8 @@ class Run:
             self._problem("write_refused", str(exc), cells=len(cells))
             return None
         progress_id = progress.get("id") if isinstance(progress, dict) else None
+        if any(c.graded for c in cells):
+            self._queued(progress)
         self.journal.sent(ids, progress_id if isinstance(progress_id, int) else None)
         self.sent_ids.update(ids)
         self.result.sent = len(self.sent_ids)  # cells, not sends: a resend counts once
@@ -187,6 +200,17 @@ class Run:
             self.jobs[progress_id] = list(cells)
             return dict(progress)
         return None  # e.g. a per-user column PUT answers the datum itself
+
+    def _queued(self, progress: Any) -> None:
+        """Note when Canvas queued a grade job (its Progress's `created_at`)."""
+        try:
+            at = parse_time(progress.get("created_at")) if isinstance(progress, dict) else None
+        except (TypeError, ValueError, AttributeError):
+            at = None
+        if at is None:
+            self.queue_times_known = False
+        elif self.queued_at is None or at < self.queued_at:
+            self.queued_at = at
 
     def _problem(self, event: str, text: str, **fields: object) -> None:
         self.result.problems.append(text)
@@ -253,8 +277,15 @@ class Run:
 
     # --- settling --------------------------------------------------------------------------
     def read(self, cells: Sequence[Cell]) -> ReadBack:
+        """Read back the cells: only rows graded since this run's jobs were queued when
+        every grade job's Progress said when (push/readback.py reads the rest unfiltered)."""
         keys = [c.action.key for c in cells]
-        back = read_cells(self.client, self.course_id, keys, self.column_id, keep=self.keep)
+        since = None
+        if self.queued_at is not None and self.queue_times_known:
+            since = self.queued_at - CLOCK_MARGIN
+        back = read_cells(
+            self.client, self.course_id, keys, self.column_id, keep=self.keep, graded_since=since
+        )
         self.result.read_requests += back.requests
         self.result.fresh.extend(back.raw)
         return back

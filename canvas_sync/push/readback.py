@@ -13,6 +13,12 @@ column is one paged `column_data` read.
 Every read asks only for CHECK_FIELDS (`response_fields[]`): no history and no rubric, a
 fraction of the bytes; the read-back after a write adds the comments (`include[]` blocks are
 not trimmed by `response_fields[]`), which it needs to confirm a comment landed.
+
+The read-back after a write may also ask only for rows graded since the push's jobs were
+queued (`graded_since`, which Canvas applies to these reads: submissions_api_controller.rb
+`for_students`): a written grade moves `graded_at` (app/models/submission.rb), so Canvas
+renders the written cells and not the thousands read beside them. A wanted cell that answer
+leaves out is unknown, not unwritten: it is read again without the filter.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from canvas_sync.canvas import CanvasClient, parse_submission
@@ -91,7 +98,11 @@ UNITS_PER_ROW = 0.01
 
 
 def _groups(
-    keys: Iterable[CellKey], per_request: Callable[[int], int], headroom: float
+    keys: Iterable[CellKey],
+    per_request: Callable[[int], int],
+    headroom: float,
+    *,
+    filtered: bool = False,
 ) -> list[tuple[list[int], list[int]]]:
     """(assignment ids, student ids) per `students/submissions` read (`per_request(n)`: the
     students one grouped request takes for n assignments).
@@ -100,7 +111,9 @@ def _groups(
     product of every touched assignment and student instead when that costs less, counting
     the rows not asked for (a push touching most of the class, where the total assignment
     alone touches everyone, takes a few requests instead of one per assignment), and its
-    throttle units fit in `headroom` (else waiting for the bucket costs more than it saves)."""
+    throttle units fit in `headroom` (else waiting for the bucket costs more than it saves).
+    `filtered`: the reads ask only for rows graded since the write, so Canvas renders about
+    the wanted cells whatever the groups, not their cross product."""
     students: dict[int, set[int]] = {}
     for target, student_id, assignment_id in keys:
         if target is not Target.COLUMN and assignment_id is not None:
@@ -114,19 +127,25 @@ def _groups(
         split.append((sparse, sorted(set().union(*(students[a] for a in sparse)))))
     whole = [(sorted(students), sorted(set().union(*students.values())))]
 
-    def cost(groups: list[tuple[list[int], list[int]]]) -> float:
-        requests = sum(-(-len(people) // per_request(len(ids))) for ids, people in groups)
-        rows = sum(len(ids) * len(people) for ids, people in groups)
-        return requests + rows / ROWS_PER_REQUEST
+    def rendered(ids: list[int], people: list[int]) -> int:
+        """Rows Canvas renders for one request of these assignments and students."""
+        if not filtered:
+            return len(ids) * len(people)
+        chunk = set(people)
+        return sum(len(students[a] & chunk) for a in ids)
 
-    def units(groups: list[tuple[list[int], list[int]]]) -> float:
-        total = 0.0
+    def chunks(groups: list[tuple[list[int], list[int]]]) -> Iterable[tuple[list[int], list[int]]]:
         for ids, people in groups:
             size = per_request(len(ids))
             for start in range(0, len(people), size):
-                rows = len(ids) * len(people[start : start + size])
-                total += max(1.0, rows * UNITS_PER_ROW)
-        return total
+                yield ids, people[start : start + size]
+
+    def cost(groups: list[tuple[list[int], list[int]]]) -> float:
+        requests = list(chunks(groups))
+        return len(requests) + sum(rendered(*c) for c in requests) / ROWS_PER_REQUEST
+
+    def units(groups: list[tuple[list[int], list[int]]]) -> float:
+        return sum(max(1.0, rendered(*c) * UNITS_PER_ROW) for c in chunks(groups))
 
     cheaper = cost(whole) < cost(split)
     return whole if cheaper and units(whole) <= headroom else split
@@ -173,6 +192,7 @@ def read_cells(
     comments: bool = True,
     keep: Keep | None = None,
     parsed: Callable[[list[Submission]], None] | None = None,
+    graded_since: datetime | None = None,
 ) -> ReadBack:
     """Canvas's current state of each cell in `keys`; a cell Canvas did not return is absent.
 
@@ -180,20 +200,41 @@ def read_cells(
     a write compares no comment). The groups' requests share the client's concurrency. With
     `keep`, the rows go to it as they arrive, KEEP_ROWS or more at a time (while the next ones
     are fetched), instead of into `ReadBack.raw`; with `parsed`, each request's rows go to it
-    parsed (and are not kept).
+    parsed (and are not kept). With `graded_since`, rows graded after it are asked for first,
+    then every wanted cell that answer left out, without the filter.
     """
     keys = list(keys)
-    wanted = set(keys)
     before = client.request_count
 
     def per_request(assignments: int) -> int:
         return client.grouped_students(assignments, trimmed=True)
 
-    groups: list[tuple[list[int], list[int] | None]] = list(
-        _groups(keys, per_request, client.throttle.headroom())
-    )
     include = ("submission_comments",) if comments else ()
     column = any(k[0] is Target.COLUMN for k in keys)
+    raw: list[dict[str, Any]] = []
+    cells: dict[CellKey, Seen] = {}
+
+    def read(cell_keys: list[CellKey], since: datetime | None) -> None:
+        nonlocal raw
+        asked_for = set(cell_keys)
+        groups: list[tuple[list[int], list[int] | None]] = list(
+            _groups(cell_keys, per_request, client.throttle.headroom(), filtered=since is not None)
+        )
+        batches = client.submission_batches(
+            course_id, groups, include=include, fields=CHECK_FIELDS, graded_since=since
+        )
+        for batch in batches:
+            # A read of every touched assignment x student also returns cells not asked for:
+            # only the asked ones are seen, stored and handed on.
+            asked = _see(batch, asked_for, cells)
+            if parsed is not None:
+                parsed([sub for sub, _ in asked])
+                continue
+            raw.extend(row for _, row in asked)
+            if keep is not None and len(raw) >= KEEP_ROWS:
+                keep(raw)
+                raw = []
+
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The column's pages follow one another (each names the next): they are read beside
         # the submissions, not after them, sharing the client's `concurrency` slots.
@@ -202,20 +243,11 @@ def read_cells(
             if column and column_id is not None
             else None
         )
-        raw: list[dict[str, Any]] = []
-        cells: dict[CellKey, Seen] = {}
-        batches = client.submission_batches(course_id, groups, include=include, fields=CHECK_FIELDS)
-        for batch in batches:
-            # A read of every touched assignment x student also returns cells not asked for:
-            # only the asked ones are seen, stored and handed on.
-            asked = _see(batch, wanted, cells)
-            if parsed is not None:
-                parsed([sub for sub, _ in asked])
-                continue
-            raw.extend(row for _, row in asked)
-            if keep is not None and len(raw) >= KEEP_ROWS:
-                keep(raw)
-                raw = []
+        read(keys, graded_since)
+        if graded_since is not None:
+            unseen = [k for k in keys if k[0] is not Target.COLUMN and k not in cells]
+            if unseen:
+                read(unseen, None)
         if keep is not None and raw:
             keep(raw)
             raw = []

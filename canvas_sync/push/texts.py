@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from canvas_sync.domain import ReadingResult, Status, StudentResult
@@ -31,6 +32,7 @@ COLUMN_LIMIT = 255
 DEFAULT_RULE = "Late submissions are not accepted and receive 0 (course syllabus)."
 
 
+@lru_cache(maxsize=4096)  # a push writes thousands of comments on a few due dates
 def local_time(moment: datetime | None, time_zone: str) -> str:
     """`Tue Feb 3, 2026 11:59 PM CST`: a UTC instant in the course time zone, for people."""
     if moment is None:

@@ -15,9 +15,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -253,6 +254,56 @@ def test_the_read_back_is_stored_over_the_synced_rows(sim: Simulator, synced: Se
     raw = stored_raw(synced, *cell)
     assert raw["score"] == 0 and raw["submitted_at"] != before[resubmitted.key]["submitted_at"]
     assert len(raw["submission_history"]) > len(before[resubmitted.key]["submission_history"])
+
+
+def _reads_after_the_write(sim: Simulator) -> list[dict[str, list[str]]]:
+    """The query of each `students/submissions` read after the first bulk update."""
+    log = sim.request_log
+    posted = next(i for i, (m, p, _q, _s) in enumerate(log) if p.endswith("/update_grades"))
+    return [parse_qs(q) for _m, p, q, _s in log[posted:] if p.endswith("/students/submissions")]
+
+
+def test_the_read_back_asks_for_rows_graded_since_the_job_and_reads_what_it_missed_whole(
+    sim: Simulator, synced: Settings
+) -> None:
+    """Canvas renders the written cells, not the ones beside them; a written cell whose
+    `graded_at` reads earlier (a job server's clock behind) is unknown, so it is read again
+    without the filter and confirmed, not failed."""
+    plan = run_push(synced, dry_run=True).plan
+    lagging = next(a for a in plan.actions if a.target is Target.GRADE and a.comment)
+    assert lagging.assignment_id is not None
+
+    def lag(step: str) -> None:
+        if step == "waited":  # Canvas ran the job; its clock was a day behind for this cell
+            sub = sim.state.submissions[(lagging.assignment_id or 0, lagging.student_id)]
+            sub.graded_at = NOW - timedelta(days=1)
+
+    sim.reset_request_log()
+    summary = run_push(synced, hook=lag)
+    assert summary.confirmed == summary.planned == len(plan.actions)
+    reads = _reads_after_the_write(sim)
+    filtered = [q for q in reads if "graded_since" in q]
+    whole = [q for q in reads if "graded_since" not in q]
+    # The simulator's clock is pinned: the job was queued at NOW, minus the clocks' margin.
+    assert filtered and {q["graded_since"][0] for q in filtered} == {"2026-05-20T16:55:00Z"}
+    assert [(q["student_ids[]"], q["assignment_ids[]"]) for q in whole] == [
+        ([str(lagging.student_id)], [str(lagging.assignment_id)])
+    ]
+    assert len(own_comments(sim, lagging.assignment_id, lagging.student_id)) == 1
+
+
+def test_after_a_lost_job_answer_the_read_back_reads_every_cell_whole(
+    sim: Simulator, synced: Settings
+) -> None:
+    """Without the Progress of every job, nothing says since when to ask: no filter."""
+    sim.lose_once = [f"/api/v1/courses/{sim.course_id}/submissions/update_grades"]
+    sim.reset_request_log()
+    summary = run_push(synced)
+    assert sim.lose_once == []
+    assert summary.confirmed == summary.planned > 0
+    reads = _reads_after_the_write(sim)
+    assert reads and all("graded_since" not in q for q in reads)
+    assert_canvas_matches_policy(sim, synced)
 
 
 def test_dry_run_sends_no_write_request(sim: Simulator, settings: Settings) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -120,3 +121,81 @@ def test_a_sparse_read_back_reads_only_the_touched_assignments_and_students(
     seen, route = read(api, keys, comments=True)
     assert set(seen.cells) == set(keys)
     assert reads(route) == [(1, 100, True)] * 3 + [(10, 10, True)]
+
+
+SINCE = datetime(2026, 5, 20, 16, 55, tzinfo=UTC)
+
+
+def answer_since(stale: set[tuple[int, int]]) -> Any:
+    """Canvas's grouped answer with `graded_since` applied: every row was graded after SINCE
+    but the (student, assignment) cells in `stale`, which read a day earlier."""
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        query = parse_qs(urlsplit(str(request.url)).query)
+        since = query.get("graded_since", [None])[0]
+        entries = []
+        for uid in query["student_ids[]"]:
+            rows = []
+            for aid in query["assignment_ids[]"]:
+                graded = "2026-05-19T17:00:00Z" if (int(uid), int(aid)) in stale else None
+                graded = graded or "2026-05-20T17:00:00Z"
+                if since is not None and not graded > since:
+                    continue
+                rows.append(
+                    {"id": int(aid) * 10_000 + int(uid), "user_id": int(uid)}
+                    | {"assignment_id": int(aid), "score": 0.0, "entered_score": 0.0}
+                    | {"workflow_state": "graded", "graded_at": graded}
+                )
+            entries.append({"user_id": int(uid), "submissions": rows})
+        return httpx.Response(200, json=entries)
+
+    return respond
+
+
+def read_since(
+    api: respx.MockRouter,
+    keys: list[Any],
+    stale: set[tuple[int, int]],
+    remaining: str | None = None,
+) -> tuple[ReadBack, list[tuple[int, int, bool]], list[tuple[int, int, bool]]]:
+    """`read_cells` with `graded_since`: what it saw, its filtered reads and its whole ones."""
+    route = api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer_since(stale))
+    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
+        if remaining is not None:
+            headers = {"X-Rate-Limit-Remaining": remaining}
+            api.get(f"/courses/{COURSE}").respond(200, json={}, headers=headers)
+            client.get_course(COURSE)
+        seen = read_cells(client, COURSE, keys, None, graded_since=SINCE)
+    filtered, whole = [], []
+    for call in route.calls:
+        query = parse_qs(urlsplit(str(call.request.url)).query)
+        shape = (len(query["assignment_ids[]"]), len(query["student_ids[]"]), True)
+        (filtered if "graded_since" in query else whole).append(shape)
+    return seen, sorted(filtered), sorted(whole)
+
+
+def test_a_read_back_since_the_write_reads_the_missed_cells_again_without_the_filter(
+    api: respx.MockRouter,
+) -> None:
+    keys = cells_of_a_class_push(300)
+    stale = {(25, 1), (30, 1), (50, 2)}  # written, but their graded_at reads earlier
+    seen, filtered, whole = read_since(api, keys, stale)
+    assert set(seen.cells) == set(keys)  # none of them unknown
+    assert filtered == [(11, 100, True)] * 3
+    # Only the missed cells, read as the sparse rest: their 2 assignments x their 3 students.
+    assert whole == [(2, 3, True)]
+    assert sorted((r["user_id"], r["assignment_id"]) for r in seen.raw) == sorted(
+        (s, a) for _, s, a in keys
+    )  # each cell's row handed on once
+
+
+def test_a_filtered_read_back_keeps_the_cross_product_with_little_throttle_budget(
+    api: respx.MockRouter,
+) -> None:
+    """Canvas renders only the rows graded since the write, so the cross product costs about
+    the written cells' units: no reason to split it (compare the unfiltered read above)."""
+    keys = cells_of_a_class_push(300)
+    seen, filtered, whole = read_since(api, keys, set(), remaining="170")
+    assert set(seen.cells) == set(keys)
+    assert filtered == [(11, 100, True)] * 3
+    assert whole == []
