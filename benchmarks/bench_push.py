@@ -66,7 +66,7 @@ PHASES = (
     ("canvas_sync.service.pushing", "ensure_targets"),
     ("canvas_sync.service.pushing", "sync"),
     ("canvas_sync.service.pushing", "plan_changes"),
-    ("canvas_sync.service.pushing", "recheck_plan"),
+    ("canvas_sync.service.pushing", "journaled_recheck"),
     ("canvas_sync.service.pushing", "apply_plan"),
 )
 

@@ -9,7 +9,9 @@ States (push/apply.py says how each is settled):
 - `sent`: Canvas answered with the job's Progress id (`progress_id`).
 - `confirmed`: read back from Canvas (the value, and the comment text when it had one);
   `failed`: Canvas refused it or kept not taking it, with Canvas's answer; `superseded`: a
-  later push found Canvas without the value (after its job surely ran) and planned again.
+  later push found Canvas without the value (after its job surely ran) and planned again, or
+  it was never sent (answer "not sent: ..."): the re-read just before the write found its
+  premise gone, or failed. Rows are journaled `planned` while that re-read is in flight.
 
 Two marker states record a TA's decision on a `manual_override`: `kept` (the human value
 stays; push keeps its hands off the cell) and `released` (the next push writes the policy value

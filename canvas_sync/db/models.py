@@ -263,7 +263,8 @@ class ExemptionRow(Base):
 class PushChangeRow(Base):
     """The push journal (SPEC §4): each change is written here before it is sent.
 
-    States: planned → sent → confirmed | failed; `superseded` when a later plan replaces it.
+    States: planned → sending → sent → confirmed | failed; `superseded` when a later plan
+    replaces it or it was never sent (db/journal.py).
     The newest confirmed change of a (student, assignment, target) is "what this service wrote",
     which is how a later human edit is recognised (`manual_override`).
     """

@@ -33,7 +33,7 @@ No SQLAlchemy here: the journal is a `Journal` the service provides.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +42,7 @@ from canvas_sync.canvas.client import PROGRESS_END_STATES
 from canvas_sync.db.journal import JournalEntry
 from canvas_sync.errors import PushFailed
 from canvas_sync.push._run import JOB_BYTES, ApplyResult, Journal, Run, cell, logger
-from canvas_sync.push.plan import PushAction, PushPlan, Target, same_value
+from canvas_sync.push.plan import CellKey, PushAction, PushPlan, Target, same_value
 from canvas_sync.push.readback import Keep
 
 __all__ = [
@@ -82,13 +82,18 @@ def apply_plan(
     hook: Hook | None = None,
     max_rounds: int = MAX_ROUNDS,
     keep: Keep | None = None,
+    journaled: Mapping[CellKey, int] | None = None,
 ) -> ApplyResult:
     """Journal, send, wait, read back and settle every action of `plan` (module docstring).
 
-    `keep` takes the submission JSON read back as it arrives (else it is in `fresh`)."""
+    `keep` takes the submission JSON read back as it arrives (else it is in `fresh`);
+    `journaled`: the journal ids of every action by cell, when they are already `planned`."""
     step = hook or (lambda _name: None)
     run = Run(client, course_id, journal, column_id, timeout, poll_interval, keep)
-    ids = journal.planned(plan.actions)
+    if journaled is None:
+        ids = journal.planned(plan.actions)
+    else:
+        ids = [journaled[a.key] for a in plan.actions]
     cells = [cell(i, a) for i, a in zip(ids, plan.actions, strict=True)]
     step("planned")
     todo = [c for c in cells if c.graded or column_id is not None]
@@ -166,7 +171,9 @@ def reconcile(
                 f"Canvas is still running an earlier push (progress {progress_id}): "
                 "run push again once it has finished."
             )
-    maybe_sent = [c for e, c in zip(entries, cells, strict=True) if c.graded and e.state != "sent"]
+    maybe_sent = [
+        c for e, c in zip(entries, cells, strict=True) if c.graded and e.state == "sending"
+    ]
     if maybe_sent and not run.barrier(maybe_sent[0]):
         raise PushFailed(
             "Canvas did not confirm that an earlier push's update has run: run push again."

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -16,6 +17,7 @@ from canvas_sync.db.locks import LockHandle
 from canvas_sync.db.raws import submission_raws
 from canvas_sync.domain import Submission
 from canvas_sync.push import PushAction, PushPlan, Reconciled, Target, reconcile
+from canvas_sync.push.plan import CellKey
 from canvas_sync.push.premise import Rechecked, recheck
 from canvas_sync.push.readback import read_cells
 from canvas_sync.service.targets import Targets
@@ -28,6 +30,7 @@ __all__ = [
     "DbJournal",
     "FreshRows",
     "dropped_line",
+    "journaled_recheck",
     "recheck_plan",
     "reconcile_open",
 ]
@@ -243,6 +246,39 @@ def recheck_plan(
             why,
         )
     return checked
+
+
+def journaled_recheck(
+    database: Database,
+    http: CanvasClient,
+    course_id: int,
+    targets: Targets,
+    plan: PushPlan,
+    cells: dict[tuple[int, int], Submission],
+    journal: DbJournal,
+) -> tuple[Rechecked, dict[CellKey, int]]:
+    """`recheck_plan`, with every planned change journaled `planned` meanwhile (in a thread of
+    its own: the re-read mostly waits on Canvas, and a first push of a large course journals
+    thousands of rows); the checked plan and its journal ids by cell.
+
+    A change the re-read drops is journaled `superseded` (never sent; the next plan decides
+    again from the new state), and so is every change when the re-read fails: nothing stays
+    `planned` for the next push to settle."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="canvas-sync-journal") as pool:
+        journaled = pool.submit(journal.planned, plan.actions)
+        try:
+            checked = recheck_plan(database, http, course_id, targets, plan, cells)
+        except BaseException as exc:
+            if journaled.exception() is None:
+                why = f"not sent: the re-read before the write failed ({type(exc).__name__})"
+                journal.finished([(i, "superseded", why) for i in journaled.result()])
+            raise
+        ids = dict(zip((a.key for a in plan.actions), journaled.result(), strict=True))
+    if checked.dropped:
+        journal.finished(
+            [(ids[a.key], "superseded", f"not sent: {why}") for a, why in checked.dropped]
+        )
+    return checked, {a.key: ids[a.key] for a in checked.plan.actions}
 
 
 def dropped_line(action: PushAction, why: str) -> str:

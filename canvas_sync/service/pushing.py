@@ -32,7 +32,7 @@ from canvas_sync.service._push_io import (
     DbJournal,
     FreshRows,
     dropped_line,
-    recheck_plan,
+    journaled_recheck,
     reconcile_open,
 )
 from canvas_sync.service._push_plan import (
@@ -242,7 +242,7 @@ def _push_locked(
     )
     if dry_run or not plan.actions or (confirm is not None and not confirm(plan)):
         return _finish(summary, http.request_count - before, started)
-    checked = recheck_plan(database, http, course_id, targets, plan, cells)
+    checked, journaled = journaled_recheck(database, http, course_id, targets, plan, cells, journal)
     del cells  # compared: the write needs only the checked plan
     summary = replace(summary, dropped=tuple(dropped_line(a, why) for a, why in checked.dropped))
     fresh = FreshRows(database, course_id)  # stores what is read back, as it arrives
@@ -256,6 +256,7 @@ def _push_locked(
         poll_interval=poll_interval,
         hook=hook,
         keep=fresh,
+        journaled=journaled,
     )
     if refresh and time.monotonic() - synced_at < ADVANCE_WINDOW.total_seconds():
         fresh.advance()

@@ -329,10 +329,14 @@ def _spool(spool: Spool, raws: list[dict[str, Any]], enrolled: set[int]) -> list
     parsed copy of the chunk); the unusable_record findings. The chunk is emptied: it is not
     kept. `student_ids[]=all` also returns the test student and non-active enrollments."""
     bad: list[Finding] = []
-    for raw in raws:
-        parsed, found = usable_submissions((raw,))
-        bad += found
-        spool.add(pair for pair in parsed if pair[0].student_id in enrolled)
+
+    def included() -> Iterator[tuple[Submission, dict[str, Any]]]:
+        for raw in raws:
+            parsed, found = usable_submissions((raw,))
+            bad.extend(found)
+            yield from (pair for pair in parsed if pair[0].student_id in enrolled)
+
+    spool.add(included())  # one call per chunk: `add` seeks to the file's end once
     raws.clear()
     return bad
 

@@ -17,6 +17,8 @@ from array import array
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import orjson
+
 from canvas_sync.canvas import parse_submission
 from canvas_sync.domain import Submission
 
@@ -24,6 +26,22 @@ __all__ = ["BATCH", "Spool"]
 
 #: Rows handed out per batch when the spool is read back (`Spool.batches`).
 BATCH = 1000
+#: Starts a line json wrote (what orjson refuses: an integer past 64 bits, which orjson would
+#: also read back as a float); every other line is orjson's, several times faster both ways.
+_JSON_LINE = b"J"
+
+
+def _line(raw: dict[str, Any]) -> bytes:
+    try:
+        return orjson.dumps(raw) + b"\n"  # orjson escapes every control character: one line
+    except TypeError:
+        return _JSON_LINE + json.dumps(raw, separators=(",", ":")).encode() + b"\n"
+
+
+def _row(line: bytes) -> Any:
+    if line.startswith(_JSON_LINE):
+        return json.loads(line[1:])
+    return orjson.loads(line)
 
 
 class Spool:
@@ -47,7 +65,7 @@ class Spool:
         for sub, raw in rows:
             self._students.append(sub.student_id)
             self._assignments.append(sub.assignment_id)
-            self._file.write(json.dumps(raw, separators=(",", ":")).encode() + b"\n")
+            self._file.write(_line(raw))
 
     def pairs(self) -> set[tuple[int, int]]:
         """(student id, assignment id) of every row kept."""
@@ -82,7 +100,7 @@ class Spool:
         for number, line in enumerate(self._file):
             if not kept[number]:
                 continue
-            raw = json.loads(line)
+            raw = _row(line)
             batch.append((parse_submission(raw), raw))
             if len(batch) >= size:
                 yield batch

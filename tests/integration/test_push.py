@@ -647,6 +647,55 @@ def test_changes_whose_premise_broke_after_the_plan_are_not_written(
     assert sim.state.submissions[touched[2]].entered_score != 0.0
     for cell in touched:
         assert own_comments(sim, *cell) == []
+    # Journaled while the cells were re-read; the dropped ones are closed, never left open.
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT assignment_id, student_id, state, canvas_answer FROM push_changes")
+            ).all()
+    finally:
+        engine.dispose()
+    states = {(a, s): (state, answer) for a, s, state, answer in rows}
+    assert {state for state, _ in states.values()} == {"confirmed", "superseded"}
+    assert sum(state == "superseded" for state, _ in states.values()) == len(summary.dropped)
+    for cell in touched:
+        state, answer = states[cell]
+        assert state == "superseded" and answer.startswith("not sent: ")
+
+
+def test_a_failed_re_read_leaves_no_change_open(
+    sim: Simulator, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The changes are journaled while the cells are re-read: when the re-read fails, every
+    one is closed `superseded` before the error is shown, and nothing was written."""
+    from canvas_sync.errors import CanvasUnavailable
+    from canvas_sync.service import _push_io
+
+    def unreachable(*_args: object, **_kwargs: object) -> Any:
+        raise CanvasUnavailable("Canvas did not answer")
+
+    monkeypatch.setattr(_push_io, "recheck_plan", unreachable)
+    sim.reset_request_log()
+    with pytest.raises(CanvasUnavailable):
+        run_push(settings)
+    assert [w for w in writes(sim) if "update_grades" in w[1] or "column_data" in w[1]] == []
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT state, canvas_answer FROM push_changes")
+            ).all()
+    finally:
+        engine.dispose()
+    assert rows and {state for state, _ in rows} == {"superseded"}
+    assert {answer for _, answer in rows} == {
+        "not sent: the re-read before the write failed (CanvasUnavailable)"
+    }
+    monkeypatch.undo()
+    summary = run_push(settings)  # nothing left to reconcile: the next push just pushes
+    assert summary.reconciled.confirmed == summary.reconciled.superseded == 0
+    assert summary.failed == 0 and summary.confirmed == summary.planned > 0
 
 
 def test_a_status_set_after_the_plan_stops_the_change(sim: Simulator, settings: Settings) -> None:

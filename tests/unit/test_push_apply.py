@@ -217,8 +217,9 @@ def test_reconcile_supersedes_what_canvas_does_not_hold(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
     journal = MemoryJournal()
-    journal.planned([zero(1, 7), zero(1, 8)])
-    # Rows never known `sent` may sit in Canvas's queue: a no-op barrier job runs first.
+    journal.sending(journal.planned([zero(1, 7), zero(1, 8)]))
+    # Rows `sending`, never known `sent`, may sit in Canvas's queue: a no-op barrier job runs
+    # first.
     barrier = api.post(BULK).respond(json=progress(3, "queued"))
     api.get("/progress/3").respond(json=progress(3, "completed"))
     api.get(SUBMISSIONS).respond(json=grouped([sub_json(1, 7, 0, ["late"]), sub_json(1, 8, 8)]))
@@ -229,13 +230,27 @@ def test_reconcile_supersedes_what_canvas_does_not_hold(
     assert reconcile(client, COURSE, journal, column_id=None).confirmed == 0  # nothing open
 
 
+def test_rows_left_planned_were_never_sent_so_reconcile_runs_no_barrier(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    """A `planned` row precedes its `sending` transaction, which precedes the request: no job
+    can carry it, so it is read back and settled without a barrier."""
+    journal = MemoryJournal()
+    journal.planned([zero(1, 7), zero(1, 8)])
+    barrier = api.post(BULK).respond(json=progress(3, "queued"))
+    api.get(SUBMISSIONS).respond(json=grouped([sub_json(1, 7, 0, ["late"]), sub_json(1, 8, 8)]))
+    done = reconcile(client, COURSE, journal, column_id=None, poll_interval=0.01)
+    assert barrier.call_count == 0
+    assert (done.confirmed, done.superseded) == (1, 1)
+
+
 def test_a_barrier_whose_answer_is_lost_is_sent_again_until_one_answers(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
     """A barrier changes nothing: against a Canvas failing many writes it is simply resent,
     up to BARRIER_ATTEMPTS times, and the rows are settled once one has run."""
     journal = MemoryJournal()
-    journal.planned([zero(1, 7)])
+    journal.sending(journal.planned([zero(1, 7)]))
     lost = [httpx.Response(502, text="<html>Bad Gateway</html>")] * 4
     barrier = api.post(BULK).mock(
         side_effect=[*lost, httpx.Response(200, json=progress(3, "queued"))]
@@ -257,12 +272,12 @@ def test_a_barrier_is_not_sent_once_the_journal_forbids_writing(
     client: CanvasClient, api: respx.MockRouter
 ) -> None:
     journal = LostJournal()
-    journal.planned([zero(1, 7)])
+    journal.sending(journal.planned([zero(1, 7)]))
     barrier = api.post(BULK).respond(json=progress(3, "queued"))
     with pytest.raises(LockLost):
         reconcile(client, COURSE, journal, column_id=None, poll_interval=0.01)
     assert barrier.call_count == 0
-    assert journal.state(1) == "planned"  # left for the next push to settle
+    assert journal.state(1) == "sending"  # left for the next push to settle
 
 
 def test_422_on_update_fails_its_rows_and_sends_nothing_again(

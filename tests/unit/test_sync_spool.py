@@ -75,3 +75,17 @@ def test_a_row_orjson_cannot_write_is_still_checked_for_nul() -> None:
     parsed, bad = usable_submissions([row])
     assert bad == [] and len(parsed) == 1
     assert parsed[0][1]["body"] == "a\ufffdb" and parsed[0][1]["huge"] == 2**70
+
+
+def test_a_row_orjson_refuses_comes_back_exact(spool: Spool) -> None:
+    # An integer past 64 bits: orjson can neither write it nor read it back as an integer.
+    big = 2**70 + 1
+    parsed, bad = usable_submissions(
+        [{"id": 7, "user_id": 1, "assignment_id": 11, "workflow_state": "graded", "x": big}]
+    )
+    assert bad == []
+    spool.add(parsed)
+    spool.add(rows((2, 11, "unsubmitted")))
+    back = {s.student_id: raw for s, raw in spool}
+    assert back[1]["x"] == big and isinstance(back[1]["x"], int)
+    assert back[2]["workflow_state"] == "unsubmitted"
