@@ -366,6 +366,19 @@ class HttpCore:
                 for future in pending:
                     future.cancel()
 
+    def together(self, calls: Sequence[Callable[[], T]]) -> list[T | Exception]:
+        """Make independent calls (requests through this client) with at most `concurrency` in
+        flight; each one's result, or the Exception it raised, in order (one failing stops
+        none of the others: a write already sent cannot be taken back)."""
+
+        def attempt(call: Callable[[], T]) -> T | Exception:
+            try:
+                return call()
+            except Exception as exc:  # handed back to the caller, not lost
+                return exc
+
+        return self._map(attempt, calls)
+
     def _map(self, fn: Callable[[Any], T], jobs: Sequence[Any]) -> list[T]:
         """Run independent jobs with at most `concurrency` threads; results in job order."""
         if self._concurrency == 1 or len(jobs) <= 1:

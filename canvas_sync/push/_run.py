@@ -143,18 +143,36 @@ class Run:
 
     # --- sending ---------------------------------------------------------------------------
     def post(self, cells: Sequence[Cell]) -> list[dict[str, Any]]:
-        """Send the cells' grade job(s) and column request; returns the Progress answers."""
-        progresses = []
+        """Send the cells' grade job(s) and column request; returns the Progress answers.
+
+        Every row carried is journaled `sending` in one transaction first; the requests then
+        go out together (the client's `concurrency` at a time): Canvas queues each job on the
+        course's strand whatever the order they arrive in."""
+        sends: list[tuple[list[Cell], Callable[[], Any]]] = []
         for chunk in _jobs([c for c in cells if c.graded]):
             data: dict[int, dict[int, dict[str, str]]] = {}
             for c in chunk:
                 assert c.action.assignment_id is not None
                 data.setdefault(c.action.assignment_id, {})[c.action.student_id] = c.payload()
-            call = partial(self.client.bulk_update_course_grades, self.course_id, data)
-            progresses.append(self._send(chunk, call))
+            sends.append(
+                (chunk, partial(self.client.bulk_update_course_grades, self.course_id, data))
+            )
         columns = [c for c in cells if not c.graded]
         if columns and self.column_id is not None:
-            progresses.append(self._send(columns, lambda: self._put_column(columns)))
+            sends.append((columns, partial(self._put_column, columns)))
+        if not sends:
+            return []
+        self.journal.sending([c.id for chunk, _ in sends for c in chunk])
+        self.result.write_requests += len(sends)
+        answers = self.client.together([call for _, call in sends])
+        progresses = [
+            self._answered(chunk, answer) for (chunk, _), answer in zip(sends, answers, strict=True)
+        ]
+        unexpected = [
+            a for a in answers if isinstance(a, Exception) and not isinstance(a, CanvasError)
+        ]
+        if unexpected:
+            raise unexpected[0]  # not Canvas's answer (a bug): its rows stay `sending`
         return [p for p in progresses if p is not None]
 
     def _put_column(self, cells: Sequence[Cell]) -> Any:
@@ -170,35 +188,35 @@ class Run:
         }
         return self.client.put(f"/courses/{self.course_id}/custom_gradebook_column_data", json=body)
 
-    def _send(self, cells: Sequence[Cell], call: Callable[[], Any]) -> dict[str, Any] | None:
+    def _answered(self, cells: Sequence[Cell], answer: Any) -> dict[str, Any] | None:
+        """Journal what Canvas answered to the request carrying `cells` (already `sending`)."""
         ids = [c.id for c in cells]
-        self.journal.sending(ids)
-        self.result.write_requests += 1
-        try:
-            progress = call()
-        except CanvasUnavailable as exc:
+        graded = any(c.graded for c in cells)
+        if isinstance(answer, CanvasUnavailable):
             # Canvas may have queued it: nothing it carried is sent again before a barrier.
-            self.uncertain = self.uncertain or any(c.graded for c in cells)
-            self.queue_times_known = self.queue_times_known and not any(c.graded for c in cells)
-            self._problem("write_unanswered", str(exc), cells=len(cells))
+            self.uncertain = self.uncertain or graded
+            self.queue_times_known = self.queue_times_known and not graded
+            self._problem("write_unanswered", str(answer), cells=len(cells))
             return None
-        except CanvasError as exc:
+        if isinstance(answer, CanvasError):
             # A definite refusal (400/401/422): nothing was queued.
             for c in cells:
-                c.state, c.answer = "failed", str(exc)
-            self.journal.finished([(i, "failed", str(exc)) for i in ids])
+                c.state, c.answer = "failed", str(answer)
+            self.journal.finished([(i, "failed", str(answer)) for i in ids])
             self.result.failed += len(cells)
-            self._problem("write_refused", str(exc), cells=len(cells))
+            self._problem("write_refused", str(answer), cells=len(cells))
             return None
-        progress_id = progress.get("id") if isinstance(progress, dict) else None
-        if any(c.graded for c in cells):
-            self._queued(progress)
+        if isinstance(answer, Exception):
+            return None  # raised by `post` once every answer is journaled
+        progress_id = answer.get("id") if isinstance(answer, dict) else None
+        if graded:
+            self._queued(answer)
         self.journal.sent(ids, progress_id if isinstance(progress_id, int) else None)
         self.sent_ids.update(ids)
         self.result.sent = len(self.sent_ids)  # cells, not sends: a resend counts once
         if isinstance(progress_id, int):
             self.jobs[progress_id] = list(cells)
-            return dict(progress)
+            return dict(answer)
         return None  # e.g. a per-user column PUT answers the datum itself
 
     def _queued(self, progress: Any) -> None:

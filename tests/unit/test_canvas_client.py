@@ -87,6 +87,19 @@ def test_get_sends_bearer_token_and_counts_requests(
     assert client.request_count == 1
 
 
+def test_together_hands_back_each_result_or_error_in_order(
+    client: CanvasClient, api: respx.MockRouter
+) -> None:
+    """Calls made together: one failing stops none of the others (a write sent is sent)."""
+    api.get("/courses/1").respond(json={"id": 1})
+    api.get("/courses/2").respond(404, json={"errors": [{"message": "not found"}]})
+    api.get("/courses/3").respond(json={"id": 3})
+    answers = client.together([lambda n=n: client.get(f"/courses/{n}") for n in (1, 2, 3)])
+    assert answers[0] == {"id": 1} and answers[2] == {"id": 3}
+    assert isinstance(answers[1], NotFound)
+    assert client.request_count == 3
+
+
 def test_base_url_with_api_v1_and_slash_is_normalized(api: respx.MockRouter) -> None:
     route = api.get("/courses/1").respond(json={"id": 1})
     with CanvasClient(f"{API}/", Secret(TOKEN), sleep=lambda _: None) as canvas:

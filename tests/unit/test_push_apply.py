@@ -433,3 +433,35 @@ def test_a_job_above_the_size_limit_is_split_and_the_jobs_are_polled_together(
     sizes = [len(json.loads(c.request.content)["grade_data"]["1"]) for c in posts.calls]
     assert sizes == [1, 1, 1] and result.confirmed == 3
     assert [p.call_count for p in polls] == [1, 1, 1] and result.progress_polls == 3
+
+
+def test_the_jobs_go_out_together_after_one_sending_step_and_a_lost_answer_spares_the_rest(
+    client: CanvasClient, api: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every row is `sending` before the first request leaves; the two jobs are then sent
+    together, and the one whose answer is lost holds up nothing but its own rows."""
+    monkeypatch.setattr("canvas_sync.push._run.JOB_BYTES", 120)
+    plan = PushPlan(tuple(zero(1, uid, "x" * 30) for uid in (7, 8)))
+    journal = MemoryJournal()
+    states_at_post: list[list[str]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        entries = json.loads(request.content)["grade_data"]["1"]
+        uid, entry = next(iter(entries.items()))
+        if not entry:
+            return httpx.Response(200, json=progress(60, "queued"))  # the barrier
+        states_at_post.append([journal.state(1), journal.state(2)])
+        if uid == "7":
+            return httpx.Response(502, text="<html>Bad Gateway</html>")  # acted, answer lost
+        return httpx.Response(200, json=progress(52, "queued"))
+
+    posts = api.post(BULK).mock(side_effect=answer)
+    for pid in (52, 60):
+        api.get(f"/progress/{pid}").respond(json=progress(pid, "completed"))
+    api.get(SUBMISSIONS).respond(json=grouped([sub_json(1, uid, 0, ["x" * 30]) for uid in (7, 8)]))
+    result = run(client, plan, journal)
+    assert states_at_post == [["sending", "sending"]] * 2
+    assert journal.rows[2]["states"] == ["planned", "sending", "sent", "confirmed"]
+    assert journal.rows[1]["states"] == ["planned", "sending", "confirmed"]
+    assert (result.write_requests, result.barriers, posts.call_count) == (3, 1, 3)
+    assert result.confirmed == 2 and result.rounds == 1
