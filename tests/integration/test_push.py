@@ -620,6 +620,19 @@ def test_push_killed_mid_flight_converges_on_the_next_push(tmp_path: Path) -> No
         assert run_push(settings).planned == 0 and writes(slow) == []
 
 
+def journal_rows(settings: Settings) -> list[tuple[int | None, int, str, str | None]]:
+    """(assignment, student, state, Canvas's answer) of every journal row."""
+    engine = sa.create_engine(settings.database_url)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.text("SELECT assignment_id, student_id, state, canvas_answer FROM push_changes")
+            ).all()
+    finally:
+        engine.dispose()
+    return [(a, s, state, answer) for a, s, state, answer in rows]
+
+
 def test_changes_whose_premise_broke_after_the_plan_are_not_written(
     sim: Simulator, settings: Settings
 ) -> None:
@@ -648,15 +661,7 @@ def test_changes_whose_premise_broke_after_the_plan_are_not_written(
     for cell in touched:
         assert own_comments(sim, *cell) == []
     # Journaled while the cells were re-read; the dropped ones are closed, never left open.
-    engine = sa.create_engine(settings.database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text("SELECT assignment_id, student_id, state, canvas_answer FROM push_changes")
-            ).all()
-    finally:
-        engine.dispose()
-    states = {(a, s): (state, answer) for a, s, state, answer in rows}
+    states = {(a, s): (state, answer) for a, s, state, answer in journal_rows(settings)}
     assert {state for state, _ in states.values()} == {"confirmed", "superseded"}
     assert sum(state == "superseded" for state, _ in states.values()) == len(summary.dropped)
     for cell in touched:
@@ -680,14 +685,7 @@ def test_a_failed_re_read_leaves_no_change_open(
     with pytest.raises(CanvasUnavailable):
         run_push(settings)
     assert [w for w in writes(sim) if "update_grades" in w[1] or "column_data" in w[1]] == []
-    engine = sa.create_engine(settings.database_url)
-    try:
-        with engine.connect() as connection:
-            rows = connection.execute(
-                sa.text("SELECT state, canvas_answer FROM push_changes")
-            ).all()
-    finally:
-        engine.dispose()
+    rows = [(state, answer) for _a, _s, state, answer in journal_rows(settings)]
     assert rows and {state for state, _ in rows} == {"superseded"}
     assert {answer for _, answer in rows} == {
         "not sent: the re-read before the write failed (CanvasUnavailable)"
