@@ -128,6 +128,11 @@ class HttpCore:
             return self._request_count
 
     @property
+    def concurrency(self) -> int:
+        """Requests in flight at once, at most (`canvas.concurrency`)."""
+        return self._concurrency
+
+    @property
     def throttle(self) -> Throttle:
         return self._throttle
 

@@ -112,7 +112,8 @@ def _ask(app: AppContext, yes: bool, output: str | None, show_all: bool) -> serv
         _show(app, plan, output, show_all)
         return yes or click.confirm("Write these changes to Canvas?", default=False)
 
-    return service.push(app.settings(), confirm=confirm)
+    # With --yes nobody is asked: the cells to write are re-read while the plan is made.
+    return service.push(app.settings(), confirm=confirm, reread_early=yes)
 
 
 @cli.command("push")

@@ -4,8 +4,9 @@ pre-write re-read and the reconcile step (service/pushing.py runs them in order)
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from canvas_sync.sync.pull import OVERLAP
 __all__ = [
     "ADVANCE_WINDOW",
     "DbJournal",
+    "EarlyRead",
     "FreshRows",
     "dropped_line",
     "journaled_recheck",
@@ -211,6 +213,85 @@ def reconcile_open(
     )
 
 
+#: The oldest an early re-read may be when the write begins; older (a caller's `confirm` took
+#: its time), every cell is read again.
+EARLY_MAX_AGE = 10.0
+
+
+def _reread(http: CanvasClient, course_id: int, keys: Sequence[CellKey]) -> list[Submission]:
+    """The rows of these cells as Canvas holds them now, read bare (no history or comments: a
+    third of the bytes) and parsed as each request's rows arrive (the JSON of tens of
+    thousands of cells is not held)."""
+    fresh: list[Submission] = []
+    read_cells(http, course_id, keys, None, comments=False, parsed=fresh.extend)
+    return fresh
+
+
+class EarlyRead:
+    """The pre-write re-read, begun while push's sync is still evaluating the course: each
+    batch's changing cells (`_push_plan.batch_keys`) are read in a thread as soon as the
+    batch is evaluated, so Canvas's answers come while the rest of the course is evaluated
+    and planned, instead of after. Every read starts after the sync's pull has ended, so it
+    sees what changed since then, as the re-read after the plan did.
+
+    Keys are read a request's worth of students at a time, `concurrency` reads at once (the
+    rest waits for the next batch, or `flush`), so reading early costs no more requests than
+    reading at once. `finish` gives
+    what was read; the cells of the final plan it lacks are read then, and every cell is read
+    again when the early reads are older than EARLY_MAX_AGE.
+    """
+
+    def __init__(self, http: CanvasClient, course_id: int) -> None:
+        self.http, self.course_id = http, course_id
+        # A read a request: the client's slots stay busy while the course is evaluated.
+        self._pool = ThreadPoolExecutor(
+            max_workers=http.concurrency, thread_name_prefix="canvas-sync-reread"
+        )
+        self._waiting: dict[int, list[CellKey]] = {}  # by student, not yet asked for
+        self._reads: list[tuple[list[CellKey], Future[list[Submission]]]] = []
+        self._first: float | None = None
+
+    def add(self, keys: Iterable[CellKey]) -> None:
+        for key in keys:
+            self._waiting.setdefault(key[1], []).append(key)
+        assignments = {k[2] for waiting in self._waiting.values() for k in waiting}
+        per_request = self.http.grouped_students(len(assignments), trimmed=True)
+        students = sorted(self._waiting)
+        for start in range(0, len(students) - per_request + 1, per_request):
+            chunk = students[start : start + per_request]
+            self._read([k for student in chunk for k in self._waiting.pop(student)])
+
+    def flush(self) -> None:
+        """Read what waits for more students (the course is evaluated: none will come)."""
+        if self._waiting:
+            self._read([k for student in sorted(self._waiting) for k in self._waiting[student]])
+            self._waiting.clear()
+
+    def _read(self, keys: list[CellKey]) -> None:
+        if self._first is None:
+            self._first = time.monotonic()
+        self._reads.append((keys, self._pool.submit(_reread, self.http, self.course_id, keys)))
+
+    def finish(self) -> tuple[set[CellKey], list[Submission]]:
+        """(the cells read, their rows): once every early read has ended. A read that failed
+        reads none (its cells are read again, and fail there if Canvas still cannot answer)."""
+        self._pool.shutdown(wait=True)
+        read: set[CellKey] = set()
+        rows: list[Submission] = []
+        if self._first is not None and time.monotonic() - self._first > EARLY_MAX_AGE:
+            logger.info("event=push_reread_all course=%s reason=early_read_too_old", self.course_id)
+            return read, rows
+        for keys, future in self._reads:
+            if future.exception() is None:
+                read.update(keys)
+                rows.extend(future.result())
+        return read, rows
+
+    def close(self) -> None:
+        """Stop asking (a push that ends before its write): the reads under way end first."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def recheck_plan(
     database: Database,
     http: CanvasClient,
@@ -218,23 +299,18 @@ def recheck_plan(
     targets: Targets,
     plan: PushPlan,
     cells: dict[tuple[int, int], Submission],
+    early: EarlyRead | None = None,
 ) -> Rechecked:
     """Re-read every cell about to be written; drop the changes whose premise no longer holds.
 
-    The rows are read bare (no history or comments: a third of the bytes) and not stored; the
-    read-back after the write stores what it read, and the next sync stores any dropped cell.
+    The rows are not stored: the read-back after the write stores what it read, and the next
+    sync stores any dropped cell. With `early`, the cells it has read are not read again.
     """
     keys = [a.key for a in plan.actions if a.target is not Target.COLUMN]
-    fresh: list[Submission] = []
-    # Parsed as each request's rows arrive: the JSON of tens of thousands of cells is not held.
-    read_cells(
-        http,
-        course_id,
-        keys,
-        None,
-        comments=False,
-        parsed=fresh.extend,
-    )
+    read, fresh = early.finish() if early is not None else (set(), [])
+    rest = [k for k in keys if k not in read]
+    if rest:
+        fresh += _reread(http, course_id, rest)
     checked = recheck(plan, cells, fresh)
     for action, why in checked.dropped:
         logger.info(
@@ -256,6 +332,7 @@ def journaled_recheck(
     plan: PushPlan,
     cells: dict[tuple[int, int], Submission],
     journal: DbJournal,
+    early: EarlyRead | None = None,
 ) -> tuple[Rechecked, dict[CellKey, int]]:
     """`recheck_plan`, with every planned change journaled `planned` meanwhile (in a thread of
     its own: the re-read mostly waits on Canvas, and a first push of a large course journals
@@ -267,7 +344,7 @@ def journaled_recheck(
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="canvas-sync-journal") as pool:
         journaled = pool.submit(journal.planned, plan.actions)
         try:
-            checked = recheck_plan(database, http, course_id, targets, plan, cells)
+            checked = recheck_plan(database, http, course_id, targets, plan, cells, early)
         except BaseException as exc:
             if journaled.exception() is None:
                 why = f"not sent: the re-read before the write failed ({type(exc).__name__})"

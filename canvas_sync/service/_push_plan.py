@@ -3,16 +3,17 @@ last words and, only when a column change is planned, Canvas's column data."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, records, repo
 from canvas_sync.db import journal as jr
-from canvas_sync.domain import Finding, Status, Submission
+from canvas_sync.domain import Finding, Status, StudentResult, Submission
 from canvas_sync.errors import UsageError
 from canvas_sync.push import PlanInputs, PushPlan, Target, Written, build_plan
-from canvas_sync.push.plan import planning_row
+from canvas_sync.push.plan import CellKey, planning_row
 from canvas_sync.service._evaluation import Batch, course_findings, evaluate_in_batches
 from canvas_sync.service.blockers import BLOCKING_KINDS, blocking_reason
 from canvas_sync.service.overrides import SyncOverrides
@@ -22,6 +23,7 @@ from canvas_sync.settings import Settings
 __all__ = [
     "NEW_TARGET",
     "PlanSource",
+    "batch_keys",
     "late_rule",
     "missing_targets",
     "plan_changes",
@@ -77,6 +79,8 @@ class PlanSource(SyncOverrides):
         self.batches = 0
         self.total_id: int | None = None
         self.reading_ids: set[int] = set()
+        #: Told each batch's results once its rows are kept (push's early re-read).
+        self.on_batch: Callable[[Sequence[StudentResult]], None] | None = None
 
     def add(self, batch: Batch) -> None:
         evaluation = batch.evaluation
@@ -97,6 +101,8 @@ class PlanSource(SyncOverrides):
                 self.cells[key] = planning_row(sub)
         for sub in batch.totals:
             self.cells[(sub.student_id, sub.assignment_id)] = planning_row(sub)
+        if self.on_batch is not None:
+            self.on_batch(evaluation.results)
 
     def add_total_rows(self, database: Database, course_id: int, total_id: int) -> None:
         """The rows of a total assignment the evaluation did not know by that id (another
@@ -134,13 +140,39 @@ def plan_changes(
     # A target push would create is planned as the empty one it will be, so the dry run plans
     # the very changes the real push makes (a new column gets every student's entry).
     columns = {} if targets.column_id is None else _confirmed_column(source.last)
-    total_id = NEW_TARGET if targets.total_assignment_id is None else targets.total_assignment_id
     notes = [f"Will create {what}." for what in missing_targets(settings, targets)]
     if blocked is not None:
         notes.append(f"{blocked} (This dry run shows what push would write once it may.)")
     # The batches come sorted by name within each batch: the plan lists the whole course so.
     results = sorted(source.results, key=lambda r: (r.student.sortable_name, r.student.id))
-    inputs = PlanInputs(
+    inputs = _inputs(settings, targets, source, results, columns, tuple(notes))
+    plan = _with_column(inputs, client, settings.course_id, targets.column_id)
+    # Only the planned cells' rows are kept (the re-read before writing compares them).
+    planned = {(a.student_id, a.assignment_id) for a in plan.actions if a.assignment_id is not None}
+    cells = source.cells
+    return plan, {key: cells[key] for key in planned if key in cells}
+
+
+def batch_keys(
+    settings: Settings, targets: Targets, source: PlanSource, results: Sequence[StudentResult]
+) -> list[CellKey]:
+    """The grade and total cells the plan changes for these students (each student's changes
+    rest on that student's rows alone; the texts, which need the whole course, are not asked
+    for): what push re-reads early, while the rest of the course is still being evaluated."""
+    plan = build_plan(_inputs(settings, targets, source, results, None, ()))
+    return [a.key for a in plan.actions if a.target is not Target.COLUMN]
+
+
+def _inputs(
+    settings: Settings,
+    targets: Targets,
+    source: PlanSource,
+    results: Sequence[StudentResult],
+    columns: dict[int, str] | None,
+    notes: tuple[str, ...],
+) -> PlanInputs:
+    total_id = NEW_TARGET if targets.total_assignment_id is None else targets.total_assignment_id
+    return PlanInputs(
         results=results,
         submissions=source.cells,
         time_zone=settings.time_zone,
@@ -153,13 +185,8 @@ def plan_changes(
         comment_missing=settings.comment_missing,
         late_rule=late_rule(settings),
         required=settings.policy.required,
-        notes=tuple(notes),
+        notes=notes,
     )
-    plan = _with_column(inputs, client, settings.course_id, targets.column_id)
-    # Only the planned cells' rows are kept (the re-read before writing compares them).
-    planned = {(a.student_id, a.assignment_id) for a in plan.actions if a.assignment_id is not None}
-    cells = source.cells
-    return plan, {key: cells[key] for key in planned if key in cells}
 
 
 def _confirmed_column(last: dict[tuple[str, int, int | None], jr.LastWord]) -> dict[int, str]:

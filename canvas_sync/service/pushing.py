@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, locks, records, repo
 from canvas_sync.db import journal as jr
-from canvas_sync.domain import DiscrepancyRecord, Kind
+from canvas_sync.domain import DiscrepancyRecord, Kind, StudentResult
 from canvas_sync.errors import PushFailed, UsageError
 from canvas_sync.push import (
     ApplyResult,
@@ -30,6 +31,7 @@ from canvas_sync.push.apply import Hook
 from canvas_sync.service._push_io import (
     ADVANCE_WINDOW,
     DbJournal,
+    EarlyRead,
     FreshRows,
     dropped_line,
     journaled_recheck,
@@ -37,12 +39,13 @@ from canvas_sync.service._push_io import (
 )
 from canvas_sync.service._push_plan import (
     PlanSource,
+    batch_keys,
     missing_targets,
     plan_changes,
     stored_blocker,
 )
 from canvas_sync.service.core import make_client, open_database, sync
-from canvas_sync.service.targets import ensure_targets
+from canvas_sync.service.targets import Targets, ensure_targets
 from canvas_sync.settings import Settings
 
 __all__ = [
@@ -149,18 +152,32 @@ def push(
     refresh: bool = True,
     poll_interval: float = POLL_START,
     hook: Hook | None = None,
+    reread_early: bool | None = None,
 ) -> PushSummary:
     """Plan and (unless `dry_run`, and if `confirm` agrees) apply the grade changes (SPEC §4).
 
     `refresh` pulls first (an incremental sync); the daemon, which has just synced, passes False.
+    `reread_early` (default: when there is no `confirm`, which may ask someone) re-reads the
+    cells to be written while the course is still evaluated (`EarlyRead`), not after the plan.
     Raises PushFailed after journaling when a change failed or Canvas did not finish in time.
     """
+    early = confirm is None if reread_early is None else reread_early
     http = client or make_client(settings)
     database = open_database(settings)
     try:
         with _course_lock(settings, database, dry_run) as lock:
             return _push_locked(
-                settings, database, http, lock, dry_run, confirm, now, refresh, poll_interval, hook
+                settings,
+                database,
+                http,
+                lock,
+                dry_run,
+                confirm,
+                now,
+                refresh,
+                poll_interval,
+                hook,
+                early and not dry_run,
             )
     finally:
         database.dispose()
@@ -201,6 +218,7 @@ def _push_locked(
     refresh: bool,
     poll_interval: float,
     hook: Hook | None,
+    reread_early: bool,
 ) -> PushSummary:
     started = time.monotonic()
     before = http.request_count
@@ -221,28 +239,40 @@ def _push_locked(
             targets = ensure_targets(settings, client=http, create=True, found=targets)
     synced_at = time.monotonic()
     source = PlanSource(database, course_id)
-    if refresh:
-        sync(settings, trigger="push", client=http, now=now, lock=lock, collect=source)
-    else:
-        source.read_stored(database, settings, now())
-    if stored is not None and _stored_total(settings, database) != stored:
-        # The stored total is gone from Canvas (the sync just said so): find it by name.
-        _check(lock)
-        targets = ensure_targets(settings, client=http, create=not dry_run)
-    plan, cells = plan_changes(settings, database, http, targets, source, dry_run=dry_run)
-    del source  # the course's results and rows: the plan and its cells are all that is needed
-    _store_overrides(database, course_id, plan, now())
-    summary = PushSummary(
-        plan,
-        dry_run,
-        False,
-        len(plan.actions),
-        reconciled=reconciled,
-        created=targets.created,
-    )
-    if dry_run or not plan.actions or (confirm is not None and not confirm(plan)):
-        return _finish(summary, http.request_count - before, started)
-    checked, journaled = journaled_recheck(database, http, course_id, targets, plan, cells, journal)
+    early = EarlyRead(http, course_id) if reread_early else None
+    try:
+        if early is not None:
+            source.on_batch = partial(_read_early, early, settings, targets, source)
+        if refresh:
+            sync(settings, trigger="push", client=http, now=now, lock=lock, collect=source)
+        else:
+            source.read_stored(database, settings, now())
+        source.on_batch = None
+        if early is not None:
+            early.flush()  # read beside the planning
+        if stored is not None and _stored_total(settings, database) != stored:
+            # The stored total is gone from Canvas (the sync just said so): find it by name.
+            _check(lock)
+            targets = ensure_targets(settings, client=http, create=not dry_run)
+        plan, cells = plan_changes(settings, database, http, targets, source, dry_run=dry_run)
+        del source  # the course's results and rows: the plan and its cells are all it needs
+        _store_overrides(database, course_id, plan, now())
+        summary = PushSummary(
+            plan,
+            dry_run,
+            False,
+            len(plan.actions),
+            reconciled=reconciled,
+            created=targets.created,
+        )
+        if dry_run or not plan.actions or (confirm is not None and not confirm(plan)):
+            return _finish(summary, http.request_count - before, started)
+        checked, journaled = journaled_recheck(
+            database, http, course_id, targets, plan, cells, journal, early
+        )
+    finally:
+        if early is not None:
+            early.close()
     del cells  # compared: the write needs only the checked plan
     summary = replace(summary, dropped=tuple(dropped_line(a, why) for a, why in checked.dropped))
     fresh = FreshRows(database, course_id)  # stores what is read back, as it arrives
@@ -263,6 +293,16 @@ def _push_locked(
     done = _finish(_applied(summary, result), http.request_count - before, started)
     _raise_if_incomplete(done, result)
     return done
+
+
+def _read_early(
+    early: EarlyRead,
+    settings: Settings,
+    targets: Targets,
+    source: PlanSource,
+    results: Sequence[StudentResult],
+) -> None:
+    early.add(batch_keys(settings, targets, source, results))
 
 
 def _applied(summary: PushSummary, result: ApplyResult) -> PushSummary:

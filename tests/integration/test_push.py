@@ -717,3 +717,51 @@ def test_a_status_set_after_the_plan_stops_the_change(sim: Simulator, settings: 
     for cell in touched:
         assert sim.state.submissions[cell].entered_score != 0.0
         assert own_comments(sim, *cell) == []
+
+
+def test_a_push_nobody_confirms_re_reads_after_its_pull_while_it_plans(
+    sim: Simulator, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With no one to ask, the cells are re-read as each batch of students is evaluated, not
+    after the plan; those reads still come after the sync's pull. A grade given between the
+    pull and the evaluation is seen, and the zero planned over it is dropped, not written."""
+    from canvas_sync.service import _push_io, _push_plan, pushing
+
+    zero = next(
+        a for a in service.plan_push(settings, now=lambda: NOW).actions if a.target is Target.GRADE
+    )
+    assert zero.assignment_id is not None
+    cell = (zero.assignment_id, zero.student_id)
+    original = _push_plan.PlanSource.add
+    graded: list[int] = []
+
+    def add(self: Any, batch: Any) -> None:
+        if not graded:  # the pull is over: a grader grades the cell now
+            sim.state.grade(zero.student_id, zero.assignment_id, 7.0)
+            graded.append(len(sim.request_log))
+        original(self, batch)
+
+    monkeypatch.setattr(_push_plan.PlanSource, "add", add)
+    steps: list[str] = []
+    read, plan = _push_io.EarlyRead._read, pushing.plan_changes
+    monkeypatch.setattr(_push_io.EarlyRead, "_read", lambda *a: (steps.append("read"), read(*a))[1])
+    monkeypatch.setattr(
+        pushing, "plan_changes", lambda *a, **k: (steps.append("plan"), plan(*a, **k))[1]
+    )
+    sim.reset_request_log()
+    summary = run_push(settings)
+    assert "read" in steps and steps.index("read") < steps.index("plan")
+    assert graded and summary.dropped and "Canvas now holds 7" in " | ".join(summary.dropped)
+    assert sim.state.submissions[cell].entered_score == 7.0
+    assert own_comments(sim, *cell) == []
+    assert summary.failed == 0 and summary.confirmed == summary.planned - len(summary.dropped)
+    # The re-read (bare rows: `response_fields[]`, no comments, unlike the read-back after
+    # the write) was asked after the pull, before the write.
+    log = [(m, path, str(q)) for m, path, q, _s in sim.request_log]
+    rereads = [
+        i
+        for i, (_m, _path, q) in enumerate(log)
+        if "response_fields" in q and "submission_comments" not in q
+    ]
+    first_write = next(i for i, (m, path, _q) in enumerate(log) if "update_grades" in path)
+    assert rereads and graded[0] <= rereads[0] and rereads[-1] < first_write
