@@ -20,7 +20,14 @@ from sqlalchemy.types import NullType
 from canvas_sync.db.models import AttemptRow, SubmissionRow
 from canvas_sync.domain import Attempt, Comment, Submission
 
-__all__ = ["CHUNK", "insert_rows", "load_submissions", "save_submissions"]
+__all__ = [
+    "CHUNK",
+    "OVERLAID",
+    "insert_rows",
+    "load_submissions",
+    "overlay_submissions",
+    "save_submissions",
+]
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -135,6 +142,47 @@ def _update(session: Session, rows: list[dict[str, Any]]) -> None:
             {"key_course_id": columns.pop("course_id"), "key_id": columns.pop("id"), **columns}
         )
     session.connection().execute(_UPDATE, params)
+
+
+#: The columns a read of a few of a row's fields sets (a push's read-back: the grade, the
+#: times, the states and the comments, push/readback.py): all but the submission type, the
+#: rubric and the attempts, which that read does not carry and a grade written through the
+#: bulk update does not change.
+OVERLAID = (
+    "submitted_at",
+    "cached_due_date",
+    "graded_at",
+    "score",
+    "grade",
+    "entered_score",
+    "attempt",
+    "workflow_state",
+    "excused",
+    "late",
+    "missing",
+    "seconds_late",
+    "late_policy_status",
+    "custom_grade_status_id",
+    "grader_id",
+    "comments",
+    "raw",
+)
+
+
+def overlay_submissions(
+    session: Session, course_id: int, rows: Sequence[tuple[Submission, dict[str, Any]]]
+) -> None:
+    """Write the OVERLAID columns of these stored rows: each Submission parsed from a read of
+    those fields alone, beside the stored JSON with what was read laid over it. The other
+    columns and the attempts stay as stored (nothing is read or parsed for them)."""
+    params = []
+    for sub, raw in rows:
+        values = _submission_values(course_id, sub, raw)
+        params.append(
+            {"key_course_id": course_id, "key_id": sub.id, **{k: values[k] for k in OVERLAID}}
+        )
+    for start in range(0, len(params), CHUNK):
+        session.connection().execute(_UPDATE, params[start : start + CHUNK])
 
 
 def insert_rows(session: Session, model: Any, rows: list[dict[str, Any]]) -> None:

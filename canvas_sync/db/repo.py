@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from canvas_sync.db._submissions import load_submissions, save_submissions
+from canvas_sync.db._submissions import load_submissions, overlay_submissions, save_submissions
 from canvas_sync.db.models import (
     AssignmentGroupRow,
     AssignmentRow,
@@ -42,6 +42,7 @@ __all__ = [
     "load_late_policy",
     "load_students",
     "load_submissions",
+    "overlay_submissions",
     "save_assignments",
     "save_course",
     "save_groups",

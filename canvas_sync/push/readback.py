@@ -32,6 +32,7 @@ from typing import Any
 from canvas_sync.canvas import CanvasClient, parse_submission
 from canvas_sync.domain import Submission
 from canvas_sync.push.plan import CellKey, Target, canvas_value
+from canvas_sync.sync.checks import PARSE_ERRORS
 
 __all__ = ["CHECK_FIELDS", "DENSE", "Keep", "ReadBack", "Seen", "read_cells"]
 
@@ -62,8 +63,9 @@ CHECK_FIELDS = (
 )
 
 
-#: Takes each batch of submission JSON as it is read (the service stores it as it arrives).
-Keep = Callable[[list[dict[str, Any]]], None]
+#: Takes each batch of rows as it is read, parsed and as sent (the service stores it as it
+#: arrives).
+Keep = Callable[[list[tuple[Submission, dict[str, Any]]]], None]
 
 
 @dataclass(frozen=True)
@@ -170,7 +172,10 @@ def _see(
         ids = _row_key(row)
         if ids is not None and not any((t, *ids) in wanted for t in (Target.GRADE, Target.TOTAL)):
             continue
-        sub = parse_submission(row)
+        try:
+            sub = parse_submission(row)
+        except PARSE_ERRORS:
+            continue  # unusable: the cell is not seen (the next sync reports the record)
         seen = Seen(canvas_value(sub), sub.excused, tuple(c.comment for c in sub.comments))
         found = False
         for target in (Target.GRADE, Target.TOTAL):
@@ -198,10 +203,11 @@ def read_cells(
 
     Rows carry CHECK_FIELDS, and their comments unless `comments` is False (the re-read before
     a write compares no comment). The groups' requests share the client's concurrency. With
-    `keep`, the rows go to it as they arrive, KEEP_ROWS or more at a time (while the next ones
-    are fetched), instead of into `ReadBack.raw`; with `parsed`, each request's rows go to it
-    parsed (and are not kept). With `graded_since`, rows graded after it are asked for first,
-    then every wanted cell that answer left out, without the filter.
+    `keep`, the rows go to it as they arrive (each parsed, with its JSON), KEEP_ROWS or more at
+    a time (while the next ones are fetched), instead of into `ReadBack.raw`; with `parsed`,
+    each request's rows go to it parsed (and are not kept). With `graded_since`, rows graded
+    after it are asked for first, then every wanted cell that answer left out, without the
+    filter.
     """
     keys = list(keys)
     before = client.request_count
@@ -212,10 +218,11 @@ def read_cells(
     include = ("submission_comments",) if comments else ()
     column = any(k[0] is Target.COLUMN for k in keys)
     raw: list[dict[str, Any]] = []
+    kept: list[tuple[Submission, dict[str, Any]]] = []
     cells: dict[CellKey, Seen] = {}
 
     def read(cell_keys: list[CellKey], since: datetime | None) -> None:
-        nonlocal raw
+        nonlocal kept
         asked_for = set(cell_keys)
         groups: list[tuple[list[int], list[int] | None]] = list(
             _groups(cell_keys, per_request, client.throttle.headroom(), filtered=since is not None)
@@ -229,11 +236,13 @@ def read_cells(
             asked = _see(batch, asked_for, cells)
             if parsed is not None:
                 parsed([sub for sub, _ in asked])
-                continue
-            raw.extend(row for _, row in asked)
-            if keep is not None and len(raw) >= KEEP_ROWS:
-                keep(raw)
-                raw = []
+            elif keep is None:
+                raw.extend(row for _, row in asked)
+            else:
+                kept.extend(asked)
+                if len(kept) >= KEEP_ROWS:
+                    keep(kept)
+                    kept = []
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         # The column's pages follow one another (each names the next): they are read beside
@@ -248,9 +257,8 @@ def read_cells(
             unseen = [k for k in keys if k[0] is not Target.COLUMN and k not in cells]
             if unseen:
                 read(unseen, None)
-        if keep is not None and raw:
-            keep(raw)
-            raw = []
+        if keep is not None and kept:
+            keep(kept)
         entries = [] if data is None else data.result()
     if data is not None:
         contents = {int(d["user_id"]): str(d.get("content") or "") for d in entries}

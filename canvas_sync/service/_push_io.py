@@ -20,10 +20,10 @@ from canvas_sync.domain import Submission
 from canvas_sync.push import PushAction, PushPlan, Reconciled, Target, reconcile
 from canvas_sync.push.plan import CellKey
 from canvas_sync.push.premise import Rechecked, recheck
-from canvas_sync.push.readback import read_cells
+from canvas_sync.push.readback import CHECK_FIELDS, read_cells
 from canvas_sync.service.targets import Targets
 from canvas_sync.settings import Settings
-from canvas_sync.sync.checks import PARSE_ERRORS, usable_rows
+from canvas_sync.sync.checks import PARSE_ERRORS, usable_read
 from canvas_sync.sync.pull import OVERLAP
 
 __all__ = [
@@ -127,18 +127,19 @@ class FreshRows:
         self.submitted: datetime | None = None
         self.graded: datetime | None = None
 
-    def __call__(self, raw: list[dict[str, Any]]) -> None:
-        # Checked here, parsed once laid over the stored row (an unusable one: the next sync
-        # reports it).
-        rows = list({int(r["id"]): r for r in usable_rows(raw)}.values())
+    def __call__(self, read: list[tuple[Submission, dict[str, Any]]]) -> None:
+        # An unusable record is left out (the next sync reports it); the last read of a row wins.
+        rows = {sub.id: (sub, row) for sub, row in usable_read(read)}
         if not rows:
             return
         with self.database.transaction() as session:
-            stored = submission_raws(session, self.course_id, [int(r["id"]) for r in rows])
-            merged = _over_stored(stored, rows)
-            repo.save_submissions(session, self.course_id, merged, stored)
-        self.submitted = _newest(self.submitted, (s.submitted_at for s, _ in merged))
-        self.graded = _newest(self.graded, (s.graded_at for s, _ in merged))
+            stored = submission_raws(session, self.course_id, list(rows))
+            overlaid, whole = _over_stored(stored, rows.values())
+            repo.overlay_submissions(session, self.course_id, overlaid)
+            repo.save_submissions(session, self.course_id, whole, stored)
+        written = [sub for sub, _ in (*overlaid, *whole)]
+        self.submitted = _newest(self.submitted, (s.submitted_at for s in written))
+        self.graded = _newest(self.graded, (s.graded_at for s in written))
 
     def advance(self) -> None:
         """Move the watermarks to the newest row stored, when the push finished within
@@ -159,33 +160,44 @@ class FreshRows:
                 )
 
 
+#: The fields a row read back must carry for its Submission, parsed from it alone, to give
+#: every column `repo.overlay_submissions` writes.
+_OVERLAY_FIELDS = frozenset(CHECK_FIELDS) | {"submission_comments"}
+
+
 def _over_stored(
-    stored: Mapping[int, Any], rows: Sequence[dict[str, Any]]
-) -> list[tuple[Submission, dict[str, Any]]]:
-    """Each row read laid over its stored JSON (`stored`, by id), parsed again (the history is
-    the stored one).
+    stored: Mapping[int, Any], rows: Iterable[tuple[Submission, dict[str, Any]]]
+) -> tuple[list[tuple[Submission, dict[str, Any]]], list[tuple[Submission, dict[str, Any]]]]:
+    """(rows to overlay, rows to store whole): each row read laid over its stored JSON
+    (`stored`, by id), the history and rubric staying the stored ones.
+
+    A row that carries every field of _OVERLAY_FIELDS is overlaid: its columns come from the
+    Submission parsed from what was read, with no parse of the merged JSON. Else the merged
+    JSON is parsed and stored whole. A row with none stored is stored as read.
 
     A row whose attempt changed since it was stored (the student submitted meanwhile) is left
     as stored: its history would lack the new attempt. Its new `submitted_at` is past the
     stored watermark, so the next sync pulls it whole. A row Canvas sends exactly as stored
     (a cell the push did not write, read with the ones it did) is left out: nothing to write.
     """
-    merged = []
-    for row in rows:
-        old = stored.get(int(row["id"]))
+    overlaid: list[tuple[Submission, dict[str, Any]]] = []
+    whole: list[tuple[Submission, dict[str, Any]]] = []
+    for sub, row in rows:
+        old = stored.get(sub.id)
         if not isinstance(old, dict):
-            merged.append(row)
+            whole.append((sub, row))
         elif all(old.get(k) == v for k, v in row.items()):
             continue
         elif all(old.get(k) == row.get(k) for k in ("attempt", "submitted_at")):
-            merged.append({**old, **row})
-    parsed = []
-    for m in merged:
-        try:
-            parsed.append((parse_submission(m), m))
-        except PARSE_ERRORS:
-            continue
-    return parsed
+            merged = {**old, **row}
+            if row.keys() >= _OVERLAY_FIELDS:
+                overlaid.append((sub, merged))
+                continue
+            try:
+                whole.append((parse_submission(merged), merged))
+            except PARSE_ERRORS:
+                continue
+    return overlaid, whole
 
 
 def _newest(old: datetime | None, found: Iterable[datetime | None]) -> datetime | None:

@@ -3,6 +3,7 @@ found by name and, when asked (`init --create-targets`, `push`), created once.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,19 +51,20 @@ def _find_targets(
     stored it, published) saves that listing.
     """
     course_id = settings.course_id
-    column = next(
-        (
-            int(c["id"])
-            for c in client.custom_columns(course_id)
-            if c.get("title") == settings.total_column
-        ),
-        None,
-    )
+
+    def groups_listing() -> list[dict[str, Any]]:
+        path = f"/courses/{course_id}/assignment_groups"
+        return list(client.paginate(path, {"include[]": ["assignments"]}))
+
+    calls: list[Callable[[], list[dict[str, Any]]]] = [lambda: client.custom_columns(course_id)]
+    if known_total is None:
+        calls.append(groups_listing)
+    # Both listings at once (the client caps the requests in flight).
+    columns, *listed = _answers(client.together(calls))
+    groups = listed[0] if listed else []
+    column = next((int(c["id"]) for c in columns if c.get("title") == settings.total_column), None)
     if known_total is not None:
         return _Found(known_total, column)
-    groups = list(
-        client.paginate(f"/courses/{course_id}/assignment_groups", {"include[]": ["assignments"]})
-    )
     named = [
         (a, g)
         for g in groups
@@ -73,6 +75,14 @@ def _find_targets(
     unpublished = next((int(a["id"]) for a, _ in named), None)
     group = next((int(g["id"]) for g in groups if g.get("name") == TOTALS_GROUP), None)
     return _Found(total, column, unpublished, group)
+
+
+def _answers(results: list[Any]) -> list[Any]:
+    """`CanvasClient.together`'s results; the first error among them raised."""
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
+    return results
 
 
 def ensure_targets(
@@ -113,19 +123,27 @@ def ensure_targets(
 
 
 def _create_missing(settings: Settings, http: CanvasClient, seen: _Found) -> Targets:
-    created: list[str] = []
-    total_id, column_id = seen.total_id, seen.column_id
-    if total_id is None:
-        total_id = _create_total(settings, http, seen)
-        created.append(f"assignment {settings.total_assignment!r}")
-    if column_id is None:
-        column = http.post(
-            f"/courses/{settings.course_id}/custom_gradebook_columns",
-            json={"column": {"title": settings.total_column, "read_only": True}},
-        )
-        column_id = int(column["id"])
+    """Create what is missing: the total and the column at once (neither needs the other)."""
+    calls: list[Callable[[], int]] = []
+    if seen.total_id is None:
+        calls.append(lambda: _create_total(settings, http, seen))
+    if seen.column_id is None:
+        calls.append(lambda: _create_column(settings, http))
+    made = iter(_answers(http.together(calls)))
+    total_id = next(made) if seen.total_id is None else seen.total_id
+    column_id = next(made) if seen.column_id is None else seen.column_id
+    created = [f"assignment {settings.total_assignment!r}"] if seen.total_id is None else []
+    if seen.column_id is None:
         created.append(f"column {settings.total_column!r}")
     return Targets(total_id, column_id, tuple(created))
+
+
+def _create_column(settings: Settings, http: CanvasClient) -> int:
+    column = http.post(
+        f"/courses/{settings.course_id}/custom_gradebook_columns",
+        json={"column": {"title": settings.total_column, "read_only": True}},
+    )
+    return int(column["id"])
 
 
 def _create_total(settings: Settings, http: CanvasClient, seen: _Found) -> int:

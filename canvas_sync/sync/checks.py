@@ -28,6 +28,7 @@ __all__ = [
     "unusable",
     "usable_enrollments",
     "usable_groups",
+    "usable_read",
     "usable_rows",
     "usable_submissions",
     "valid_id",
@@ -201,6 +202,26 @@ def usable_rows(raws: Iterable[Json]) -> list[dict[str, Any]]:
     """The rows (cleaned of NUL) whose fields the service can use, not parsed: for a caller
     that parses what it makes of them (and leaves out a row whose parse raises PARSE_ERRORS)."""
     return [raw for raw, problem in map(_checked, raws) if problem is None]
+
+
+def usable_read(
+    pairs: Iterable[tuple[Submission, dict[str, Any]]],
+) -> list[tuple[Submission, dict[str, Any]]]:
+    """`usable_rows` of rows already parsed, each kept with its Submission: parsed again only
+    when NUL was cleaned out of it (and left out when that parse raises PARSE_ERRORS)."""
+    kept: list[tuple[Submission, dict[str, Any]]] = []
+    for sub, original in pairs:
+        nul = _has_nul(original)
+        raw = clean_text(dict(original)) if nul else original
+        if submission_problem(raw) is not None:
+            continue
+        if nul:
+            try:
+                sub = parse_submission(raw)
+            except PARSE_ERRORS:
+                continue
+        kept.append((sub, raw))
+    return kept
 
 
 def _checked(original: Json) -> tuple[dict[str, Any], tuple[str, Any] | None]:

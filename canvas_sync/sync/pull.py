@@ -6,9 +6,10 @@ submissions (the bulk of a course) are not held in memory: each chunk Canvas sen
 and spooled to a private temporary file as it arrives (`sync/spool.py`), and read back in
 batches by the storing transaction.
 
-Full pull: course, assignment groups (with assignments and overrides), enrollments, late policy,
-and every included student's submissions for the readings (and the total assignment), chunked by
-at most 100 students (Canvas answers 400 above that) so no single query is huge (SPEC §8).
+Full pull: course, assignment groups (with assignments and overrides), enrollments, late policy
+(these four asked at once), and every included student's submissions for the readings (and the
+total assignment), chunked by at most 100 students (Canvas answers 400 above that) so no single
+query is huge (SPEC §8).
 
 Incremental pull (watermarks known): groups, students and late policy again (cheap, and the only
 way to see due-date, override and enrollment changes), then only submissions changed since the
@@ -31,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -229,25 +231,28 @@ def pull_course(
 ) -> Pulled:
     note = progress or (lambda _step: None)
     incremental = state.has_course and not full and state.submitted_watermark is not None
+    for step in (() if incremental else ("course",)) + ("assignments", "students", "late policy"):
+        note(step)
+    # Four independent questions, asked at once (the client caps the requests in flight).
+    answer_course, answer_groups, (students, findings), raw_policy = _together(
+        None if incremental else partial(client.get_course, course_id),
+        partial(client.assignment_groups, course_id),
+        partial(_students, client, course_id, state if incremental else None),
+        partial(client.late_policy, course_id),
+    )
     course = None
-    if not incremental:
-        note("course")
-        raw_course = clean_text(client.get_course(course_id))
+    if answer_course is not None:
+        raw_course = clean_text(answer_course)
         course = (parse_course(raw_course), raw_course)
-    note("assignments")
-    raw_groups, bad_groups = usable_groups(client.assignment_groups(course_id))
+    raw_groups, bad_groups = usable_groups(answer_groups)
     groups, assignments = _split_groups(raw_groups)
     readings = _readings(groups, assignments, rules)
     total_id = next((a.id for a, _ in assignments if a.name == rules.total_assignment), None)
     pulled_ids = _pulled_ids(assignments, readings.reading_ids, total_id)
     wanted = set(pulled_ids)
     fingerprints = {a.id: fingerprint(raw) for a, raw in assignments if a.id in wanted}
-    note("students")
-    students, findings = _students(client, course_id, state if incremental else None)
     known = [s for s, _ in students] if students is not None else list(state.students)
     included = sorted(s.id for s in known if s.included)
-    note("late policy")
-    raw_policy = client.late_policy(course_id)
     late_policy = (parse_late_policy(raw_policy), raw_policy) if raw_policy else None
     note("submissions")
     enrolled = set(included)
@@ -293,6 +298,15 @@ def pull_course(
         findings=findings,
         unseen=frozenset(missing),
     )
+
+
+def _together(*calls: Callable[[], Any] | None) -> list[Any]:
+    """Each call's answer (None for a None call), the calls made at once; the first error, in
+    the calls' order, is raised once every call has ended."""
+    wanted = [call for call in calls if call is not None]
+    with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="canvas-sync-pull") as pool:
+        futures = iter([pool.submit(call) for call in wanted])
+        return [None if call is None else next(futures).result() for call in calls]
 
 
 def _students(

@@ -167,6 +167,11 @@ def _raw(sub_id: int, student_id: int, **changes: Any) -> dict[str, Any]:
     return raw
 
 
+def read_back(rows: list[dict[str, Any]]) -> list[tuple[Submission, dict[str, Any]]]:
+    """Rows as the read-back hands them to FreshRows: each parsed, beside its JSON."""
+    return [(parse_submission(r), dict(r)) for r in rows]
+
+
 def test_the_read_back_is_stored_over_the_stored_row(database_url: str) -> None:
     """What the read-back read replaces the stored attributes; the stored history and rubric
     stay, and the attempts are not written again. A row resubmitted meanwhile is left as
@@ -191,7 +196,7 @@ def test_the_read_back_is_stored_over_the_stored_row(database_url: str) -> None:
         _raw(1, 1001, **graded),
         _raw(2, 1002, attempt=2, submitted_at="2026-02-09T00:00:00Z", **graded),
         _raw(3, 1003, **graded),
-        _raw(5, 1005, **{**graded, "submission_comments": [{"comment": "no id"}]}),
+        _raw(5, 1005, **{**graded, "score": float("inf")}),
     ]
     for row in back:  # the read-back asks for neither
         row.pop("submission_history", None)
@@ -203,7 +208,7 @@ def test_the_read_back_is_stored_over_the_stored_row(database_url: str) -> None:
         "before_cursor_execute",
         lambda *a: deletes.append(a[2]) if a[2].upper().startswith("DELETE") else None,
     )
-    fresh([dict(r) for r in back])
+    fresh(read_back(back))
     expected = {1: {**synced[0], **back[0]}, 2: synced[1], 3: back[2], 5: synced[2]}
     with database.transaction() as session:
         assert submission_raws(session, COURSE, [1, 2, 3, 5]) == expected
@@ -236,8 +241,59 @@ def test_a_read_back_row_canvas_sends_as_stored_writes_nothing(database_url: str
         lambda *a: writes.append(a[2]) if a[2].upper().startswith(("INSERT", "UPDATE")) else None,
     )
     fresh = FreshRows(database, COURSE)
-    fresh([dict(r) for r in back])
+    fresh(read_back(back))
     assert writes == [] and fresh.graded is None and fresh.submitted is None
     with database.transaction() as session:
         assert submission_raws(session, COURSE, [1, 2]) == {1: synced[0], 2: synced[1]}
+    database.dispose()
+
+
+def test_a_read_back_row_with_every_checked_field_is_overlaid_without_a_parse(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A row read back as the push reads it (every CHECK_FIELDS attribute and the comments)
+    sets the columns it carries, from its own parse, and its JSON is laid over the stored
+    JSON; the history, rubric and submission type stay as stored, and the merged JSON is not
+    parsed again: loading the row gives what parsing the merged JSON would."""
+    from canvas_sync.push.readback import CHECK_FIELDS
+    from canvas_sync.service import _push_io
+
+    database = Database(database_url)
+    database.ensure_schema()
+    synced = [_raw(1, 1001), _raw(2, 1002)]
+    with database.transaction() as session:
+        _course(session)
+        repo.save_submissions(session, COURSE, [(parse_submission(r), r) for r in synced])
+    back = []
+    for raw in synced:
+        row = {k: raw.get(k) for k in CHECK_FIELDS} | {
+            "score": 0.0,
+            "entered_score": 0.0,
+            "grade": "0",
+            "entered_grade": "0",
+            "grader_id": 2,
+            "graded_at": "2026-02-10T12:00:00Z",
+            "workflow_state": "graded",
+            "late": True,
+            "seconds_late": 3600,
+            "submission_comments": [
+                {"id": 9, "author_id": 2, "comment": "Late", "created_at": "2026-02-10T12:00:00Z"}
+            ],
+        }
+        back.append(row)
+    parses: list[dict[str, Any]] = []
+    original = _push_io.parse_submission
+    monkeypatch.setattr(_push_io, "parse_submission", lambda r: (parses.append(r), original(r))[1])
+    fresh = FreshRows(database, COURSE)
+    fresh(read_back(back))
+    assert parses == []
+    expected = {1: {**synced[0], **back[0]}, 2: {**synced[1], **back[1]}}
+    with database.transaction() as session:
+        assert submission_raws(session, COURSE, [1, 2]) == expected
+        loaded = {s.id: s for s in repo.load_submissions(session, COURSE, [2001])}
+    assert loaded == {i: parse_submission(raw) for i, raw in expected.items()}
+    assert loaded[1].submission_type == "online_text_entry"
+    assert loaded[1].rubric_assessment == {"P1": 2.0} and loaded[1].history
+    assert loaded[1].comments[0].comment == "Late" and loaded[1].late
+    assert fresh.graded == loaded[1].graded_at
     database.dispose()

@@ -199,3 +199,20 @@ def test_a_filtered_read_back_keeps_the_cross_product_with_little_throttle_budge
     assert set(seen.cells) == set(keys)
     assert filtered == [(11, 100, True)] * 3
     assert whole == []
+
+
+def test_a_row_that_cannot_be_parsed_leaves_its_cell_unseen(api: respx.MockRouter) -> None:
+    """A malformed row (here a comment without an id) is not a cell seen: the read goes on,
+    and the push treats that cell as unknown (never as holding nothing)."""
+
+    def malformed(request: httpx.Request) -> httpx.Response:
+        entries: list[dict[str, Any]] = answer(request).json()
+        entries[0]["submissions"][0]["submission_comments"] = [{"comment": "no id"}]
+        return httpx.Response(200, json=entries)
+
+    api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=malformed)
+    keys: list[Any] = [(Target.GRADE, s, 1) for s in (1, 2)]
+    with CanvasClient(BASE, Secret("t0ken"), sleep=lambda _s: None) as client:
+        seen = read_cells(client, COURSE, keys, None)
+    assert set(seen.cells) == {(Target.GRADE, 2, 1)}
+    assert [r["user_id"] for r in seen.raw] == [2]
