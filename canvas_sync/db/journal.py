@@ -212,17 +212,27 @@ def finish(
     session: Session, outcomes: Sequence[tuple[int, str, str | None]], now: datetime
 ) -> None:
     """Set each (id, state, Canvas's answer): confirmed, failed or superseded."""
-    # One Core UPDATE-by-key executemany per JOURNAL_CHUNK rows (as `add_changes`), without
-    # the ORM bulk UPDATE's per-row bookkeeping (half its time for a push's 6,481 rows).
+    # Rows with the same state and answer (a push's thousands of "Canvas holds 0") in one
+    # UPDATE … WHERE id IN per JOURNAL_CHUNK; the others by key, one Core executemany.
+    by_word: dict[tuple[str, str | None], list[int]] = {}
+    for row_id, state, answer in outcomes:
+        by_word.setdefault((state, answer), []).append(row_id)
     connection = session.connection()
-    for start in range(0, len(outcomes), JOURNAL_CHUNK):
-        connection.execute(
-            _FINISH,
-            [
-                {"key_id": row_id, "state": state, "canvas_answer": answer, "finished_at": now}
-                for row_id, state, answer in outcomes[start : start + JOURNAL_CHUNK]
-            ],
-        )
+    single = []
+    for (state, answer), ids in by_word.items():
+        if len(ids) == 1:
+            single.append(
+                {"key_id": ids[0], "state": state, "canvas_answer": answer, "finished_at": now}
+            )
+            continue
+        for start in range(0, len(ids), JOURNAL_CHUNK):
+            connection.execute(
+                update(PushChangeRow)
+                .where(PushChangeRow.id.in_(ids[start : start + JOURNAL_CHUNK]))
+                .values(state=state, canvas_answer=answer, finished_at=now)
+            )
+    for start in range(0, len(single), JOURNAL_CHUNK):
+        connection.execute(_FINISH, single[start : start + JOURNAL_CHUNK])
 
 
 _FINISH = update(PushChangeRow).where(PushChangeRow.id == bindparam("key_id"))

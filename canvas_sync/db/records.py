@@ -265,10 +265,21 @@ class FindingStore:
 
     def _write(self) -> None:
         self.session.flush()
-        if self.changes:
-            # UPDATE by primary key, one executemany per set of changed columns (nearly always
-            # just `last_seen`); rows already loaded in the session are expired by `finish`.
-            self.session.execute(update(DiscrepancyRow), self.changes)
+        # Nearly every change is a fact seen again: only `last_seen` moves, for all of them at
+        # once (an UPDATE by primary key per row cost a sync of 1,000 students 0.2 s). The rest
+        # is an UPDATE by primary key, one executemany per set of changed columns. Rows already
+        # loaded in the session are expired by `finish`.
+        seen = [c["id"] for c in self.changes if c.keys() == {"id", "last_seen"}]
+        if seen:
+            self.session.execute(
+                update(DiscrepancyRow)
+                .where(DiscrepancyRow.id.in_(seen))
+                .values(last_seen=self.now)
+                .execution_options(synchronize_session=False)
+            )
+        rest = [c for c in self.changes if c.keys() != {"id", "last_seen"}]
+        if rest:
+            self.session.execute(update(DiscrepancyRow), rest)
         if self.new:
             # One multi-row INSERT, every column given (None too), not one INSERT per finding:
             # the first sync of a large course stores thousands of findings.
