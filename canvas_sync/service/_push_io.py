@@ -248,13 +248,15 @@ class EarlyRead:
 
     Keys are read a request's worth of students at a time, `concurrency` reads at once (the
     rest waits for the next batch, or `flush`), so reading early costs no more requests than
-    reading at once. `finish` gives
+    reading at once. With the first changing cell, the custom column's data is read too (the
+    plan reads it when it plans a column change, push/_push_plan.py). `finish` gives
     what was read; the cells of the final plan it lacks are read then, and every cell is read
     again when the early reads are older than EARLY_MAX_AGE.
     """
 
-    def __init__(self, http: CanvasClient, course_id: int) -> None:
-        self.http, self.course_id = http, course_id
+    def __init__(self, http: CanvasClient, course_id: int, column_id: int | None = None) -> None:
+        self.http, self.course_id, self.column_id = http, course_id, column_id
+        self._column: Future[list[dict[str, Any]]] | None = None
         # A read a request: the client's slots stay busy while the course is evaluated.
         self._pool = ThreadPoolExecutor(
             max_workers=http.concurrency, thread_name_prefix="canvas-sync-reread"
@@ -266,6 +268,11 @@ class EarlyRead:
     def add(self, keys: Iterable[CellKey]) -> None:
         for key in keys:
             self._waiting.setdefault(key[1], []).append(key)
+        if self._waiting and self._column is None and self.column_id is not None:
+            # A grade changes, so the column (the counted readings) likely does: its pages,
+            # which follow one another, are read now too, not once the plan asks for them.
+            read = self.http.column_data
+            self._column = self._pool.submit(read, self.course_id, self.column_id)
         assignments = {k[2] for waiting in self._waiting.values() for k in waiting}
         per_request = self.http.grouped_students(len(assignments), trimmed=True)
         students = sorted(self._waiting)
@@ -283,6 +290,12 @@ class EarlyRead:
         if self._first is None:
             self._first = time.monotonic()
         self._reads.append((keys, self._pool.submit(_reread, self.http, self.course_id, keys)))
+
+    def column_data(self) -> list[dict[str, Any]] | None:
+        """The column's data read early, once read; None when it was not (or the read failed)."""
+        if self._column is None or self._column.cancelled() or self._column.exception():
+            return None
+        return self._column.result()
 
     def finish(self) -> tuple[set[CellKey], list[Submission]]:
         """(the cells read, their rows): once every early read has ended. A read that failed

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 from canvas_sync.canvas import CanvasClient
 from canvas_sync.db import Database, records, repo
@@ -127,8 +128,11 @@ def plan_changes(
     source: PlanSource,
     *,
     dry_run: bool = False,
+    column_read: Callable[[], list[dict[str, Any]] | None] | None = None,
 ) -> tuple[PushPlan, dict[tuple[int, int], Submission]]:
-    """The plan from `source` (every batch of one evaluation added) and the rows of its cells."""
+    """The plan from `source` (every batch of one evaluation added) and the rows of its cells.
+
+    `column_read`: the column's data already read since the sync's pull (None: not read)."""
     if not source.batches:
         raise UsageError("Nothing synced yet for this course: run 'canvas-sync sync' first.")
     wanted_total = targets.total_assignment_id
@@ -146,7 +150,7 @@ def plan_changes(
     # The batches come sorted by name within each batch: the plan lists the whole course so.
     results = sorted(source.results, key=lambda r: (r.student.sortable_name, r.student.id))
     inputs = _inputs(settings, targets, source, results, columns, tuple(notes))
-    plan = _with_column(inputs, client, settings.course_id, targets.column_id)
+    plan = _with_column(inputs, client, settings.course_id, targets.column_id, column_read)
     # Only the planned cells' rows are kept (the re-read before writing compares them).
     planned = {(a.student_id, a.assignment_id) for a in plan.actions if a.assignment_id is not None}
     cells = source.cells
@@ -199,14 +203,20 @@ def _confirmed_column(last: dict[tuple[str, int, int | None], jr.LastWord]) -> d
 
 
 def _with_column(
-    inputs: PlanInputs, client: CanvasClient, course_id: int, column_id: int | None
+    inputs: PlanInputs,
+    client: CanvasClient,
+    course_id: int,
+    column_id: int | None,
+    column_read: Callable[[], list[dict[str, Any]] | None] | None = None,
 ) -> PushPlan:
     """Plan against the journal's column; read Canvas's column data only when that plans a
     column change (a no-op push then costs no column read), and plan again from it."""
     plan = build_plan(inputs)
     if column_id is None or not any(a.target is Target.COLUMN for a in plan.actions):
         return plan
-    data = client.column_data(course_id, column_id)
+    data = column_read() if column_read is not None else None
+    if data is None:
+        data = client.column_data(course_id, column_id)
     real = {int(d["user_id"]): str(d.get("content") or "") for d in data}
     if real == inputs.column_values:
         return plan  # build_plan is pure: the same inputs plan the same changes

@@ -239,7 +239,7 @@ def _push_locked(
             targets = ensure_targets(settings, client=http, create=True, found=targets)
     synced_at = time.monotonic()
     source = PlanSource(database, course_id)
-    early = EarlyRead(http, course_id) if reread_early else None
+    early = EarlyRead(http, course_id, targets.column_id) if reread_early else None
     try:
         if early is not None:
             source.on_batch = partial(_read_early, early, settings, targets, source)
@@ -254,7 +254,17 @@ def _push_locked(
             # The stored total is gone from Canvas (the sync just said so): find it by name.
             _check(lock)
             targets = ensure_targets(settings, client=http, create=not dry_run)
-        plan, cells = plan_changes(settings, database, http, targets, source, dry_run=dry_run)
+        plan, cells = plan_changes(
+            settings,
+            database,
+            http,
+            targets,
+            source,
+            dry_run=dry_run,
+            column_read=early.column_data
+            if early is not None and early.column_id == targets.column_id
+            else None,
+        )
         del source  # the course's results and rows: the plan and its cells are all it needs
         _store_overrides(database, course_id, plan, now())
         summary = PushSummary(

@@ -176,7 +176,9 @@ def _run(settings: Settings, seen: str, job: PushJob, shared: State) -> None:
 
     newer, outcome = None, ("failed", "")
     try:
-        summary = service.push(settings, confirm=confirm, hook=job.steps.append)
+        # `confirm` only compares the new plan with the one shown (nobody waits on it), so the
+        # cells to write are re-read while the plan is made.
+        summary = service.push(settings, confirm=confirm, hook=job.steps.append, reread_early=True)
         if agreed and not agreed[-1]:
             newer, outcome = summary.plan, ("refused", refused)
         else:

@@ -168,3 +168,36 @@ def test_a_cell_changed_after_the_early_read_began_is_seen_in_its_answer(
     assert [(a.student_id, a.assignment_id, why) for a, why in checked.dropped] == [
         (1, READINGS[0], "Canvas now holds 7")
     ]
+
+
+def test_the_column_is_read_with_the_first_changing_cell_and_only_then(
+    api: respx.MockRouter,
+) -> None:
+    """A batch with changes starts the column's read (its pages follow one another, so they
+    are read while the course is evaluated); a push with no change reads no column."""
+    api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
+    data = [{"user_id": 1, "content": "R01"}]
+    column = api.get(f"/courses/{COURSE}/custom_gradebook_columns/7/data").respond(200, json=data)
+    with client() as http:
+        idle = EarlyRead(http, COURSE, 7)
+        idle.add([])
+        idle.flush()
+        assert idle.column_data() is None and column.call_count == 0
+        idle.finish()
+        early = EarlyRead(http, COURSE, 7)
+        early.add(zeroes(range(1, 3)))
+        early.add(zeroes(range(3, 5)))
+        assert early.column_data() == data
+        early.flush()
+        early.finish()
+    assert column.call_count == 1
+
+
+def test_a_failed_column_read_gives_nothing_to_plan_from(api: respx.MockRouter) -> None:
+    api.get(f"/courses/{COURSE}/students/submissions").mock(side_effect=answer)
+    api.get(f"/courses/{COURSE}/custom_gradebook_columns/7/data").respond(404, json={})
+    with client() as http:
+        early = EarlyRead(http, COURSE, 7)
+        early.add(zeroes(range(1, 3)))
+        assert early.column_data() is None  # the plan then reads the column itself
+        early.close()
