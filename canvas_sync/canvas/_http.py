@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Self, TypeVar, cast
 
 import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
@@ -383,6 +383,15 @@ class HttpCore:
                 return exc
 
         return self._map(attempt, calls)
+
+    def all_together(self, calls: Sequence[Callable[[], T]]) -> list[T]:
+        """`together`'s results, or its first error (in the calls' order), raised once every
+        call has ended: for reads that are all needed."""
+        results = self.together(calls)
+        for result in results:
+            if isinstance(result, Exception):
+                raise result
+        return cast(list[T], results)
 
     def _map(self, fn: Callable[[Any], T], jobs: Sequence[Any]) -> list[T]:
         """Run independent jobs with at most `concurrency` threads; results in job order."""

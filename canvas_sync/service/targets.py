@@ -60,7 +60,7 @@ def _find_targets(
     if known_total is None:
         calls.append(groups_listing)
     # Both listings at once (the client caps the requests in flight).
-    columns, *listed = _answers(client.together(calls))
+    columns, *listed = client.all_together(calls)
     groups = listed[0] if listed else []
     column = next((int(c["id"]) for c in columns if c.get("title") == settings.total_column), None)
     if known_total is not None:
@@ -75,14 +75,6 @@ def _find_targets(
     unpublished = next((int(a["id"]) for a, _ in named), None)
     group = next((int(g["id"]) for g in groups if g.get("name") == TOTALS_GROUP), None)
     return _Found(total, column, unpublished, group)
-
-
-def _answers(results: list[Any]) -> list[Any]:
-    """`CanvasClient.together`'s results; the first error among them raised."""
-    for result in results:
-        if isinstance(result, Exception):
-            raise result
-    return results
 
 
 def ensure_targets(
@@ -129,7 +121,7 @@ def _create_missing(settings: Settings, http: CanvasClient, seen: _Found) -> Tar
         calls.append(lambda: _create_total(settings, http, seen))
     if seen.column_id is None:
         calls.append(lambda: _create_column(settings, http))
-    made = iter(_answers(http.together(calls)))
+    made = iter(http.all_together(calls))
     total_id = next(made) if seen.total_id is None else seen.total_id
     column_id = next(made) if seen.column_id is None else seen.column_id
     created = [f"assignment {settings.total_assignment!r}"] if seen.total_id is None else []

@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
@@ -96,6 +95,7 @@ class CanvasSource(Protocol):
     def enrollments(self, course_id: int) -> list[dict[str, Any]]: ...
     def section_enrollments(self, course_id: int) -> list[dict[str, Any]] | None: ...
     def late_policy(self, course_id: int) -> dict[str, Any] | None: ...
+    def all_together(self, calls: Sequence[Callable[[], Any]]) -> list[Any]: ...
     def student_submissions(
         self,
         course_id: int,
@@ -233,16 +233,19 @@ def pull_course(
     incremental = state.has_course and not full and state.submitted_watermark is not None
     for step in (() if incremental else ("course",)) + ("assignments", "students", "late policy"):
         note(step)
-    # Four independent questions, asked at once (the client caps the requests in flight).
-    answer_course, answer_groups, (students, findings), raw_policy = _together(
-        None if incremental else partial(client.get_course, course_id),
-        partial(client.assignment_groups, course_id),
-        partial(_students, client, course_id, state if incremental else None),
-        partial(client.late_policy, course_id),
+    # Independent questions, asked at once (the client caps the requests in flight).
+    first: list[Callable[[], Any]] = [] if incremental else [partial(client.get_course, course_id)]
+    *answer_course, answer_groups, (students, findings), raw_policy = client.all_together(
+        [
+            *first,
+            partial(client.assignment_groups, course_id),
+            partial(_students, client, course_id, state if incremental else None),
+            partial(client.late_policy, course_id),
+        ]
     )
     course = None
-    if answer_course is not None:
-        raw_course = clean_text(answer_course)
+    if answer_course:
+        raw_course = clean_text(answer_course[0])
         course = (parse_course(raw_course), raw_course)
     raw_groups, bad_groups = usable_groups(answer_groups)
     groups, assignments = _split_groups(raw_groups)
@@ -298,15 +301,6 @@ def pull_course(
         findings=findings,
         unseen=frozenset(missing),
     )
-
-
-def _together(*calls: Callable[[], Any] | None) -> list[Any]:
-    """Each call's answer (None for a None call), the calls made at once; the first error, in
-    the calls' order, is raised once every call has ended."""
-    wanted = [call for call in calls if call is not None]
-    with ThreadPoolExecutor(max_workers=len(wanted), thread_name_prefix="canvas-sync-pull") as pool:
-        futures = iter([pool.submit(call) for call in wanted])
-        return [None if call is None else next(futures).result() for call in calls]
 
 
 def _students(

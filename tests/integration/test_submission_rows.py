@@ -167,6 +167,16 @@ def _raw(sub_id: int, student_id: int, **changes: Any) -> dict[str, Any]:
     return raw
 
 
+def stored_database(database_url: str, synced: list[dict[str, Any]]) -> Database:
+    """A database holding the course and these submission rows, as a sync stored them."""
+    database = Database(database_url)
+    database.ensure_schema()
+    with database.transaction() as session:
+        _course(session)
+        repo.save_submissions(session, COURSE, [(parse_submission(r), r) for r in synced])
+    return database
+
+
 def read_back(rows: list[dict[str, Any]]) -> list[tuple[Submission, dict[str, Any]]]:
     """Rows as the read-back hands them to FreshRows: each parsed, beside its JSON."""
     return [(parse_submission(r), dict(r)) for r in rows]
@@ -177,12 +187,8 @@ def test_the_read_back_is_stored_over_the_stored_row(database_url: str) -> None:
     stay, and the attempts are not written again. A row resubmitted meanwhile is left as
     stored; one with none stored is stored as read; one Canvas sent malformed is left as
     stored (the next sync reports it)."""
-    database = Database(database_url)
-    database.ensure_schema()
     synced = [_raw(1, 1001), _raw(2, 1002), _raw(5, 1005)]
-    with database.transaction() as session:
-        _course(session)
-        repo.save_submissions(session, COURSE, [(parse_submission(r), r) for r in synced])
+    database = stored_database(database_url, synced)
     graded = {
         "score": 0.0,
         "grade": "0",
@@ -224,12 +230,8 @@ def test_the_read_back_is_stored_over_the_stored_row(database_url: str) -> None:
 def test_a_read_back_row_canvas_sends_as_stored_writes_nothing(database_url: str) -> None:
     """The read-back reads whole blocks of cells, most of them not written: a row equal to
     the stored one is neither parsed nor written, and moves no watermark."""
-    database = Database(database_url)
-    database.ensure_schema()
     synced = [_raw(1, 1001), _raw(2, 1002)]
-    with database.transaction() as session:
-        _course(session)
-        repo.save_submissions(session, COURSE, [(parse_submission(r), r) for r in synced])
+    database = stored_database(database_url, synced)
     back = []
     for raw in synced:
         row = {k: v for k, v in raw.items() if k not in ("submission_history", "rubric_assessment")}
@@ -258,12 +260,8 @@ def test_a_read_back_row_with_every_checked_field_is_overlaid_without_a_parse(
     from canvas_sync.push.readback import CHECK_FIELDS
     from canvas_sync.service import _push_io
 
-    database = Database(database_url)
-    database.ensure_schema()
     synced = [_raw(1, 1001), _raw(2, 1002)]
-    with database.transaction() as session:
-        _course(session)
-        repo.save_submissions(session, COURSE, [(parse_submission(r), r) for r in synced])
+    database = stored_database(database_url, synced)
     back = []
     for raw in synced:
         row = {k: raw.get(k) for k in CHECK_FIELDS} | {

@@ -4,7 +4,7 @@ does not send is unseen, and unusable records are reported."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,9 @@ class FakeCanvas:
 
     def get_course(self, course_id: int) -> dict[str, Any]:
         return {"id": course_id, "name": "CS 598"}
+
+    def all_together(self, calls: Sequence[Callable[[], Any]]) -> list[Any]:
+        return [call() for call in calls]
 
     def assignment_groups(self, course_id: int) -> list[dict[str, Any]]:
         assignments = [
